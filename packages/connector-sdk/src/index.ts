@@ -1,0 +1,4 @@
+/**
+ * @cti/connector-sdk: everything a connector imports. Nothing else in this package is public.
+ */
+export * from './errors/index.js';

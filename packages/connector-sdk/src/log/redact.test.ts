@@ -1,0 +1,41 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { clearRegisteredSecrets, REDACTED, redactDeep, redactString, redactUrl, registerSecret } from './redact.js';
+
+afterEach(() => clearRegisteredSecrets());
+
+describe('redact', () => {
+  it('masks credential query parameters and user-info in URLs', () => {
+    expect(redactUrl('https://u:p@api.example.com/v1/x?apikey=abc123&q=1.2.3.4#frag')).toBe(
+      `https://${REDACTED}@api.example.com/v1/x?apikey=${REDACTED}&q=1.2.3.4#frag`,
+    );
+    expect(redactUrl('/search?token=t0k3n&access_token=zz&size=1')).toBe(
+      `/search?token=${REDACTED}&access_token=${REDACTED}&size=1`,
+    );
+    expect(redactUrl('https://host/path')).toBe('https://host/path');
+  });
+
+  it('masks registered secret values and bearer credentials inside text', () => {
+    registerSecret('sk-live-SECRET-VALUE');
+    const text = 'failed with key sk-live-SECRET-VALUE and header Bearer eyJhbGciOi.abc.def at https://h/?key=zz';
+    const out = redactString(text);
+    expect(out).not.toContain('sk-live-SECRET-VALUE');
+    expect(out).not.toContain('eyJhbGciOi');
+    expect(out).toContain(`?key=${REDACTED}`);
+  });
+
+  it('masks headers and credential fields deep inside objects and errors, dropping axios internals', () => {
+    registerSecret('the-opencti-token');
+    const err = Object.assign(new Error('boom the-opencti-token'), {
+      config: { headers: { Authorization: 'Bearer the-opencti-token' } },
+      status: 500,
+    });
+    const out = JSON.stringify(
+      redactDeep({ headers: { 'X-API-KEY': 'abcd1234', Accept: 'json' }, nested: { token: 'xyz9', err } }),
+    );
+    expect(out).not.toContain('abcd1234');
+    expect(out).not.toContain('xyz9');
+    expect(out).not.toContain('the-opencti-token');
+    expect(out).toContain('"Accept":"json"');
+    expect(out).toContain('"status":500');
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * Secret redaction shared by the logger, the vendor HTTP client and the OpenCTI client.
+ *
+ * Three layers, because pino's path redaction only covers declared paths: known secret values
+ * (from the config schema's secret marks, registered at start-up) are replaced wherever they appear
+ * in a string; credential-looking query parameters and URL user-info are masked; header names that
+ * carry credentials are masked in any object.
+ */
+
+export const REDACTED = '[REDACTED]';
+
+/** Header names whose values are credentials, lower-case. */
+export const SECRET_HEADER_NAMES: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'api-key',
+  'apikey',
+  'x-apikey',
+  'cookie',
+  'set-cookie',
+  'x-auth-token',
+  'private-token',
+]);
+
+/** Query-string and form parameter names whose values are credentials, lower-case. */
+const SECRET_PARAM_PATTERN =
+  /^(?:api[_-]?key|apikey|key|token|access[_-]?token|refresh[_-]?token|id[_-]?token|auth|authorization|secret|client[_-]?secret|password|passwd|pass|pwd|signature|sig|x-api-key)$/i;
+
+const secretValues = new Set<string>();
+
+/**
+ * Registers values that must never be printed (API keys, tokens, passwords). Values shorter than
+ * 4 characters are ignored: masking them would shred ordinary text and they protect nothing.
+ */
+export function registerSecret(value: string | undefined | null): void {
+  if (typeof value === 'string' && value.length >= 4) secretValues.add(value);
+}
+
+/** Forgets every registered secret (tests). */
+export function clearRegisteredSecrets(): void {
+  secretValues.clear();
+}
+
+/** Object field names whose values are credentials (narrower than query parameters: `key` is common data). */
+const SECRET_FIELD_PATTERN =
+  /^(?:api[_-]?key|apikey|x-api-key|token|access[_-]?token|refresh[_-]?token|id[_-]?token|secret|client[_-]?secret|password|passwd|pass|private[_-]?key)$/i;
+
+export function isSecretFieldName(name: string): boolean {
+  return SECRET_FIELD_PATTERN.test(name) || isSecretHeaderName(name);
+}
+
+export function isSecretParamName(name: string): boolean {
+  return SECRET_PARAM_PATTERN.test(name);
+}
+
+export function isSecretHeaderName(name: string): boolean {
+  return SECRET_HEADER_NAMES.has(name.toLowerCase());
+}
+
+/** Replaces every registered secret value, and Bearer/Basic credentials, inside a string. */
+export function redactString(text: string): string {
+  let out = text;
+  for (const secret of secretValues) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  out = out.replace(/\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${REDACTED}`);
+  return redactUrlsInText(out);
+}
+
+/** Masks user-info and credential query parameters of an absolute or relative URL. */
+export function redactUrl(url: string): string {
+  const schemeMatch = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@]*@)?(.*)$/i.exec(url);
+  let rest = url;
+  let prefix = '';
+  if (schemeMatch) {
+    prefix = schemeMatch[1] + (schemeMatch[2] ? `${REDACTED}@` : '');
+    rest = schemeMatch[3] ?? '';
+  }
+  const q = rest.indexOf('?');
+  if (q < 0) return prefix + rest;
+  const hashAt = rest.indexOf('#', q);
+  const query = hashAt < 0 ? rest.slice(q + 1) : rest.slice(q + 1, hashAt);
+  const hash = hashAt < 0 ? '' : rest.slice(hashAt);
+  const masked = query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      const name = safeDecode(pair.slice(0, eq));
+      return isSecretParamName(name) ? `${pair.slice(0, eq)}=${REDACTED}` : pair;
+    })
+    .join('&');
+  return `${prefix}${rest.slice(0, q)}?${masked}${hash}`;
+}
+
+function redactUrlsInText(text: string): string {
+  if (!text.includes('://') && !text.includes('?')) return text;
+  return text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (u) => redactUrl(u));
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Masks credential headers of a header record (any casing), keeping the others. */
+export function redactHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!headers) return out;
+  for (const [k, v] of Object.entries(headers)) out[k] = isSecretHeaderName(k) ? REDACTED : v;
+  return out;
+}
+
+/**
+ * Deep copy of `value` with secrets masked: credential headers and parameters by name, registered
+ * secret values and credentials inside strings. Cycles are cut, depth is bounded.
+ */
+export function redactDeep(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
+  if (typeof value === 'string') return redactString(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 12) return '[Truncated]';
+  if (seen.has(value)) return '[Circular]';
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1, seen));
+  if (value instanceof Error) {
+    const out: Record<string, unknown> = { name: value.name, message: redactString(value.message) };
+    if (value.stack) out.stack = redactString(value.stack);
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'config' || k === 'request' || k === 'response') continue; // axios internals carry headers
+      out[k] = isSecretFieldName(k) ? REDACTED : redactDeep(v, depth + 1, seen);
+    }
+    if (value.cause !== undefined) out.cause = redactDeep(value.cause, depth + 1, seen);
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] =
+      isSecretFieldName(k) && v !== null && v !== undefined && typeof v !== 'object'
+        ? REDACTED
+        : redactDeep(v, depth + 1, seen);
+  }
+  return out;
+}
