@@ -1,0 +1,158 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors/index.js';
+import { clearRegisteredSecrets, redactString } from '../log/redact.js';
+import { baseConfig } from './base.js';
+import { env } from './fields.js';
+import { loadConfig, redactConfig } from './load.js';
+
+const minimal = {
+  OPENCTI_URL: 'http://opencti:8080/',
+  OPENCTI_TOKEN: 'token-abcdef-123456',
+  CONNECTOR_ID: '2b6c1f2e-8a55-4c0e-9c1b-4f3f0f1c2d3e',
+  CONNECTOR_NAME: 'Test',
+};
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+afterEach(() => clearRegisteredSecrets());
+
+describe('loadConfig', () => {
+  it('applies pycti defaults and coercions to the base settings', () => {
+    const cfg = loadConfig(baseConfig, {
+      env: { ...minimal, CONNECTOR_SCOPE: 'IPv4-Addr, IPv6-Addr,', CONNECTOR_LOG_LEVEL: 'WARNING' },
+      dotenvPath: false,
+    });
+    expect(cfg.OPENCTI_URL).toBe('http://opencti:8080');
+    expect(cfg.OPENCTI_SSL_VERIFY).toBe(false);
+    expect(cfg.OPENCTI_JSON_LOGGING).toBe(true);
+    expect(cfg.CONNECTOR_SCOPE).toEqual(['IPv4-Addr', 'IPv6-Addr']);
+    expect(cfg.CONNECTOR_LOG_LEVEL).toBe('warn');
+    expect(cfg.CONNECTOR_QUEUE_THRESHOLD).toBe(500);
+    expect(cfg.CONNECTOR_METRICS_PORT).toBe(9095);
+    expect(cfg.CONNECTOR_AUTO).toBe(false);
+    expect(cfg.CONNECTOR_QUEUE_PROTOCOL).toBe('amqp');
+    expect(cfg.CONNECTOR_DURATION_PERIOD).toBeUndefined();
+    expect(cfg.CONNECTOR_CONFIDENCE_LEVEL).toBeUndefined();
+    expect(cfg.MQ_USE_SSL).toBeUndefined();
+  });
+
+  it('parses booleans, numbers, durations, ssl verify paths and custom headers', () => {
+    const cfg = loadConfig(baseConfig, {
+      env: {
+        ...minimal,
+        CONNECTOR_AUTO: 'True',
+        CONNECTOR_RUN_AND_TERMINATE: 'yes',
+        CONNECTOR_DURATION_PERIOD: 'PT5M',
+        CONNECTOR_QUEUE_THRESHOLD: '12.5',
+        OPENCTI_SSL_VERIFY: '/etc/ssl/ca.pem',
+        OPENCTI_CUSTOM_HEADERS: 'X-Team: cti; X-Env:prod',
+        CONNECTOR_CONFIDENCE_LEVEL: '75',
+      },
+      dotenvPath: false,
+    });
+    expect(cfg.CONNECTOR_AUTO).toBe(true);
+    expect(cfg.CONNECTOR_RUN_AND_TERMINATE).toBe(true);
+    expect(cfg.CONNECTOR_DURATION_PERIOD).toBe(300);
+    expect(cfg.CONNECTOR_QUEUE_THRESHOLD).toBe(12.5);
+    expect(cfg.OPENCTI_SSL_VERIFY).toBe('/etc/ssl/ca.pem');
+    expect(cfg.OPENCTI_CUSTOM_HEADERS).toEqual({ 'X-Team': 'cti', 'X-Env': 'prod' });
+    expect(cfg.CONNECTOR_CONFIDENCE_LEVEL).toBe(75);
+  });
+
+  it('treats an empty variable as unset, as pycti does', () => {
+    const cfg = loadConfig(baseConfig, { env: { ...minimal, CONNECTOR_METRICS_PORT: '' }, dotenvPath: false });
+    expect(cfg.CONNECTOR_METRICS_PORT).toBe(9095);
+  });
+
+  it('reports every problem at once, each on its own line with the env var name, never a secret', () => {
+    const shape = { ...baseConfig, VENDOR_KEY: env.secret(), VENDOR_LIMIT: env.int({ min: 1 }) };
+    const err = configError(() =>
+      loadConfig(shape, {
+        env: {
+          OPENCTI_TOKEN: 'super-secret-token',
+          CONNECTOR_ID: 'x',
+          CONNECTOR_NAME: 'T',
+          CONNECTOR_AUTO: 'maybe',
+          CONNECTOR_METRICS_PORT: '99999',
+          CONNECTOR_DURATION_PERIOD: '3600',
+          VENDOR_LIMIT: 'lots',
+        },
+        dotenvPath: false,
+      }),
+    );
+    const byVar = Object.fromEntries(err.issues.map((i) => [i.variable, i.message]));
+    expect(byVar.OPENCTI_URL).toBe('is required');
+    expect(byVar.VENDOR_KEY).toBe('is required');
+    expect(byVar.CONNECTOR_NAME).toMatch(/2/);
+    expect(byVar.CONNECTOR_AUTO).toBe('expected true or false, got "maybe"');
+    expect(byVar.CONNECTOR_METRICS_PORT).toBe('expected a number <= 65535');
+    expect(byVar.CONNECTOR_DURATION_PERIOD).toMatch(/ISO-8601 duration/);
+    expect(byVar.VENDOR_LIMIT).toBe('expected a whole number, got "lots"');
+    expect(err.message).not.toContain('super-secret-token');
+    for (const line of err.message.split('\n').slice(1)) expect(line).toMatch(/^ {2}- [A-Z_]+: /);
+  });
+
+  it('accepts aliases, the documented name winning when both are set', () => {
+    const shape = {
+      KEY: env.secret({ aliases: ['OLD_KEY'] }),
+      VERSION: env.enum(['v2'], { aliases: ['API_VERSION'] }),
+    };
+    expect(loadConfig(shape, { env: { OLD_KEY: 'old-key-value', API_VERSION: 'V2' }, dotenvPath: false })).toEqual({
+      KEY: 'old-key-value',
+      VERSION: 'v2',
+    });
+    expect(
+      loadConfig(shape, { env: { KEY: 'new-key-value', OLD_KEY: 'old-key-value', VERSION: 'v2' }, dotenvPath: false })
+        .KEY,
+    ).toBe('new-key-value');
+    const err = configError(() => loadConfig(shape, { env: { API_VERSION: 'v3' }, dotenvPath: false }));
+    expect(err.issues).toEqual([
+      { variable: 'KEY', message: 'is required (or set OLD_KEY)' },
+      { variable: 'API_VERSION', message: 'expected one of v2, got "v3"' },
+    ]);
+  });
+
+  it('restricts lists to allowed values and names the bad one', () => {
+    const shape = { LEVELS: env.list({ allowed: ['2', '5', '20', '25'] }) };
+    expect(loadConfig(shape, { env: { LEVELS: '20, 25' }, dotenvPath: false }).LEVELS).toEqual(['20', '25']);
+    expect(loadConfig(shape, { env: {}, dotenvPath: false }).LEVELS).toEqual([]);
+    const err = configError(() => loadConfig(shape, { env: { LEVELS: '20,7' }, dotenvPath: false }));
+    expect(err.issues[0]?.message).toBe('unknown value "7"; expected a comma-separated list of 2, 5, 20, 25');
+  });
+
+  it('never echoes a secret even when its own validation fails', () => {
+    const shape = { KEY: env.secret().pipe(env.string({ minLength: 40 })) };
+    const err = configError(() => loadConfig(shape, { env: { KEY: 'short-secret-value' }, dotenvPath: false }));
+    expect(err.message).not.toContain('short-secret-value');
+  });
+
+  it('reads a .env file, the environment winning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-config-'));
+    const path = join(dir, '.env');
+    writeFileSync(path, 'OPENCTI_URL=http://from-file:8080\nCONNECTOR_NAME=FromFile\n');
+    const cfg = loadConfig(baseConfig, {
+      env: { OPENCTI_TOKEN: 'tok-123456', CONNECTOR_ID: 'id-1', CONNECTOR_NAME: 'FromEnv' },
+      dotenvPath: path,
+    });
+    expect(cfg.OPENCTI_URL).toBe('http://from-file:8080');
+    expect(cfg.CONNECTOR_NAME).toBe('FromEnv');
+  });
+
+  it('registers secrets for redaction and masks them in the summary', () => {
+    const cfg = loadConfig(baseConfig, { env: minimal, dotenvPath: false });
+    expect(redactString(`token is ${minimal.OPENCTI_TOKEN}`)).not.toContain(minimal.OPENCTI_TOKEN);
+    expect(redactConfig(baseConfig, cfg).OPENCTI_TOKEN).toBe('[REDACTED]');
+    expect(redactConfig(baseConfig, cfg).CONNECTOR_NAME).toBe('Test');
+  });
+});

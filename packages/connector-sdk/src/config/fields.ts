@@ -1,0 +1,215 @@
+/**
+ * Field helpers for connector config schemas. Each env var is one zod schema whose input is the raw env
+ * string (or undefined when unset or empty, as pycti treats `FOO=`), and whose output is the typed value.
+ * Metadata (aliases, secret, description) travels in zod's registry, read back by `fieldMeta`.
+ */
+import { z } from 'zod';
+import { parseDurationSeconds } from './duration.js';
+
+export interface FieldMeta {
+  /** Other env names accepted for this setting (an upstream connector's name). The documented name wins. */
+  aliases?: readonly string[];
+  /** A secret: never printed, masked in logs wherever its value appears. */
+  secret?: boolean;
+  /** One line for the configuration reference. */
+  description?: string;
+  /** Shown as the default in generated docs and manifests when the schema cannot say it itself. */
+  defaultText?: string;
+}
+
+export type FieldOptions = Omit<FieldMeta, 'secret'>;
+
+const META_KEY = 'cti';
+
+function withMeta<T extends z.ZodType>(schema: T, meta: FieldMeta): T {
+  const clean: Record<string, unknown> = {};
+  if (meta.aliases?.length) clean.aliases = [...meta.aliases];
+  if (meta.secret) clean.secret = true;
+  if (meta.description) clean.description = meta.description;
+  if (meta.defaultText !== undefined) clean.defaultText = meta.defaultText;
+  return schema.meta({ [META_KEY]: clean, ...(meta.description ? { description: meta.description } : {}) }) as T;
+}
+
+/** The FieldMeta of a schema, looking through optional/default/pipe wrappers. */
+export function fieldMeta(schema: z.ZodType): FieldMeta {
+  let current: unknown = schema;
+  for (let depth = 0; depth < 8 && current; depth++) {
+    const found = (current as z.ZodType).meta?.()?.[META_KEY];
+    if (found && typeof found === 'object') return found as FieldMeta;
+    const def = (current as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    current = def?.innerType ?? def?.in ?? def?.schema;
+  }
+  return {};
+}
+
+/** Booleans as admins write them in compose files: true/false, yes/no, 1/0, on/off (any case). */
+function parseBool(raw: string, ctx: z.RefinementCtx): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['true', 'yes', '1', 'on'].includes(v)) return true;
+  if (['false', 'no', '0', 'off'].includes(v)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected true or false, got "${raw}"` });
+  return z.NEVER;
+}
+
+const rawString = z.string({ error: 'expected a text value' });
+
+export const env = {
+  /** A required (or defaulted) text value. */
+  string(opts: FieldOptions & { default?: string; minLength?: number } = {}) {
+    const min = opts.minLength ?? 1;
+    const base = rawString
+      .trim()
+      .min(min, { error: min === 1 ? 'must not be empty' : `must be at least ${min} characters` });
+    return withMeta(opts.default === undefined ? base : base.default(opts.default), opts);
+  },
+
+  /** An optional text value: undefined when unset. */
+  optionalString(opts: FieldOptions = {}) {
+    return withMeta(rawString.trim().optional(), opts);
+  },
+
+  /** A secret (API key, token): required unless optional is set, never printed. */
+  secret(opts: FieldOptions & { optional?: boolean } = {}) {
+    const base = rawString.min(1, { error: 'is required' });
+    return withMeta(opts.optional ? base.optional() : base, { ...opts, secret: true });
+  },
+
+  /** true/false with a default. */
+  boolean(defaultValue: boolean, opts: FieldOptions = {}) {
+    return withMeta(rawString.transform(parseBool).optional().default(defaultValue), {
+      defaultText: String(defaultValue),
+      ...opts,
+    });
+  },
+
+  /** true/false, or undefined when unset (the caller decides). */
+  optionalBoolean(opts: FieldOptions = {}) {
+    return withMeta(rawString.transform(parseBool).optional(), opts);
+  },
+
+  /** An integer within bounds. */
+  int(opts: FieldOptions & { default?: number; min?: number; max?: number } = {}) {
+    let num = z.number({ error: 'expected a whole number' }).int({ error: 'expected a whole number' });
+    if (opts.min !== undefined) num = num.min(opts.min, { error: `expected a number >= ${opts.min}` });
+    if (opts.max !== undefined) num = num.max(opts.max, { error: `expected a number <= ${opts.max}` });
+    const parsed = rawString
+      .transform((raw, ctx) => {
+        const n = Number(raw.trim());
+        if (raw.trim() === '' || !Number.isFinite(n)) {
+          ctx.addIssue({ code: 'custom', message: `expected a whole number, got "${raw}"` });
+          return z.NEVER;
+        }
+        return n;
+      })
+      .pipe(num);
+    return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
+      ...(opts.default === undefined ? {} : { defaultText: String(opts.default) }),
+      ...opts,
+    });
+  },
+
+  /** A decimal number within bounds. */
+  number(opts: FieldOptions & { default?: number; min?: number; max?: number } = {}) {
+    let num = z.number();
+    if (opts.min !== undefined) num = num.min(opts.min, { error: `expected a number >= ${opts.min}` });
+    if (opts.max !== undefined) num = num.max(opts.max, { error: `expected a number <= ${opts.max}` });
+    const parsed = rawString
+      .transform((raw, ctx) => {
+        const n = Number(raw.trim());
+        if (raw.trim() === '' || !Number.isFinite(n)) {
+          ctx.addIssue({ code: 'custom', message: `expected a number, got "${raw}"` });
+          return z.NEVER;
+        }
+        return n;
+      })
+      .pipe(num);
+    return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
+      ...(opts.default === undefined ? {} : { defaultText: String(opts.default) }),
+      ...opts,
+    });
+  },
+
+  /** One of a fixed set of values, compared case-insensitively, returned in the canonical spelling. */
+  enum<const T extends string>(values: readonly [T, ...T[]], opts: FieldOptions & { default?: T } = {}) {
+    const parsed = rawString.transform((raw, ctx): T => {
+      const hit = values.find((v) => v.toLowerCase() === raw.trim().toLowerCase());
+      if (hit === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got "${raw}"` });
+        return z.NEVER;
+      }
+      return hit;
+    });
+    return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
+      ...(opts.default === undefined ? {} : { defaultText: opts.default }),
+      ...opts,
+    });
+  },
+
+  /** A comma-separated list (items trimmed, empties dropped), optionally restricted to allowed values. */
+  list<const T extends string = string>(
+    opts: FieldOptions & { default?: readonly T[]; allowed?: readonly T[]; lowerCase?: boolean } = {},
+  ) {
+    const parsed = rawString.transform((raw, ctx): T[] => {
+      const items = raw
+        .split(',')
+        .map((s) => (opts.lowerCase ? s.trim().toLowerCase() : s.trim()))
+        .filter((s) => s.length > 0);
+      if (opts.allowed) {
+        const bad = items.filter((i) => !opts.allowed?.some((a) => a.toLowerCase() === i.toLowerCase()));
+        if (bad.length > 0) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown value${bad.length > 1 ? 's' : ''} ${bad.map((b) => `"${b}"`).join(', ')}; expected a comma-separated list of ${opts.allowed.join(', ')}`,
+          });
+          return z.NEVER;
+        }
+        return items.map((i) => opts.allowed?.find((a) => a.toLowerCase() === i.toLowerCase()) as T);
+      }
+      return items as T[];
+    });
+    const def = opts.default ?? [];
+    return withMeta(parsed.optional().default([...def] as T[]), { defaultText: def.join(','), ...opts });
+  },
+
+  /** An absolute http(s) URL; a trailing slash is removed. */
+  url(opts: FieldOptions & { default?: string; keepTrailingSlash?: boolean } = {}) {
+    const parsed = rawString.transform((raw, ctx) => {
+      const text = raw.trim();
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected an absolute URL such as https://host:port, got "${raw}"` });
+        return z.NEVER;
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, got "${raw}"` });
+        return z.NEVER;
+      }
+      return opts.keepTrailingSlash ? text : text.replace(/\/+$/, '');
+    });
+    return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
+      ...(opts.default === undefined ? {} : { defaultText: opts.default }),
+      ...opts,
+    });
+  },
+
+  /** An ISO-8601 duration (PT1H, P1D, 0); the output is in seconds. */
+  duration(opts: FieldOptions & { default?: string; optional?: boolean } = {}) {
+    const parsed = rawString.transform((raw, ctx) => {
+      try {
+        return parseDurationSeconds(raw);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+    if (opts.default !== undefined) {
+      return withMeta(parsed.optional().default(parseDurationSeconds(opts.default)), {
+        defaultText: opts.default,
+        ...opts,
+      });
+    }
+    return withMeta(opts.optional ? parsed.optional() : parsed, opts);
+  },
+};

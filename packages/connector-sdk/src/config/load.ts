@@ -1,0 +1,106 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors/index.js';
+import { REDACTED, registerSecret } from '../log/redact.js';
+import { fieldMeta } from './fields.js';
+
+/** A connector's settings: env var name → zod schema of its raw string. */
+export type ConfigShape = Record<string, z.ZodType>;
+export type ConfigOf<S extends ConfigShape> = z.output<z.ZodObject<S>>;
+export type Env = Record<string, string | undefined>;
+
+export interface LoadConfigOptions {
+  /** The environment; default process.env. */
+  env?: Env;
+  /**
+   * A .env file for local runs, read after the environment (the environment wins). Default `.env` in the
+   * working directory when it exists; false to skip.
+   */
+  dotenvPath?: string | false;
+}
+
+/** The environment merged with the .env file (environment first). */
+export function readEnvironment(options: LoadConfigOptions = {}): Env {
+  const env = options.env ?? process.env;
+  const path = options.dotenvPath === undefined ? '.env' : options.dotenvPath;
+  if (path === false || !existsSync(path)) return { ...env };
+  const fromFile = parseDotenv(readFileSync(path));
+  return { ...fromFile, ...env };
+}
+
+/** The env names a setting answers to, documented name first. */
+export function envNames(key: string, schema: z.ZodType): string[] {
+  return [key, ...(fieldMeta(schema).aliases ?? [])];
+}
+
+/** Names of the secret settings of a shape. */
+export function secretKeys(shape: ConfigShape): string[] {
+  return Object.entries(shape)
+    .filter(([, s]) => fieldMeta(s).secret === true)
+    .map(([k]) => k);
+}
+
+/**
+ * Parses a connector's settings from the environment. Every problem is collected and thrown at once as a
+ * ConfigError naming the env var; a secret's value never appears in it. Secret values are registered for
+ * redaction everywhere.
+ */
+export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigOptions = {}): ConfigOf<S> {
+  const env = readEnvironment(options);
+  const input: Record<string, string | undefined> = {};
+  const source: Record<string, string> = {};
+  for (const [key, schema] of Object.entries(shape)) {
+    source[key] = key;
+    for (const name of envNames(key, schema)) {
+      const value = env[name];
+      // pycti: a variable set to an empty string takes the default
+      if (value !== undefined && value.trim() !== '') {
+        input[key] = value;
+        source[key] = name;
+        break;
+      }
+    }
+  }
+
+  const result = z.object(shape).safeParse(input);
+  if (!result.success) {
+    const issues: ConfigIssue[] = [];
+    const seen = new Set<string>();
+    for (const issue of result.error.issues) {
+      const key = String(issue.path[0] ?? '');
+      const variable = source[key] ?? key;
+      const schema = shape[key];
+      const isSecret = schema ? fieldMeta(schema).secret === true : false;
+      let message = input[key] === undefined ? describeMissing(schema) : issue.message;
+      if (isSecret && input[key]) message = message.split(input[key] as string).join(REDACTED);
+      const line = `${variable}: ${message}`;
+      if (seen.has(line)) continue;
+      seen.add(line);
+      issues.push({ variable, message });
+    }
+    throw new ConfigError(issues);
+  }
+
+  for (const key of secretKeys(shape)) {
+    const value = (result.data as Record<string, unknown>)[key];
+    if (typeof value === 'string') registerSecret(value);
+  }
+  return result.data as ConfigOf<S>;
+}
+
+function describeMissing(schema: z.ZodType | undefined): string {
+  const aliases = schema ? (fieldMeta(schema).aliases ?? []) : [];
+  return aliases.length > 0 ? `is required (or set ${aliases.join(' or ')})` : 'is required';
+}
+
+/** A copy of the config fit for a log line: secrets masked, unset values left out. */
+export function redactConfig(shape: ConfigShape, config: Record<string, unknown>): Record<string, unknown> {
+  const secrets = new Set(secretKeys(shape));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (v === undefined) continue;
+    out[k] = secrets.has(k) ? REDACTED : v;
+  }
+  return out;
+}
