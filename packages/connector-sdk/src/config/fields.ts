@@ -139,7 +139,9 @@ export const env = {
       }
       return hit;
     });
-    return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
+    // zod types .default() with Awaited<T>, which TS cannot reduce for a generic T: the value is a T.
+    const withDefault = opts.default === undefined ? parsed : parsed.optional().default(opts.default as never);
+    return withMeta(withDefault, {
       ...(opts.default === undefined ? {} : { defaultText: opts.default }),
       ...opts,
     });
@@ -188,7 +190,9 @@ export const env = {
       }
       return opts.keepTrailingSlash ? text : text.replace(/\/+$/, '');
     });
-    return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
+    // zod types .default() with Awaited<T>, which TS cannot reduce for a generic T: the value is a T.
+    const withDefault = opts.default === undefined ? parsed : parsed.optional().default(opts.default as never);
+    return withMeta(withDefault, {
       ...(opts.default === undefined ? {} : { defaultText: opts.default }),
       ...opts,
     });
