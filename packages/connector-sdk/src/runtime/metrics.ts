@@ -1,0 +1,127 @@
+/**
+ * Prometheus metrics with pycti's names (protocol.md §12) plus a few of our own, and a /health answer for
+ * orchestrators, served on CONNECTOR_METRICS_PORT when CONNECTOR_EXPOSE_METRICS=true. The exposition
+ * format is small enough to write by hand, which keeps prom-client out of the images.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+type Labels = Record<string, string>;
+
+interface CounterSeries {
+  help: string;
+  values: Map<string, { labels: Labels; value: number }>;
+}
+
+export type ConnectorRunState = 'idle' | 'running' | 'stopped';
+
+export class Metrics {
+  private readonly counters = new Map<string, CounterSeries>();
+  private runState: ConnectorRunState = 'idle';
+  private readonly started = Date.now();
+
+  constructor(private readonly prefix = '') {
+    this.declare('bundles_sent_total', 'Bundles (one STIX object each) published to the platform');
+    this.declare('records_sent_total', 'STIX objects sent to the platform');
+    this.declare('runs_total', 'Import runs and enrichments started');
+    this.declare('ping_api_total', 'Successful pings to OpenCTI');
+    this.declare('ping_api_errors_total', 'Failed pings to OpenCTI');
+    this.declare('errors_total', 'Errors: failed enrichments or runs, failed work reports, publish failures');
+    this.declare('client_errors_total', 'Vendor API errors');
+    this.declare('enrichments_total', 'Listen messages handled, by outcome');
+  }
+
+  private declare(name: string, help: string): void {
+    this.counters.set(name, { help, values: new Map() });
+  }
+
+  inc(name: string, by = 1, labels: Labels = {}): void {
+    let series = this.counters.get(name);
+    if (!series) {
+      series = { help: name, values: new Map() };
+      this.counters.set(name, series);
+    }
+    const key = JSON.stringify(labels);
+    const current = series.values.get(key);
+    if (current) current.value += by;
+    else series.values.set(key, { labels, value: by });
+  }
+
+  value(name: string, labels: Labels = {}): number {
+    return this.counters.get(name)?.values.get(JSON.stringify(labels))?.value ?? 0;
+  }
+
+  setState(state: ConnectorRunState): void {
+    this.runState = state;
+  }
+
+  get state(): ConnectorRunState {
+    return this.runState;
+  }
+
+  /** The Prometheus text exposition. */
+  render(): string {
+    const lines: string[] = [];
+    const full = (n: string) => (this.prefix ? `${this.prefix}_${n}` : n);
+    for (const [name, series] of this.counters) {
+      lines.push(`# HELP ${full(name)} ${series.help}`, `# TYPE ${full(name)} counter`);
+      if (series.values.size === 0) lines.push(`${full(name)} 0`);
+      for (const { labels, value } of series.values.values()) lines.push(`${full(name)}${renderLabels(labels)} ${value}`);
+    }
+    const stateName = full('state');
+    lines.push(`# HELP ${stateName} Connector state`, `# TYPE ${stateName} stateset`);
+    for (const s of ['idle', 'running', 'stopped'] as const) {
+      lines.push(`${stateName}{${stateName}="${s}"} ${this.runState === s ? 1 : 0}`);
+    }
+    lines.push('# HELP process_uptime_seconds Seconds since the process started', '# TYPE process_uptime_seconds gauge');
+    lines.push(`process_uptime_seconds ${((Date.now() - this.started) / 1000).toFixed(3)}`);
+    const mem = process.memoryUsage();
+    lines.push('# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`);
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+function renderLabels(labels: Labels): string {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return '';
+  return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+}
+
+export interface HealthReport {
+  alive: boolean;
+  registered: boolean;
+  /** Enrichment: consuming the listen queue. Import: the scheduler is running. */
+  consuming: boolean;
+  [key: string]: unknown;
+}
+
+/** Serves /metrics and /health; resolves once listening. */
+export async function startMetricsServer(
+  port: number,
+  metrics: Metrics,
+  health: () => HealthReport,
+  host = '0.0.0.0',
+): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health' || path === '/healthz') {
+      const report = health();
+      const ok = report.alive && report.registered && report.consuming;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: ok ? 'ok' : 'unhealthy', ...report }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    res.end(metrics.render());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  server.unref();
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
