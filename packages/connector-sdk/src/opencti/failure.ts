@@ -1,0 +1,261 @@
+/**
+ * Turns whatever a GraphQL call threw into a PlatformError an admin can act on, plus the facts the
+ * retry policy needs. Messages name the operation, the endpoint (credentials masked) and the
+ * platform's own words; they never carry a header or the token (every message is also passed
+ * through the registered-secret redaction).
+ */
+import { ClientError } from 'graphql-request';
+import { PlatformError } from '../errors/index.js';
+import { redactString, redactUrl } from '../log/redact.js';
+import { formatSeconds, RequestTimeout, TransportError } from './transport.js';
+
+/**
+ * Whether the platform may have acted on the request:
+ * - `not-sent`: provably not (no connection, DNS failure, TLS handshake failure, a proxy's 502/503/429);
+ * - `maybe`: the request may have been received (timeout or reset after connecting, a gateway timeout);
+ * - `processed`: the platform answered (a GraphQL error, a 500).
+ */
+export type Delivery = 'not-sent' | 'maybe' | 'processed';
+
+export interface ClassifiedFailure {
+  error: PlatformError;
+  delivery: Delivery;
+  /** Short cause for log lines: "ECONNREFUSED", "HTTP 502", "timeout after 60s", "AUTH_REQUIRED". */
+  reason: string;
+}
+
+export interface FailureContext {
+  /** The GraphQL operation name. */
+  operation: string;
+  /** The GraphQL endpoint, for messages (masked here). */
+  endpoint: string;
+}
+
+/** GraphQL error codes that mean "the token is not accepted" rather than "this user may not do that". */
+const TOKEN_REJECTED_CODES = new Set(['AUTH_REQUIRED', 'UNAUTHENTICATED']);
+const TOKEN_REJECTED_MESSAGES = [/you must be logged in/i, /not allowed to use api access tokens/i];
+/** GraphQL error codes for a missing capability. */
+const FORBIDDEN_CODES = new Set(['FORBIDDEN_ACCESS', 'FORBIDDEN']);
+/** Platform-side errors that may pass on their own (a lock held by another request, the database). */
+const TRANSIENT_GRAPHQL_CODES = new Set(['LOCK_ERROR', 'DATABASE_ERROR']);
+/** Node TLS verification failures: retrying cannot help, the configuration must change. */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+export const TOKEN_REJECTED_MESSAGE = 'OpenCTI rejected the token (OPENCTI_TOKEN)';
+
+export interface GraphQLErrorFacts {
+  message: string;
+  code: string | undefined;
+}
+
+export function classifyFailure(err: unknown, ctx: FailureContext): ClassifiedFailure {
+  const endpoint = redactUrl(ctx.endpoint);
+  if (err instanceof PlatformError) return { error: err, delivery: 'processed', reason: err.message };
+  if (err instanceof TransportError) return classifyTransport(err, ctx.operation, endpoint);
+  if (err instanceof RequestTimeout) {
+    return transportFailure(ctx.operation, `no answer from ${endpoint} within ${formatSeconds(err.timeoutMs)}`, {
+      cause: err,
+      delivery: 'maybe',
+      reason: `timeout after ${formatSeconds(err.timeoutMs)}`,
+    });
+  }
+  if (err instanceof ClientError) return classifyClientError(err, ctx.operation, endpoint);
+  // graphql-request throws a plain Error when a 2xx body is not a GraphQL result (an HTML page, a
+  // proxy's login form): the URL most likely does not point at the platform.
+  const detail = err instanceof Error ? err.message : String(err);
+  if (/invalid execution result|JSON/i.test(detail)) {
+    return {
+      error: new PlatformError(
+        safe(
+          `OpenCTI ${ctx.operation} failed: ${endpoint} did not answer with GraphQL JSON (check OPENCTI_URL points at the platform)`,
+        ),
+        { operation: ctx.operation, retryable: false },
+        { cause: new Error(safe(detail.slice(0, 300))) },
+      ),
+      delivery: 'maybe',
+      reason: 'invalid response',
+    };
+  }
+  return {
+    error: new PlatformError(
+      safe(`OpenCTI ${ctx.operation} failed: ${detail}`),
+      { operation: ctx.operation, retryable: false },
+      { cause: err },
+    ),
+    delivery: 'maybe',
+    reason: safe(detail.slice(0, 120)),
+  };
+}
+
+function classifyTransport(err: TransportError, operation: string, endpoint: string): ClassifiedFailure {
+  const delivery: Delivery = err.connected ? 'maybe' : 'not-sent';
+  if (err.code === 'ETIMEDOUT' && err.cause instanceof RequestTimeout) {
+    const after = formatSeconds(err.cause.timeoutMs);
+    return transportFailure(operation, `no answer from ${endpoint} within ${after}`, {
+      cause: err,
+      delivery,
+      reason: `timeout after ${after}`,
+    });
+  }
+  if (err.code === 'ABORTED') {
+    return {
+      error: new PlatformError(`OpenCTI ${operation} was cancelled`, { operation, retryable: false }, { cause: err }),
+      delivery,
+      reason: 'cancelled',
+    };
+  }
+  if (TLS_CODES.has(err.code)) {
+    return {
+      error: new PlatformError(
+        `OpenCTI ${operation} failed: TLS verification of ${endpoint} failed (${err.code}); set OPENCTI_SSL_VERIFY to the path of the CA bundle that signed the platform's certificate, or to false to skip verification`,
+        { operation, retryable: false },
+        { cause: err },
+      ),
+      delivery: 'not-sent',
+      reason: err.code,
+    };
+  }
+  const text = err.connected
+    ? `the connection to ${endpoint} failed (${err.code})`
+    : `OpenCTI not reachable at ${endpoint} (${err.code})`;
+  return transportFailure(operation, text, { cause: err, delivery, reason: err.code });
+}
+
+function transportFailure(
+  operation: string,
+  text: string,
+  facts: { cause: unknown; delivery: Delivery; reason: string },
+): ClassifiedFailure {
+  return {
+    error: new PlatformError(
+      safe(`OpenCTI ${operation} failed: ${text}`),
+      { operation, retryable: true },
+      {
+        cause: facts.cause,
+      },
+    ),
+    delivery: facts.delivery,
+    reason: facts.reason,
+  };
+}
+
+function classifyClientError(err: ClientError, operation: string, endpoint: string): ClassifiedFailure {
+  const status = err.response.status;
+  const first = firstGraphQLError(err.response.errors);
+  // The cause keeps the platform's first error, not graphql-request's error: that one embeds the whole
+  // request (variables, i.e. bundles) in its message.
+  const cause = first ? new Error(safe(`${first.code ?? 'GraphQL error'}: ${first.message}`)) : undefined;
+  const httpStatus = status >= 200 && status < 300 ? undefined : status;
+
+  // `about` needs only a valid session, so a refusal there is the token itself (7.x: a token without
+  // APIACCESS_USETOKEN gets FORBIDDEN_ACCESS "You are not allowed to use API Access Tokens").
+  const refusedHealthCheck =
+    operation === 'healthCheck' && first?.code !== undefined && FORBIDDEN_CODES.has(first.code);
+  if (status === 401 || status === 403 || (first && isTokenRejected(first)) || refusedHealthCheck) {
+    return {
+      error: new PlatformError(
+        `${TOKEN_REJECTED_MESSAGE}${first ? `: ${safe(first.message)}` : `: HTTP ${status} from ${endpoint}`}`,
+        { operation, retryable: false, auth: true, status: httpStatus },
+        { cause },
+      ),
+      delivery: 'processed',
+      reason: first?.code ?? `HTTP ${status}`,
+    };
+  }
+
+  if (first && (httpStatus === undefined || httpStatus < 500)) {
+    const code = first.code;
+    if (code !== undefined && FORBIDDEN_CODES.has(code)) {
+      return {
+        error: new PlatformError(
+          safe(
+            `OpenCTI refused ${operation}: the connector's user lacks a capability it needs (${code}: ${first.message})`,
+          ),
+          { operation, retryable: false, auth: true, status: httpStatus },
+          { cause },
+        ),
+        delivery: 'processed',
+        reason: code,
+      };
+    }
+    return {
+      error: new PlatformError(
+        safe(`OpenCTI ${operation} failed: ${first.message}${code ? ` (${code})` : ''}${hintFor(operation, first)}`),
+        { operation, retryable: code !== undefined && TRANSIENT_GRAPHQL_CODES.has(code), status: httpStatus },
+        { cause },
+      ),
+      delivery: 'processed',
+      reason: code ?? 'GraphQL error',
+    };
+  }
+
+  const retryable = status >= 500 || status === 429 || status === 408;
+  // A proxy answers 502/503 when it could not reach the platform, and 429 before forwarding; a 504
+  // means it forwarded and gave up waiting, so the platform may still act on the request.
+  const delivery: Delivery =
+    status === 502 || status === 503 || status === 429
+      ? 'not-sent'
+      : status === 504 || status === 408
+        ? 'maybe'
+        : 'processed';
+  const hint = status === 404 ? ' (check OPENCTI_URL: it should be the platform base URL, without /graphql)' : '';
+  return {
+    error: new PlatformError(
+      safe(`OpenCTI ${operation} failed: HTTP ${status} from ${endpoint}${first ? `: ${first.message}` : ''}${hint}`),
+      { operation, retryable, status },
+      { cause },
+    ),
+    delivery,
+    reason: `HTTP ${status}`,
+  };
+}
+
+/** A readable hint for the validation errors an SDK/platform version mismatch produces. */
+function hintFor(operation: string, error: GraphQLErrorFacts): string {
+  const unknownField = /Field "([^"]+)" is not defined by type "([^"]+)"/.exec(error.message);
+  if (unknownField) {
+    return `; the platform rejected field ${unknownField[1]} of ${unknownField[2]}: the platform is older than this SDK expects`;
+  }
+  const unknownArgument = /Unknown argument "([^"]+)" on field "([^"]+)"/.exec(error.message);
+  if (unknownArgument) {
+    return `; the platform does not know argument ${unknownArgument[1]} of ${unknownArgument[2]}: the platform is older than this SDK expects`;
+  }
+  if (/Cannot query field|Unknown type/.test(error.message) || error.code === 'GRAPHQL_VALIDATION_FAILED') {
+    return `; the platform's schema does not match the ${operation} document of this SDK (platform version mismatch)`;
+  }
+  return '';
+}
+
+function isTokenRejected(error: GraphQLErrorFacts): boolean {
+  if (error.code !== undefined && TOKEN_REJECTED_CODES.has(error.code)) return true;
+  return TOKEN_REJECTED_MESSAGES.some((re) => re.test(error.message));
+}
+
+/** errors[0] as OpenCTI formats it: `extensions.code` (Apollo), or a top-level `name` (older platforms). */
+export function firstGraphQLError(errors: unknown): GraphQLErrorFacts | undefined {
+  const first: unknown = Array.isArray(errors) ? errors[0] : errors;
+  if (typeof first !== 'object' || first === null) return undefined;
+  const record = first as Record<string, unknown>;
+  const message = typeof record.message === 'string' ? record.message : 'unknown GraphQL error';
+  const extensions = record.extensions;
+  const extCode =
+    typeof extensions === 'object' && extensions !== null ? (extensions as Record<string, unknown>).code : undefined;
+  const code = typeof extCode === 'string' ? extCode : typeof record.name === 'string' ? record.name : undefined;
+  return { message, code };
+}
+
+function safe(text: string): string {
+  return redactString(text);
+}
