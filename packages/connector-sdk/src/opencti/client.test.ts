@@ -719,7 +719,7 @@ describe('waitUntilReachable', () => {
     const err = await rejection(client.waitUntilReachable({ deadlineMs: 100, baseDelayMs: 10, maxDelayMs: 20 }));
     expect(err.message).toMatch(
       new RegExp(
-        `^OpenCTI not reachable at http://127\\.0\\.0\\.1:${port} after \\d+ attempts in 0\\.10s \\(ECONNREFUSED\\)$`,
+        `^OpenCTI not reachable at http://127\\.0\\.0\\.1:${port} after \\d+ attempts? in 0\\.10s \\(ECONNREFUSED\\)$`,
       ),
     );
     expect(err.retryable).toBe(true);

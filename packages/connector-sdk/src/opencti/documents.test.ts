@@ -169,6 +169,7 @@ describe('variables sent by the client', () => {
   });
 
   afterAll(() => {
+    expect(nock.isDone()).toBe(true);
     nock.cleanAll();
     nock.enableNetConnect();
   });
