@@ -1,0 +1,105 @@
+/**
+ * JSON canonicalisation (RFC 8785, "JCS") as the `stix2` Python library implements it. The text
+ * produced here is what gets UUIDv5-hashed into every deterministic STIX id, so a single differing
+ * byte means a different id.
+ */
+
+import { findLoneSurrogate } from './python-text.js';
+
+const SHORT_ESCAPES: Readonly<Record<number, string>> = {
+  8: '\\b',
+  9: '\\t',
+  10: '\\n',
+  12: '\\f',
+  13: '\\r',
+  34: '\\"',
+  92: '\\\\',
+};
+
+// Only `"`, `\` and the C0 controls are escaped; everything else (non-ASCII, U+007F,
+// U+2028/U+2029) is emitted raw.
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c) return true;
+  }
+  return false;
+}
+
+function canonicalString(s: string, path: string): string {
+  if (findLoneSurrogate(s) !== -1) {
+    // Python cannot UTF-8-encode a lone surrogate either, so no id exists for such a text.
+    throw new TypeError(`canonicalize: unpaired UTF-16 surrogate in the string at ${path}`);
+  }
+  if (!needsEscape(s)) return `"${s}"`;
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const short = SHORT_ESCAPES[c];
+    if (short !== undefined) out += short;
+    else if (c < 0x20) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += s[i];
+  }
+  return `${out}"`;
+}
+
+function canonicalNumber(n: number, path: string): string {
+  if (!Number.isFinite(n)) throw new TypeError(`canonicalize: ${n} at ${path} is not a valid JSON number`);
+  // ECMAScript Number#toString is the JCS number format (and prints -0 as "0", as JCS requires).
+  return String(n);
+}
+
+function isPlainObject(value: object): value is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function canonicalValue(value: unknown, path: string): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return canonicalString(value, path);
+    case 'number':
+      return canonicalNumber(value, path);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      throw new TypeError(`canonicalize: a ${typeof value} at ${path} has no JSON form`);
+  }
+  if (Array.isArray(value)) {
+    const parts: string[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item === undefined) throw new TypeError(`canonicalize: undefined at ${path}[${i}]`);
+      parts.push(canonicalValue(item, `${path}[${i}]`));
+    }
+    return `[${parts.join(',')}]`;
+  }
+  if (!isPlainObject(value)) {
+    throw new TypeError(`canonicalize: ${Object.prototype.toString.call(value)} at ${path} is not a plain object`);
+  }
+  // Default string sort compares UTF-16 code units, which is exactly JCS's member order.
+  const keys = Object.keys(value)
+    .filter((k) => value[k] !== undefined)
+    .sort();
+  const parts: string[] = [];
+  for (const key of keys) {
+    parts.push(`${canonicalString(key, path)}:${canonicalValue(value[key], `${path}.${key}`)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/**
+ * Canonical JSON text of `value`: object members sorted by UTF-16 code units, no whitespace,
+ * strings escaped only where JSON requires it, numbers in ECMAScript form (`48.0` → `48`,
+ * `1e-7`, `1e21`). Object members whose value is `undefined` are left out, like `JSON.stringify`.
+ *
+ * @throws TypeError for values with no JSON form (NaN, Infinity, bigint, functions, Dates and
+ *   other non-plain objects, undefined array items) and for strings holding a lone surrogate.
+ */
+export function canonicalize(value: unknown): string {
+  if (value === undefined) throw new TypeError('canonicalize: undefined has no JSON form');
+  return canonicalValue(value, '$');
+}
