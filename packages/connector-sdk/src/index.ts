@@ -4,3 +4,14 @@
 export * from './config/index.js';
 export * from './errors/index.js';
 export * from './log/index.js';
+export {
+  type ConnectorInfo,
+  type ConnectorState,
+  documents,
+  type EnrichmentEntity as PlatformEntity,
+  OpenCtiClient,
+  type OpenCtiClientOptions,
+  type RegisterConnectorInput,
+  type RegisteredConnector,
+} from './opencti/index.js';
+export * from './stix/index.js';

@@ -124,6 +124,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('parses TLP levels in both forms', () => {
+    const shape = { MAX_TLP: env.tlp('TLP:AMBER') };
+    expect(loadConfig(shape, { env: {}, dotenvPath: false }).MAX_TLP).toBe('TLP:AMBER');
+    expect(loadConfig(shape, { env: { MAX_TLP: 'amber+strict' }, dotenvPath: false }).MAX_TLP).toBe('TLP:AMBER+STRICT');
+    expect(loadConfig(shape, { env: { MAX_TLP: 'TLP:WHITE' }, dotenvPath: false }).MAX_TLP).toBe('TLP:CLEAR');
+    const err = configError(() => loadConfig(shape, { env: { MAX_TLP: 'TLP:PURPLE' }, dotenvPath: false }));
+    expect(err.issues[0]?.variable).toBe('MAX_TLP');
+    expect(err.issues[0]?.message).toMatch(/expected a TLP level .* got "TLP:PURPLE"/);
+  });
+
   it('restricts lists to allowed values and names the bad one', () => {
     const shape = { LEVELS: env.list({ allowed: ['2', '5', '20', '25'] }) };
     expect(loadConfig(shape, { env: { LEVELS: '20, 25' }, dotenvPath: false }).LEVELS).toEqual(['20', '25']);

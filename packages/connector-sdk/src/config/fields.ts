@@ -4,6 +4,7 @@
  * Metadata (aliases, secret, description) travels in zod's registry, read back by `fieldMeta`.
  */
 import { z } from 'zod';
+import { parseTlp, type TlpLevel } from '../stix/tlp.js';
 import { parseDurationSeconds } from './duration.js';
 
 export interface FieldMeta {
@@ -196,6 +197,22 @@ export const env = {
       ...(opts.default === undefined ? {} : { defaultText: opts.default }),
       ...opts,
     });
+  },
+
+  /** A TLP level in either form (`amber+strict`, `TLP:AMBER+STRICT`, any case). */
+  tlp(defaultValue: TlpLevel, opts: FieldOptions = {}) {
+    const parsed = rawString.transform((raw, ctx): TlpLevel => {
+      try {
+        return parseTlp(raw);
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a TLP level (clear, white, green, amber, amber+strict or red, with or without "TLP:"), got "${raw}"`,
+        });
+        return z.NEVER;
+      }
+    });
+    return withMeta(parsed.optional().default(defaultValue), { defaultText: defaultValue, ...opts });
   },
 
   /** An ISO-8601 duration (PT1H, P1D, 0); the output is in seconds. */
