@@ -3,7 +3,6 @@
  * offers tests a way to drive it (ask for enrichments, playbook steps, inject faults) and to observe it
  * (connectors, works, objects, push messages, requests, waits).
  */
-import { EventEmitter } from 'node:events';
 import {
   type ConnectorInfo,
   ConnectorNotFoundError,
@@ -148,7 +147,6 @@ export class TestPlatform {
 
   readonly #version: string;
   readonly #now: () => Date;
-  readonly #events = new EventEmitter();
   readonly #recorder = new Recorder();
   readonly #connectors: ConnectorStore;
   readonly #works: WorkStore;
@@ -174,7 +172,6 @@ export class TestPlatform {
     this.#now = options.now ?? (() => new Date());
     this.#topology = topology;
     this.#broker = brokerConnectionOf(amqpUrl);
-    this.#events.setMaxListeners(0);
     const changed = () => this.#notify();
     this.#connectors = new ConnectorStore(this.#now, changed);
     this.#works = new WorkStore(this.#now, changed);
@@ -394,6 +391,33 @@ export class TestPlatform {
     await this.#topology.deleteQueue(which === 'listen' ? names.listen : names.push);
   }
 
+  /**
+   * Limits one of a connector's queues to `maxLength` messages with overflow 'reject-publish' (default):
+   * publishers then get broker nacks once it is full — what an operator's queue policy does, and what
+   * pycti treats as back-pressure. Pause the worker to let a push queue fill. The queue is re-created (its
+   * messages are lost) and the connector's queues re-asserted; `unlimitQueue` undoes it.
+   */
+  async limitQueue(
+    connectorId: string,
+    which: 'listen' | 'push',
+    maxLength: number,
+    overflow: 'reject-publish' | 'drop-head' = 'reject-publish',
+  ): Promise<void> {
+    const record = this.#requireRegistered(connectorId);
+    const names = this.#topology.names(connectorId);
+    await this.#topology.limit(which === 'listen' ? names.listen : names.push, maxLength, overflow);
+    await this.#worker?.unwatch(connectorId);
+    await this.#registerQueues(record);
+  }
+
+  async unlimitQueue(connectorId: string, which: 'listen' | 'push'): Promise<void> {
+    const record = this.#requireRegistered(connectorId);
+    const names = this.#topology.names(connectorId);
+    await this.#topology.unlimit(which === 'listen' ? names.listen : names.push);
+    await this.#worker?.unwatch(connectorId);
+    await this.#registerQueues(record);
+  }
+
   /** The queue and routing names a connector gets in `config`. */
   queueNames(connectorId: string): ConnectorQueueNames {
     return this.#topology.names(connectorId);
@@ -526,7 +550,6 @@ export class TestPlatform {
   // --- internals ----------------------------------------------------------------------------------
 
   #notify(): void {
-    this.#events.emit('change');
     for (const waiter of [...this.#waiters]) waiter.check();
   }
 
@@ -675,8 +698,12 @@ export class TestPlatform {
       queueNames: (id) => this.#topology.names(id),
       queueDetails: (id) => this.#queueDetails(id),
       registerConnector: async (input: RegisterConnectorInput, userId: string) => {
+        // Like the platform: the queues first (a broker refusal fails the registration), then the record.
+        const scope = input.scope && input.scope.length > 0 ? [...input.scope] : null;
+        await this.#topology.registerConnectorQueues(input.id, input.name, input.type, scope);
+        this.#registered.add(input.id);
         const { record } = this.#connectors.register(input, userId);
-        await this.#registerQueues(record);
+        await this.#worker?.watch(record.id, record.listen_callback_uri);
         return record;
       },
       pingConnector: async (id: string, state: string | null, info: ConnectorInfo | null) => {

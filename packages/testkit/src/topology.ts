@@ -47,6 +47,7 @@ export function brokerConnectionOf(amqpUrl: string): BrokerConnection {
 export class Topology {
   readonly #model: ChannelModel;
   readonly #prefix: string;
+  readonly #limits = new Map<string, Record<string, unknown>>();
   #admin: ConfirmChannel | undefined;
   #closing = false;
 
@@ -93,14 +94,35 @@ export class Topology {
     const names = this.names(connectorId);
     const channel = await this.#channel();
     const args = { name, config: { id: connectorId, type, scope: scope ?? null }, 'x-queue-type': 'classic' };
-    const queueOptions = { durable: true, exclusive: false, autoDelete: false, arguments: args };
+    const queueOptions = (queue: string) => ({
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: { ...args, ...this.#limits.get(queue) },
+    });
     await channel.assertExchange(names.listen_exchange, 'direct', { durable: true });
     await channel.assertExchange(names.push_exchange, 'direct', { durable: true });
-    await channel.assertQueue(names.listen, queueOptions);
+    await channel.assertQueue(names.listen, queueOptions(names.listen));
     await channel.bindQueue(names.listen, names.listen_exchange, names.listen_routing);
-    await channel.assertQueue(names.push, queueOptions);
+    await channel.assertQueue(names.push, queueOptions(names.push));
     await channel.bindQueue(names.push, names.push_exchange, names.push_routing);
     return names;
+  }
+
+  /**
+   * Fault: re-creates `queue` with a length limit, like an operator's max-length + reject-publish policy, so
+   * publishers get nacks once it is full (the platform itself never limits queues). Later re-assertions keep
+   * the limit until `unlimit`. The queue's messages are lost, as when an operator re-creates a queue.
+   */
+  async limit(queue: string, maxLength: number, overflow: 'reject-publish' | 'drop-head'): Promise<void> {
+    this.#limits.set(queue, { 'x-max-length': maxLength, 'x-overflow': overflow });
+    await this.deleteQueue(queue);
+  }
+
+  /** Removes a limit set by `limit` (the queue is re-created without it). */
+  async unlimit(queue: string): Promise<void> {
+    if (!this.#limits.delete(queue)) return;
+    await this.deleteQueue(queue);
   }
 
   /** Publishes to the connector exchange with the listen routing key, persistent, awaiting the confirm. */

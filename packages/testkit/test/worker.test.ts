@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONNECTOR_USER_ID, startTestPlatform, type TestPlatform } from '../src/index.js';
-import { bundleOf, gql, gqlData, ipv4, newConnectorId, pushMessage, RawAmqp, register } from './helpers.js';
+import { bundleOf, gql, gqlData, ipv4, newConnectorId, ping, pushMessage, RawAmqp, register } from './helpers.js';
 import { ADD_EXPECTATIONS, STIX_BUNDLE_PUSH, WORK_ADD, WORK_TO_PROCESSED } from './pycti-documents.js';
 
 let platform: TestPlatform;
@@ -170,5 +170,27 @@ describe('stixBundlePush', () => {
       work_id: null,
     });
     expect(body.errors?.[0]?.message).toBe('Invalid bundle');
+  });
+});
+
+describe('queue limit fault', () => {
+  it('makes publishers get broker nacks once a limited push queue is full, until the limit is lifted', async () => {
+    const { id, workId } = await importer();
+    await platform.worker.pause();
+    await platform.limitQueue(id, 'push', 1);
+    const body = pushMessage(bundleOf(ipv4('8.8.8.1')), { work_id: workId });
+    await publishPush(id, body);
+    await expect(publishPush(id, body)).rejects.toThrow();
+    expect(await platform.queueDepth(id, 'push')).toBe(1);
+    // The platform's re-assertion on ping keeps the limit instead of failing with 406.
+    expect((await ping(platform, id, 'null')).connector_state).toBe('null');
+    await expect(publishPush(id, body)).rejects.toThrow();
+
+    await platform.unlimitQueue(id, 'push');
+    await publishPush(id, body);
+    await publishPush(id, body);
+    expect(await platform.queueDepth(id, 'push')).toBe(2);
+    await platform.worker.resume();
+    await platform.waitFor(() => platform.objects(id).length === 2);
   });
 });
