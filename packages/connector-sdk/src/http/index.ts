@@ -1,0 +1,18 @@
+export { createHttpClient } from './client.js';
+export type {
+  AcceptingRequest,
+  AcceptingRequestOptions,
+  HttpAcceptedResponse,
+  HttpAuth,
+  HttpClient,
+  HttpClientOptions,
+  HttpLogger,
+  HttpRequest,
+  HttpRequestOptions,
+  HttpResponse,
+  ProxyOptions,
+  QueryParams,
+  QueryValue,
+  RateLimit,
+  RetryOptions,
+} from './types.js';

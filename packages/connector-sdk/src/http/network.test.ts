@@ -1,0 +1,351 @@
+/**
+ * The client against real sockets on 127.0.0.1: a stalled server, a forward/CONNECT proxy that
+ * counts what goes through it, and a TLS server whose certificate only the test CA vouches for.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { UpstreamApiError } from '../errors/index.js';
+import { createHttpClientWith, type HttpRuntime } from './client.js';
+import { createHttpClient } from './index.js';
+import type { HttpClient, HttpClientOptions } from './types.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./test-fixtures/${name}`, import.meta.url));
+const TEST_CA = readFileSync(fixture('test-ca.pem'), 'utf8');
+const API_KEY = 'net-key-9c8b7a6f5e4d3c2b1a';
+const PROXY_PASSWORD = 'pr0xy-s3cret-pass';
+
+function runtime(env: Record<string, string | undefined> = {}): HttpRuntime {
+  return { now: () => Date.now(), sleep: async () => undefined, random: () => 0, env };
+}
+
+function portOf(server: net.Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+async function listen<S extends net.Server>(server: S): Promise<S> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+async function close(server: net.Server): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+interface Seen {
+  method: string | undefined;
+  url: string | undefined;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** Answers every request with its own method, path and headers. */
+function echo(seen: Seen[]) {
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen.push({ method: req.method, url: req.url, headers: req.headers });
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ path: req.url }));
+  };
+}
+
+/** A forward proxy for http:// and a CONNECT tunnel for https://; every host leads to 127.0.0.1. */
+function proxyServer(options: { requireAuth?: string } = {}) {
+  const forwarded: Seen[] = [];
+  const tunnels: Seen[] = [];
+  const authorized = (req: http.IncomingMessage) =>
+    options.requireAuth === undefined ||
+    req.headers['proxy-authorization'] === `Basic ${Buffer.from(options.requireAuth).toString('base64')}`;
+  const server = http.createServer((req, res) => {
+    forwarded.push({ method: req.method, url: req.url, headers: req.headers });
+    if (!authorized(req)) {
+      res.writeHead(407).end();
+      return;
+    }
+    const target = new URL(req.url ?? '/');
+    // Proxy-Authorization is hop-by-hop: a proxy consumes it.
+    const { 'proxy-authorization': _consumed, ...headers } = req.headers;
+    const upstream = http.request(
+      { host: '127.0.0.1', port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  server.on('connect', (req, socket, head) => {
+    tunnels.push({ method: req.method, url: req.url, headers: req.headers });
+    if (!authorized(req)) {
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\n\r\n');
+      return;
+    }
+    const port = Number((req.url ?? '').split(':').pop());
+    const upstream = net.connect(port, '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  return { server, forwarded, tunnels };
+}
+
+const clients: HttpClient[] = [];
+function client(options: Partial<HttpClientOptions> & { baseURL: string }, rt = runtime()): HttpClient {
+  const created = createHttpClientWith(
+    { vendor: 'Scout', auth: { type: 'header', name: 'x-api-key', value: API_KEY }, ...options },
+    rt,
+  );
+  clients.push(created);
+  return created;
+}
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamApiError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(UpstreamApiError);
+    const text = `${String(err)} ${JSON.stringify(err)} ${inspect(err, { depth: 10, showHidden: true })}`;
+    expect(text).not.toContain(API_KEY);
+    expect(text).not.toContain(PROXY_PASSWORD);
+    return err as UpstreamApiError;
+  }
+  throw new Error('expected the request to fail');
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  vi.unstubAllEnvs();
+});
+
+describe('timeouts', () => {
+  const sockets = new Set<net.Socket>();
+  let stalled: http.Server;
+  let requests = 0;
+
+  beforeAll(async () => {
+    stalled = await listen(
+      http.createServer((req, res) => {
+        requests++;
+        if (req.url === '/partial') {
+          // Headers and half a body, then nothing: only a whole-request deadline ends this.
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+          res.write('{"ip": "1.2.');
+        }
+        // '/silent': never answers at all.
+      }),
+    );
+    stalled.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await close(stalled);
+  });
+
+  it('ends a request the server never answers, and retries it', async () => {
+    requests = 0;
+    const c = client({ baseURL: `http://127.0.0.1:${portOf(stalled)}`, timeoutMs: 150, retry: { maxAttempts: 2 } });
+    const err = await failure(c.get('/silent'));
+    expect(err.reason).toBe('timeout');
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('did not answer GET http://127.0.0.1');
+    expect(err.message).toContain('after 2 attempts');
+    expect(requests).toBe(2);
+  });
+
+  it('ends a response whose body stalls', async () => {
+    const c = client({ baseURL: `http://127.0.0.1:${portOf(stalled)}`, timeoutMs: 150, retry: { maxAttempts: 1 } });
+    const err = await failure(c.get('/partial'));
+    expect(err.reason).toBe('timeout');
+  });
+
+  it('reports a refused connection as a network error', async () => {
+    const unused = await listen(net.createServer());
+    const port = portOf(unused);
+    await close(unused);
+    const err = await failure(client({ baseURL: `http://127.0.0.1:${port}`, retry: { maxAttempts: 2 } }).get('/'));
+    expect(err.reason).toBe('network');
+    expect(err.message).toContain('ECONNREFUSED');
+    expect(err.cause).toEqual({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('proxy', () => {
+  let origin: http.Server;
+  let originTls: https.Server;
+  const originSeen: Seen[] = [];
+  const proxy = proxyServer();
+  const authProxy = proxyServer({ requireAuth: `scout:${PROXY_PASSWORD}` });
+
+  beforeAll(async () => {
+    origin = await listen(http.createServer(echo(originSeen)));
+    originTls = await listen(
+      https.createServer(
+        { cert: readFileSync(fixture('localhost-cert.pem')), key: readFileSync(fixture('localhost-key.pem')) },
+        echo(originSeen),
+      ),
+    );
+    await listen(proxy.server);
+    await listen(authProxy.server);
+  });
+  afterAll(async () => {
+    proxy.server.closeAllConnections();
+    authProxy.server.closeAllConnections();
+    originTls.closeAllConnections();
+    origin.closeAllConnections();
+    await Promise.all([close(origin), close(originTls), close(proxy.server), close(authProxy.server)]);
+  });
+  afterEach(() => {
+    originSeen.length = 0;
+    proxy.forwarded.length = 0;
+    proxy.tunnels.length = 0;
+    authProxy.forwarded.length = 0;
+    authProxy.tunnels.length = 0;
+  });
+
+  it('sends http:// requests through HTTP_PROXY, as absolute URLs', async () => {
+    const env = { HTTP_PROXY: `http://127.0.0.1:${portOf(proxy.server)}` };
+    // vendor.invalid cannot resolve: only the proxy (which maps every host to 127.0.0.1) can reach it.
+    const c = client({ baseURL: `http://vendor.invalid:${portOf(origin)}/api` }, runtime(env));
+    const res = await c.get('/ip/foundation', { params: { ips: '1.2.3.4' } });
+    expect(res.data).toEqual({ path: '/api/ip/foundation?ips=1.2.3.4' });
+    expect(proxy.forwarded.map((s) => s.url)).toEqual([
+      `http://vendor.invalid:${portOf(origin)}/api/ip/foundation?ips=1.2.3.4`,
+    ]);
+    expect(originSeen[0]?.headers['x-api-key']).toBe(API_KEY);
+  });
+
+  it('reads lower-case http_proxy first, as curl does', async () => {
+    const env = { http_proxy: `http://127.0.0.1:${portOf(proxy.server)}`, HTTP_PROXY: 'http://127.0.0.1:9' };
+    await client({ baseURL: `http://vendor.invalid:${portOf(origin)}` }, runtime(env)).get('/');
+    expect(proxy.forwarded).toHaveLength(1);
+  });
+
+  it('goes direct for hosts in NO_PROXY', async () => {
+    const env = { HTTP_PROXY: `http://127.0.0.1:${portOf(proxy.server)}`, NO_PROXY: 'localhost, 127.0.0.0/8' };
+    const res = await client({ baseURL: `http://127.0.0.1:${portOf(origin)}` }, runtime(env)).get('/direct');
+    expect(res.data).toEqual({ path: '/direct' });
+    expect(proxy.forwarded).toHaveLength(0);
+    expect(originSeen).toHaveLength(1);
+  });
+
+  it('tunnels https:// through HTTPS_PROXY with CONNECT; the proxy never sees the key', async () => {
+    const env = { HTTPS_PROXY: `127.0.0.1:${portOf(proxy.server)}`, HTTPS_CA_CERTIFICATES: TEST_CA };
+    const c = client({ baseURL: `https://localhost:${portOf(originTls)}` }, runtime(env));
+    await c.get('/a');
+    await c.get('/b');
+    expect(originSeen.map((s) => s.url)).toEqual(['/a', '/b']);
+    expect(originSeen[0]?.headers['x-api-key']).toBe(API_KEY);
+    // Keep-alive: both requests went through one tunnel.
+    expect(proxy.tunnels.map((t) => t.url)).toEqual([`localhost:${portOf(originTls)}`]);
+    expect(JSON.stringify(proxy.tunnels)).not.toContain(API_KEY);
+    expect(proxy.forwarded).toHaveLength(0);
+  });
+
+  it('authenticates to the proxy from the URL credentials, and never shows the password', async () => {
+    const env = {
+      HTTPS_PROXY: `http://scout:${PROXY_PASSWORD}@127.0.0.1:${portOf(authProxy.server)}`,
+      HTTP_PROXY: `http://scout:${PROXY_PASSWORD}@127.0.0.1:${portOf(authProxy.server)}`,
+    };
+    const c = client({ baseURL: `https://localhost:${portOf(originTls)}`, caCertificates: [TEST_CA] }, runtime(env));
+    await c.get('/tls');
+    await c.get(`http://vendor.invalid:${portOf(origin)}/plain`);
+    expect(authProxy.tunnels).toHaveLength(1);
+    expect(authProxy.forwarded).toHaveLength(1);
+    expect(authProxy.tunnels[0]?.headers['proxy-authorization']).toBe(
+      `Basic ${Buffer.from(`scout:${PROXY_PASSWORD}`).toString('base64')}`,
+    );
+    // Inside the tunnel the proxy credentials are not repeated to the vendor.
+    expect(originSeen[0]?.headers['proxy-authorization']).toBeUndefined();
+  });
+
+  it('explains a 407 from the proxy and does not retry it', async () => {
+    const env = { HTTPS_PROXY: `http://127.0.0.1:${portOf(authProxy.server)}` };
+    const c = client(
+      { baseURL: `https://localhost:${portOf(originTls)}`, caCertificates: [TEST_CA], retry: { maxAttempts: 3 } },
+      runtime(env),
+    );
+    const err = await failure(c.get('/x'));
+    expect(err.reason).toBe('network');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain('proxy requires authentication (407)');
+    expect(authProxy.tunnels).toHaveLength(1);
+  });
+
+  it('reads the proxy from process.env through the public createHttpClient', async () => {
+    vi.stubEnv('HTTP_PROXY', `http://127.0.0.1:${portOf(proxy.server)}`);
+    vi.stubEnv('http_proxy', '');
+    vi.stubEnv('NO_PROXY', '');
+    vi.stubEnv('no_proxy', '');
+    const c = createHttpClient({ vendor: 'Scout', baseURL: `http://vendor.invalid:${portOf(origin)}` });
+    clients.push(c);
+    await c.get('/env');
+    expect(proxy.forwarded).toHaveLength(1);
+  });
+});
+
+describe('TLS trust', () => {
+  let server: https.Server;
+  let connections = 0;
+  const seen: Seen[] = [];
+
+  beforeAll(async () => {
+    server = await listen(
+      https.createServer(
+        { cert: readFileSync(fixture('localhost-cert.pem')), key: readFileSync(fixture('localhost-key.pem')) },
+        echo(seen),
+      ),
+    );
+    // A connection is accepted before the server can send its certificate, hence before the
+    // client can refuse it: the count is complete when the request fails.
+    server.on('connection', () => connections++);
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await close(server);
+  });
+
+  it('rejects a certificate from an unknown CA, does not retry, and says how to fix it', async () => {
+    connections = 0;
+    const err = await failure(
+      client({ baseURL: `https://127.0.0.1:${portOf(server)}`, retry: { maxAttempts: 3 } }, runtime({})).get('/'),
+    );
+    expect(err.reason).toBe('network');
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain('TLS certificate was rejected');
+    expect(err.message).toContain('HTTPS_CA_CERTIFICATES');
+    expect(connections).toBe(1);
+  });
+
+  it('accepts it with the CA from caCertificates, HTTPS_CA_CERTIFICATES or an HTTPS_PROXY_CA file', async () => {
+    const base = `https://127.0.0.1:${portOf(server)}`;
+    await client({ baseURL: base, caCertificates: [TEST_CA] }, runtime({})).get('/option');
+    await client({ baseURL: base }, runtime({ HTTPS_CA_CERTIFICATES: TEST_CA })).get('/env-pem');
+    await client({ baseURL: base }, runtime({ HTTPS_PROXY_CA: fixture('test-ca.pem') })).get('/env-file');
+    expect(seen.map((s) => s.url)).toEqual(['/option', '/env-pem', '/env-file']);
+  });
+
+  it('can turn verification off for one vendor, with a warning', async () => {
+    const warnings: string[] = [];
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (_: object, msg: string) => warnings.push(msg),
+    };
+    const res = await client(
+      { baseURL: `https://127.0.0.1:${portOf(server)}`, rejectUnauthorized: false, logger },
+      runtime({}),
+    ).get('/insecure');
+    expect(res.status).toBe(200);
+    expect(warnings[0]).toContain('TLS certificate verification is OFF for Scout');
+  });
+});

@@ -1,0 +1,216 @@
+import axios, { type AxiosInstance } from 'axios';
+import { isSecretHeaderName, redactString } from '../log/redact.js';
+import type { TransportFailure } from './failure.js';
+import type { TransportAgents } from './proxy.js';
+import { isNotSentCode, isTransientNetworkCode } from './retry.js';
+
+/**
+ * One attempt at the wire: axios with its Node http adapter (which nock intercepts), statuses
+ * never thrown, redirects followed here so that credentials can be dropped on a host change.
+ */
+
+export interface WireRequest {
+  method: string;
+  url: URL;
+  data: unknown;
+  /** Headers for a URL; called again on every redirect hop with the hop's URL. */
+  headersFor(url: URL): Promise<Record<string, string>>;
+  maxRedirects: number;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  signal: AbortSignal | undefined;
+}
+
+export type WireOutcome =
+  | { kind: 'response'; status: number; headers: Record<string, string>; body: Buffer; url: URL; hops: number }
+  | { kind: 'redirect-refused'; status: number; why: string }
+  | { kind: 'failure'; failure: TransportFailure };
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+const TLS_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+]);
+
+export function createAxios(): AxiosInstance {
+  // A private instance: no global interceptors or defaults from elsewhere in the process.
+  return axios.create();
+}
+
+function readField(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function stringField(value: unknown, key: string): string | undefined {
+  const field = readField(value, key);
+  return typeof field === 'string' ? field : undefined;
+}
+
+/**
+ * Reduces an axios/Node error to code + words. Only the code and the system message are read;
+ * the error object (which holds the request config and headers) is dropped here.
+ */
+export function classifyTransportError(err: unknown, timedOut: boolean, timeoutMs: number): TransportFailure {
+  const inner = readField(err, 'cause');
+  const code = stringField(err, 'code') ?? stringField(inner, 'code');
+  const message = redactString(stringField(err, 'message') ?? 'unknown error');
+
+  if (timedOut || code === 'ECONNABORTED' || (code === 'ETIMEDOUT' && /timeout of \d+ms/.test(message))) {
+    return {
+      kind: 'timeout',
+      code: code === 'ERR_CANCELED' || code === undefined ? 'ETIMEDOUT' : code,
+      description: `no complete answer within ${timeoutMs} ms`,
+      retryable: true,
+      notSent: false,
+    };
+  }
+  if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(message)) {
+    return {
+      kind: 'invalid-response',
+      code,
+      description: 'the response body is larger than maxResponseBytes',
+      retryable: false,
+      notSent: false,
+    };
+  }
+  if (code === 'EPROXY') {
+    const proxyStatus = readField(err, 'proxyStatus') ?? readField(inner, 'proxyStatus');
+    const status = typeof proxyStatus === 'number' ? proxyStatus : undefined;
+    const authNeeded = status === 407;
+    return {
+      kind: 'network',
+      code,
+      description: authNeeded
+        ? 'the proxy requires authentication (407): put the credentials in the proxy URL (http://user:password@proxy:port)'
+        : `the proxy refused to open a tunnel (status ${status ?? 'unknown'})`,
+      retryable: !authNeeded && (status === undefined || status >= 500),
+      notSent: true,
+    };
+  }
+  if (code !== undefined && (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))) {
+    return {
+      kind: 'network',
+      code,
+      description: `the TLS certificate was rejected (${code}); if a proxy or private CA signs it, add that CA with HTTPS_CA_CERTIFICATES or caCertificates`,
+      retryable: false,
+      notSent: true,
+    };
+  }
+  return {
+    kind: 'network',
+    code,
+    description: code === undefined ? message : `${code} (${message})`,
+    retryable: isTransientNetworkCode(code),
+    notSent: isNotSentCode(code),
+  };
+}
+
+function flattenHeaders(raw: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === null || typeof raw !== 'object') return out;
+  for (const [name, value] of Object.entries(raw)) {
+    const key = name.toLowerCase();
+    if (isSecretHeaderName(key) || value === undefined || value === null) continue;
+    out[key] = Array.isArray(value) ? value.map(String).join(', ') : String(value);
+  }
+  return out;
+}
+
+function toBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (typeof data === 'string') return Buffer.from(data);
+  return Buffer.alloc(0);
+}
+
+export async function sendOverWire(
+  http: AxiosInstance,
+  agents: TransportAgents,
+  request: WireRequest,
+): Promise<WireOutcome> {
+  // One deadline for the whole attempt, redirects included; it also ends a body that stalls.
+  const deadline = AbortSignal.timeout(request.timeoutMs);
+  const signal = request.signal === undefined ? deadline : AbortSignal.any([deadline, request.signal]);
+  let url = request.url;
+  let method = request.method;
+  let data = request.data;
+
+  for (let hops = 0; ; hops++) {
+    const headers = await request.headersFor(url);
+    const { httpAgent, httpsAgent, proxy } = agents.forUrl(url);
+    let response: { status: number; headers: unknown; data: unknown };
+    try {
+      response = await http.request({
+        method,
+        url: url.href,
+        data,
+        headers,
+        adapter: 'http',
+        responseType: 'arraybuffer',
+        validateStatus: () => true,
+        maxRedirects: 0,
+        proxy,
+        httpAgent,
+        httpsAgent,
+        timeout: request.timeoutMs,
+        signal,
+        maxContentLength: request.maxResponseBytes,
+        maxBodyLength: Number.POSITIVE_INFINITY,
+        decompress: true,
+        transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
+      });
+    } catch (err) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      return { kind: 'failure', failure: classifyTransportError(err, deadline.aborted, request.timeoutMs) };
+    }
+
+    const responseHeaders = flattenHeaders(response.headers);
+    const location = responseHeaders.location;
+    if (!REDIRECT_STATUSES.has(response.status) || location === undefined) {
+      return {
+        kind: 'response',
+        status: response.status,
+        headers: responseHeaders,
+        body: toBuffer(response.data),
+        url,
+        hops,
+      };
+    }
+    if (hops >= request.maxRedirects) {
+      return { kind: 'redirect-refused', status: response.status, why: `more than ${request.maxRedirects} redirects` };
+    }
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      return { kind: 'redirect-refused', status: response.status, why: 'the redirect target is not a valid URL' };
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      return {
+        kind: 'redirect-refused',
+        status: response.status,
+        why: `the redirect goes to an unsupported ${next.protocol} URL`,
+      };
+    }
+    // Browsers' (and RFC 9110's) rules: 303 always, 301/302 for POST, become a GET without body.
+    if (
+      response.status === 303
+        ? method !== 'HEAD'
+        : (response.status === 301 || response.status === 302) && method === 'POST'
+    ) {
+      method = 'GET';
+      data = undefined;
+    }
+    url = next;
+  }
+}

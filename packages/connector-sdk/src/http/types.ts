@@ -1,0 +1,186 @@
+import type { ZodType } from 'zod';
+
+/**
+ * How the client authenticates to the vendor. Credentials are only ever sent to `allowedHosts`
+ * (by default the host of `baseURL`), over HTTPS unless `baseURL` itself is plain HTTP.
+ *
+ * A function is called before every attempt that carries credentials (an OAuth client refreshes
+ * its token there); the values it returns are registered as secrets, so they are redacted from
+ * every log line and error.
+ */
+export type HttpAuth =
+  | { type: 'bearer'; token: string }
+  | { type: 'header'; name: string; value: string }
+  | { type: 'none' }
+  | (() => Record<string, string> | Promise<Record<string, string>>);
+
+/**
+ * A vendor's rate limit, stated the way the vendor states it. Several windows may be combined
+ * (`{ perMinute: 60, perHour: 500, perDay: 5000 }`, as urlscan.io publishes them); each is
+ * enforced as a sliding window, so no window of that length ever holds more requests than the
+ * limit, bursts at start-up included. `perSecond` is enforced as even spacing (1000 / n ms).
+ *
+ * Every attempt counts, retries included: the vendor counts them too.
+ */
+export interface RateLimit {
+  perSecond?: number;
+  perMinute?: number;
+  perHour?: number;
+  perDay?: number;
+  /** A window of any length: at most `count` requests in any `intervalMs`. Give both or neither. */
+  count?: number;
+  intervalMs?: number;
+  /** Requests in flight at the same time. Default: unlimited. */
+  maxConcurrent?: number;
+  /**
+   * Longest time a request may wait for a free slot before it fails with a RateLimitError
+   * (whose `retryAfterMs` says when a slot frees up). When the wait is known to be longer up
+   * front (a daily budget used up), the request fails at once. Default 300 000 (5 minutes).
+   */
+  maxWaitMs?: number;
+  /**
+   * Names this limiter, so that a later version can share it between processes (bottleneck
+   * clustering over Redis). Unused today: each process keeps its own budget.
+   */
+  id?: string;
+}
+
+export interface RetryOptions {
+  /** Attempts in total, the first included. Default 4; 1 disables retries. */
+  maxAttempts?: number;
+  /** Base of the exponential backoff (full jitter). Default 500 ms. */
+  baseDelayMs?: number;
+  /** Upper bound of one backoff wait. Default 30 000 ms. */
+  maxDelayMs?: number;
+  /**
+   * A Retry-After (or rate-limit reset) longer than this is not waited for: the request fails at
+   * once with the vendor's wait in `retryAfterMs`. Default 120 000 ms.
+   */
+  maxRetryAfterMs?: number;
+}
+
+/**
+ * Proxy settings. By default they come from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case,
+ * lower-case first); `false` ignores the environment; an object replaces it.
+ */
+export type ProxyOptions = false | { httpProxy?: string; httpsProxy?: string; noProxy?: string };
+
+/** pino-compatible: `logger.debug(obj, msg)`. */
+export interface HttpLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface HttpClientOptions {
+  /** The vendor as analysts know it ("CrowdSec", "urlscan.io"): named in every error message. */
+  vendor: string;
+  /** Base URL of the API; relative request URLs resolve against it. A trailing slash is optional. */
+  baseURL: string;
+  auth?: HttpAuth;
+  /** Headers sent with every request. Credential-named headers follow the same host rule as `auth`. */
+  headers?: Record<string, string>;
+  /** Default `cti-connector-sdk/<version> (+<vendor>)`. */
+  userAgent?: string;
+  /** Bound on each attempt, from connect to the last byte of the body. Default 30 000 ms. */
+  timeoutMs?: number;
+  rateLimit?: RateLimit;
+  retry?: RetryOptions;
+  proxy?: ProxyOptions;
+  /**
+   * PEM certificates trusted IN ADDITION to Node's default store. HTTPS_CA_CERTIFICATES and
+   * HTTPS_PROXY_CA (PEM text or a file path) are added too.
+   */
+  caCertificates?: string[];
+  /** Default true. `false` turns TLS verification off for this vendor only, with a warning. */
+  rejectUnauthorized?: boolean;
+  /**
+   * Hosts (host or host:port) that may receive the credentials. Default: the host of `baseURL`.
+   * Other hosts get the request without credentials; see HttpRequest.withAuth.
+   */
+  allowedHosts?: string[];
+  /** Redirects followed per attempt (credentials are dropped on a host change). Default 5. */
+  maxRedirects?: number;
+  /** Largest response body accepted. Default 128 MiB. */
+  maxResponseBytes?: number;
+  logger?: HttpLogger;
+  /** Aborts every request and every wait (rate-limit queue, backoff): connector shutdown. */
+  signal?: AbortSignal;
+}
+
+export type QueryValue = string | number | boolean;
+export type QueryParams = Record<string, QueryValue | readonly QueryValue[] | null | undefined>;
+
+export interface HttpRequestOptions<T = unknown> {
+  /** Query parameters, appended to those already in the URL; arrays become repeated parameters. */
+  params?: QueryParams;
+  headers?: Record<string, string>;
+  /** Validates a successful (2xx) JSON body; a mismatch is an 'invalid-response' error. */
+  schema?: ZodType<T>;
+  /**
+   * Non-2xx statuses returned (with `ok: false`) instead of thrown, e.g. `[404]` for "unknown IP".
+   * Accepted statuses are neither retried nor validated against `schema`.
+   */
+  acceptStatus?: readonly number[];
+  /** 'json' (default) parses the body; 'text' returns it as a string. */
+  responseType?: 'json' | 'text';
+  /**
+   * Credentials: by default sent to allowed hosts and silently left out for others. `true`
+   * refuses (throws) to send the request to a host that may not receive them; `false` never
+   * sends them.
+   */
+  withAuth?: boolean;
+  /**
+   * Whether the request may be repeated safely. Default: true for GET, HEAD, OPTIONS, PUT,
+   * DELETE; false for POST and PATCH, which are then retried only when the vendor certainly did
+   * not process them (connection refused, DNS failure, 408, 429, 503).
+   */
+  idempotent?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface HttpRequest<T = unknown> extends HttpRequestOptions<T> {
+  method?: string;
+  /** Relative to baseURL (leading slash optional), or absolute. */
+  url: string;
+  /** Body: an object is sent as JSON, URLSearchParams as a form, a string or Buffer as is. */
+  data?: unknown;
+}
+
+interface HttpResponseBase {
+  status: number;
+  /** Lower-case names; credential headers (set-cookie, authorization...) removed. */
+  headers: Record<string, string>;
+  /** The final URL (after redirects), credentials masked. */
+  url: string;
+}
+
+/** A 2xx answer; `data` passed the schema when one was given. */
+export interface HttpResponse<T = unknown> extends HttpResponseBase {
+  ok: true;
+  data: T;
+}
+
+/** A status listed in `acceptStatus`: the body as parsed JSON (or text), not validated. */
+export interface HttpAcceptedResponse extends HttpResponseBase {
+  ok: false;
+  data: unknown;
+}
+
+export type AcceptingRequestOptions<T> = HttpRequestOptions<T> & { acceptStatus: readonly number[] };
+export type AcceptingRequest<T> = HttpRequest<T> & { acceptStatus: readonly number[] };
+
+export interface HttpClient {
+  request<T = unknown>(req: AcceptingRequest<T>): Promise<HttpResponse<T> | HttpAcceptedResponse>;
+  request<T = unknown>(req: HttpRequest<T>): Promise<HttpResponse<T>>;
+  get<T = unknown>(url: string, options: AcceptingRequestOptions<T>): Promise<HttpResponse<T> | HttpAcceptedResponse>;
+  get<T = unknown>(url: string, options?: HttpRequestOptions<T>): Promise<HttpResponse<T>>;
+  post<T = unknown>(
+    url: string,
+    data: unknown,
+    options: AcceptingRequestOptions<T>,
+  ): Promise<HttpResponse<T> | HttpAcceptedResponse>;
+  post<T = unknown>(url: string, data?: unknown, options?: HttpRequestOptions<T>): Promise<HttpResponse<T>>;
+  /** Stops the rate limiter (queued requests fail) and closes pooled connections. */
+  close(): Promise<void>;
+}
