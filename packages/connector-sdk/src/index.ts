@@ -3,6 +3,7 @@
  */
 export * from './config/index.js';
 export * from './errors/index.js';
+export * from './http/index.js';
 export * from './log/index.js';
 export {
   type ConnectorInfo,
@@ -15,3 +16,5 @@ export {
   type RegisteredConnector,
 } from './opencti/index.js';
 export * from './stix/index.js';
+// One zod for the whole suite: connectors validate vendor answers with the SDK's copy.
+export { z } from 'zod';

@@ -62,13 +62,21 @@ describe('listen messages', () => {
   it.each([
     ['not JSON', '{oops', /not JSON/],
     ['no event', JSON.stringify({ internal: { work_id: 'w' } }), /event: /],
-    ['empty entity id', JSON.stringify({ internal: {}, event: { entity_id: '' } }), /event\.entity_id: must not be empty/],
+    [
+      'empty entity id',
+      JSON.stringify({ internal: {}, event: { entity_id: '' } }),
+      /event\.entity_id: must not be empty/,
+    ],
     [
       'stix_entity not JSON',
       JSON.stringify({ internal: {}, event: { entity_id: 'x', stix_entity: '{bad' } }),
       /event\.stix_entity: is not valid JSON/,
     ],
-    ['wrong work id type', JSON.stringify({ internal: { work_id: 12 }, event: { entity_id: 'x' } }), /internal\.work_id/],
+    [
+      'wrong work id type',
+      JSON.stringify({ internal: { work_id: 12 }, event: { entity_id: 'x' } }),
+      /internal\.work_id/,
+    ],
   ])('rejects %s with a message naming the field', (_name, body, pattern) => {
     expect(() => decodeListenMessage(body)).toThrow(MessageError);
     expect(() => decodeListenMessage(body)).toThrow(pattern);

@@ -66,14 +66,18 @@ export class Metrics {
     for (const [name, series] of this.counters) {
       lines.push(`# HELP ${full(name)} ${series.help}`, `# TYPE ${full(name)} counter`);
       if (series.values.size === 0) lines.push(`${full(name)} 0`);
-      for (const { labels, value } of series.values.values()) lines.push(`${full(name)}${renderLabels(labels)} ${value}`);
+      for (const { labels, value } of series.values.values())
+        lines.push(`${full(name)}${renderLabels(labels)} ${value}`);
     }
     const stateName = full('state');
     lines.push(`# HELP ${stateName} Connector state`, `# TYPE ${stateName} stateset`);
     for (const s of ['idle', 'running', 'stopped'] as const) {
       lines.push(`${stateName}{${stateName}="${s}"} ${this.runState === s ? 1 : 0}`);
     }
-    lines.push('# HELP process_uptime_seconds Seconds since the process started', '# TYPE process_uptime_seconds gauge');
+    lines.push(
+      '# HELP process_uptime_seconds Seconds since the process started',
+      '# TYPE process_uptime_seconds gauge',
+    );
     lines.push(`process_uptime_seconds ${((Date.now() - this.started) / 1000).toFixed(3)}`);
     const mem = process.memoryUsage();
     lines.push('# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`);
