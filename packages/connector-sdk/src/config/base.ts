@@ -119,11 +119,11 @@ export const baseConfig = {
   MQ_VHOST: env.optionalString(),
   MQ_USE_SSL: env.optionalBoolean(),
   MQ_USER: env.optionalString(),
-  MQ_PASS: env.secret({ optional: true }),
+  MQ_PASS: env.optionalSecret(),
   MQ_USE_SSL_CA: env.optionalString({ description: 'CA certificate (PEM text or file path) for AMQP over TLS' }),
   MQ_USE_SSL_CERT: env.optionalString(),
-  MQ_USE_SSL_KEY: env.secret({ optional: true }),
-  MQ_USE_SSL_PASSPHRASE: env.secret({ optional: true }),
+  MQ_USE_SSL_KEY: env.optionalSecret(),
+  MQ_USE_SSL_PASSPHRASE: env.optionalSecret(),
   MQ_USE_SSL_REJECT_UNAUTHORIZED: env.boolean(false),
 } satisfies Record<string, z.ZodType>;
 

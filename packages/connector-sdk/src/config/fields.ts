@@ -69,10 +69,14 @@ export const env = {
     return withMeta(rawString.trim().optional(), opts);
   },
 
-  /** A secret (API key, token): required unless optional is set, never printed. */
-  secret(opts: FieldOptions & { optional?: boolean } = {}) {
-    const base = rawString.min(1, { error: 'is required' });
-    return withMeta(opts.optional ? base.optional() : base, { ...opts, secret: true });
+  /** A required secret (API key, token): never printed, masked wherever its value appears. */
+  secret(opts: FieldOptions = {}) {
+    return withMeta(rawString.min(1, { error: 'is required' }), { ...opts, secret: true });
+  },
+
+  /** An optional secret: undefined when unset. */
+  optionalSecret(opts: FieldOptions = {}) {
+    return withMeta(rawString.min(1).optional(), { ...opts, secret: true });
   },
 
   /** true/false with a default. */
