@@ -1,0 +1,250 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BundleError, PlatformError } from '../../src/errors/index.js';
+import { type AmqpSession, BundlePublisher, type BundlePublisherOptions } from '../../src/queue/index.js';
+import {
+  Broker,
+  brokerMaxMessageSize,
+  connectionOf,
+  forceCloseConnections,
+  LogRecorder,
+  newSession,
+  setBrokerMaxMessageSize,
+  uniqueName,
+  waitFor,
+} from './helpers.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+async function setUp(
+  prefix: string,
+  declare: Parameters<Broker['declare']>[1] = {},
+  options: Partial<BundlePublisherOptions> = {},
+): Promise<{
+  broker: Broker;
+  session: AmqpSession;
+  publisher: BundlePublisher;
+  names: { exchange: string; queue: string; routingKey: string };
+  logs: LogRecorder;
+  connectionName: string;
+}> {
+  const broker = new Broker();
+  cleanups.push(() => broker.close());
+  const names = await broker.declare(prefix, declare);
+  const logs = new LogRecorder();
+  const connectionName = uniqueName(`${prefix}-push`);
+  const session = newSession(connectionName, { logger: logs });
+  cleanups.push(() => session.close());
+  const publisher = new BundlePublisher(session, {
+    exchange: names.exchange,
+    routingKey: names.routingKey,
+    logger: logs,
+    retry: { initialDelayMs: 20, maxDelayMs: 200 },
+    ...options,
+  });
+  cleanups.push(() => publisher.close());
+  return { broker, session, publisher, names, logs, connectionName };
+}
+
+function bodies(count: number, tag: string): Buffer[] {
+  return Array.from({ length: count }, (_, i) => Buffer.from(`${tag}-${i}`));
+}
+
+describe('BundlePublisher against the real broker', () => {
+  it('publishes 5,000 messages, resolving once all are confirmed, and they sit on the queue in order', async () => {
+    const { broker, publisher, names } = await setUp('pub-bulk');
+    const sent = bodies(5000, 'bulk');
+
+    await publisher.publish(sent);
+
+    expect(publisher.counters).toMatchObject({
+      published: 5000,
+      confirmed: 5000,
+      nacked: 0,
+      returned: 0,
+      republished: 0,
+    });
+    expect(publisher.pending).toBe(0);
+    expect(await broker.takeAll(names.queue)).toEqual(sent.map((b) => b.toString()));
+  });
+
+  it('sets the pycti message properties and a message id', async () => {
+    const { broker, publisher, names } = await setUp('pub-props');
+    await publisher.publish([Buffer.from('{"a":1}')]);
+
+    const message = await broker.takeOne(names.queue);
+    expect(message).not.toBe(false);
+    if (message === false) return;
+    expect(message.content.toString()).toBe('{"a":1}');
+    expect(message.properties.deliveryMode).toBe(2);
+    expect(message.properties.contentEncoding).toBe('utf-8');
+    expect(message.properties.contentType).toBeUndefined();
+    expect(message.properties.messageId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('waits for drain when the channel buffer is full, losing and duplicating nothing', async () => {
+    const { broker, publisher, names } = await setUp('pub-drain', {}, { channelHighWaterMark: 1, window: 64 });
+    const sent = bodies(2000, 'drain');
+
+    // Two concurrent calls share the channel and keep their relative order.
+    await Promise.all([publisher.publish(sent.slice(0, 1000)), publisher.publish(sent.slice(1000))]);
+
+    expect(publisher.counters.drainWaits).toBeGreaterThan(0);
+    expect(publisher.counters.confirmed).toBe(2000);
+    expect(await broker.takeAll(names.queue)).toEqual(sent.map((b) => b.toString()));
+  });
+
+  it('retries an unroutable message until a binding appears, and it lands on the queue once', async () => {
+    const { broker, publisher, names, logs } = await setUp('pub-unroutable', { bind: false });
+
+    const publishing = publisher.publish([Buffer.from('late-binding')]);
+    await waitFor(() => publisher.counters.returned >= 2, 'the broker returning the message twice');
+    await broker.bind(names.queue, names.exchange, names.routingKey);
+    await publishing;
+
+    expect(await broker.takeAll(names.queue)).toEqual(['late-binding']);
+    expect(publisher.counters.published).toBe(1);
+    expect(publisher.counters.confirmed).toBe(1);
+    expect(publisher.counters.republished).toBe(publisher.counters.returned);
+    expect(logs.matching(/did not accept some messages; retrying/).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('gives up with a PlatformError once maxRetryMs has passed', async () => {
+    const { publisher } = await setUp('pub-giveup', { bind: false }, { maxRetryMs: 150 });
+
+    const error = await publisher.publish([Buffer.from('never-routed')]).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    expect(error).toBeInstanceOf(PlatformError);
+    expect((error as PlatformError).message).toMatch(/unroutable/);
+    expect((error as PlatformError).message).toMatch(/routing key/);
+    expect(publisher.counters.confirmed).toBe(0);
+    expect(publisher.pending).toBe(0);
+  });
+
+  it('treats nacks (a full queue with reject-publish) as back-pressure: retried until there is room', async () => {
+    const { broker, publisher, names } = await setUp('pub-nack', {
+      queueOptions: { maxLength: 3, overflow: 'reject-publish' },
+    });
+    const sent = bodies(12, 'nack');
+    const received: string[] = [];
+
+    const publishing = publisher.publish(sent);
+    await waitFor(() => publisher.counters.nacked >= 1, 'a nack from the full queue');
+    // Make room, as a worker would.
+    while (received.length < sent.length) {
+      received.push(...(await broker.takeAll(names.queue)));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await publishing;
+
+    // Nacked messages were not enqueued, so nothing is duplicated, and the order survives the retries.
+    expect(received).toEqual(sent.map((b) => b.toString()));
+    expect(publisher.counters.confirmed).toBe(12);
+    expect(publisher.counters.republished).toBe(publisher.counters.nacked);
+  });
+
+  it('republishes what was unconfirmed when the connection is closed mid-publish, and resolves', async () => {
+    const { broker, session, publisher, names } = await setUp('pub-conn-close', {}, { window: 100 });
+    const sent = bodies(2000, 'reconn');
+    let reconnected = 0;
+    session.on('reconnected', () => {
+      reconnected += 1;
+    });
+
+    const publishing = publisher.publish(sent);
+    await waitFor(() => publisher.counters.confirmed >= 100, 'the first confirms');
+    const confirmedAtClose = publisher.counters.confirmed;
+    void connectionOf(session).close();
+    await publishing;
+
+    expect(confirmedAtClose).toBeLessThan(2000);
+    expect(publisher.counters.republished).toBeGreaterThan(0);
+    expect(reconnected).toBe(1);
+    const onQueue = await broker.takeAll(names.queue);
+    // At least once: every message is there; duplicates are allowed (and only from the republished ones).
+    expect(new Set(onQueue)).toEqual(new Set(sent.map((b) => b.toString())));
+    expect(onQueue.length - sent.length).toBeLessThanOrEqual(publisher.counters.republished);
+  });
+
+  it('survives the broker force-closing its connection mid-publish', async () => {
+    const { broker, session, publisher, names, connectionName } = await setUp('pub-forced', {}, { window: 1 });
+    const sent = bodies(20_000, 'forced');
+    let confirmedAtLoss: number | undefined;
+    session.on('disconnected', () => {
+      confirmedAtLoss = publisher.counters.confirmed;
+    });
+
+    const publishing = publisher.publish(sent);
+    await waitFor(() => publisher.counters.confirmed >= 10, 'the first confirms');
+    expect(await forceCloseConnections(connectionName)).toBe(1);
+    await publishing;
+
+    // The close really came mid-publish.
+    expect(confirmedAtLoss).toBeDefined();
+    expect(confirmedAtLoss).toBeLessThan(sent.length);
+
+    const onQueue = await broker.takeAll(names.queue);
+    expect(new Set(onQueue)).toEqual(new Set(sent.map((b) => b.toString())));
+  });
+
+  it('rejects an oversized body up front with a BundleError naming its size, sending nothing', async () => {
+    const { broker, publisher, names } = await setUp('pub-oversize', {}, { maxMessageBytes: 1024 });
+
+    const error = await publisher.publish([Buffer.alloc(10), Buffer.alloc(1025)]).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    expect(error).toBeInstanceOf(BundleError);
+    expect((error as BundleError).message).toContain('1025 bytes');
+    expect(publisher.counters.published).toBe(0);
+    expect(await broker.ready(names.queue)).toBe(0);
+  });
+
+  it('learns a lower broker max_message_size from the channel it closed: that bundle fails, the others pass', async () => {
+    const { broker, publisher, names } = await setUp('pub-broker-max');
+    // The broker reads the limit when a channel opens: lower it only while the publisher opens its channel,
+    // so other suites sharing the broker never see it.
+    const original = await brokerMaxMessageSize();
+    await setBrokerMaxMessageSize(1024 * 1024);
+    try {
+      await publisher.publish([Buffer.from('warm-up')]);
+    } finally {
+      await setBrokerMaxMessageSize(original);
+    }
+    const big = Buffer.alloc(2 * 1024 * 1024, 0x61);
+
+    const error = await publisher.publish([Buffer.from('small-1'), big, Buffer.from('small-2')]).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    expect(error).toBeInstanceOf(BundleError);
+    expect((error as BundleError).message).toContain(`${big.length} bytes`);
+    expect((error as BundleError).message).toContain('max_message_size of 1048576');
+    // A new channel carries on, and the learnt limit now refuses such a body before sending it.
+    await publisher.publish([Buffer.from('after')]);
+    await expect(publisher.publish([big])).rejects.toThrow(/over the 1048576-byte limit/);
+    const onQueue = await broker.takeAll(names.queue);
+    expect(onQueue).toContain('warm-up');
+    expect(onQueue).toContain('after');
+    expect(onQueue.some((body) => body.length === big.length)).toBe(false);
+  });
+
+  it('close() rejects what is still pending and later publishes', async () => {
+    const { publisher } = await setUp('pub-close', { bind: false });
+    const pending = publisher.publish([Buffer.from('stuck')]);
+    await waitFor(() => publisher.counters.returned >= 1, 'a return');
+
+    await publisher.close();
+
+    await expect(pending).rejects.toBeInstanceOf(PlatformError);
+    await expect(publisher.publish([Buffer.from('after')])).rejects.toBeInstanceOf(PlatformError);
+  });
+});
