@@ -1,6 +1,9 @@
 /**
  * @cti/connector-sdk: everything a connector imports. Nothing else in this package is public.
  */
+
+// One zod for the whole suite: connectors validate vendor answers with the SDK's copy.
+export { z } from 'zod';
 export * from './config/index.js';
 export * from './errors/index.js';
 export * from './http/index.js';
@@ -15,6 +18,6 @@ export {
   type RegisterConnectorInput,
   type RegisteredConnector,
 } from './opencti/index.js';
+export * from './runtime/index.js';
 export * from './stix/index.js';
-// One zod for the whole suite: connectors validate vendor answers with the SDK's copy.
-export { z } from 'zod';
+export { SDK_VERSION } from './version.js';

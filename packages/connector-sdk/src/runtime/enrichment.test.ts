@@ -1,0 +1,222 @@
+import { describe, expect, it } from 'vitest';
+import { PlatformError, UpstreamApiError } from '../errors/index.js';
+import { silentLogger } from '../log/index.js';
+import { assembleBundle, buildAuthor, buildIndicator, TLP_MARKING_IDS } from '../stix/index.js';
+import type { EnrichmentDefinition } from './define.js';
+import { type EnrichmentPlatform, EnrichmentProcessor } from './enrichment.js';
+import { Metrics } from './metrics.js';
+import type { BundleSink } from './sinks.js';
+
+const ENTITY = {
+  id: 'internal-1',
+  standard_id: 'ipv4-addr--2f689bf9-0ff2-545f-aa61-e495eb8cecc7',
+  entity_type: 'IPv4-Addr',
+  observable_value: '8.8.8.8',
+  objectMarking: [
+    { id: 'm1', standard_id: TLP_MARKING_IDS['TLP:GREEN'], definition_type: 'TLP', definition: 'TLP:GREEN' },
+  ],
+};
+
+function message(extra: Record<string, unknown> = {}) {
+  return Buffer.from(
+    JSON.stringify({
+      internal: { work_id: 'work-1', applicant_id: 'user-7', draft_id: null },
+      event: { entity_id: ENTITY.standard_id, entity_type: 'IPv4-Addr', ...extra },
+    }),
+  );
+}
+
+function setup(
+  overrides: {
+    enrich?: EnrichmentDefinition['enrich'];
+    platform?: Partial<EnrichmentPlatform>;
+    sink?: BundleSink;
+  } = {},
+) {
+  const calls: string[] = [];
+  let vendorCalls = 0;
+  const platform: EnrichmentPlatform = {
+    workToReceived: async (w) => void calls.push(`received ${w}`),
+    workToProcessed: async (w, m, e) => void calls.push(`processed ${w} ${e ? 'error' : 'ok'}: ${m}`),
+    workPing: async () => undefined,
+    readEntity: async (id, opts) => {
+      calls.push(`read ${id} as ${opts.applicantId}`);
+      return ENTITY;
+    },
+    playbookStepExecution: async (v) => void calls.push(`playbook ${v.step_id} ${JSON.parse(v.bundle).objects.length}`),
+    ...overrides.platform,
+  };
+  const sent: Array<{ objects: number; applicantId: string | null; workId: string | null }> = [];
+  const sink: BundleSink = overrides.sink ?? {
+    send: async (bundle, meta) => {
+      sent.push({ objects: bundle.objects.length, applicantId: meta.applicantId, workId: meta.workId });
+      return { objects: bundle.objects.length };
+    },
+  };
+  const definition = {
+    kind: 'enrichment',
+    name: 'T',
+    slug: 't',
+    scope: ['IPv4-Addr'],
+    config: {},
+    maxTlp: () => 'TLP:AMBER',
+    setup: () => null,
+    enrich:
+      overrides.enrich ??
+      (async (entity, ctx) => {
+        vendorCalls++;
+        const author = buildAuthor('T');
+        const ind = buildIndicator(
+          { pattern: `[ipv4-addr:value = '${entity.value}']` },
+          { author, now: ctx.now().toISOString() },
+        );
+        return { bundle: assembleBundle({ objects: [ind], author }) };
+      }),
+  } as EnrichmentDefinition;
+  const processor = new EnrichmentProcessor({
+    definition: definition as never,
+    config: { CONNECTOR_UPDATE_EXISTING_DATA: false },
+    client: null,
+    platform,
+    sink,
+    logger: silentLogger(),
+    metrics: new Metrics(),
+    scope: ['IPv4-Addr'],
+    maxTlp: 'TLP:AMBER',
+    connectorUserId: 'connector-user',
+    shutdown: new AbortController().signal,
+  });
+  return { processor, calls, sent, vendorCalls: () => vendorCalls };
+}
+
+describe('EnrichmentProcessor', () => {
+  it('reads the entity as the applicant, sends the bundle for the work, then marks it processed', async () => {
+    const t = setup();
+    expect(await t.processor.handle(message(), false)).toBe('ack');
+    expect(t.calls[0]).toBe('received work-1');
+    expect(t.calls[1]).toBe(`read ${ENTITY.standard_id} as user-7`);
+    expect(t.calls[2]).toMatch(/^processed work-1 ok: Enriched 8\.8\.8\.8: 2 objects sent/);
+    expect(t.sent).toEqual([{ objects: 2, applicantId: 'user-7', workId: 'work-1' }]);
+  });
+
+  it('uses the connector user as applicant when the message names none', async () => {
+    const t = setup();
+    const body = JSON.parse(message().toString());
+    body.internal.applicant_id = null;
+    await t.processor.handle(Buffer.from(JSON.stringify(body)), false);
+    expect(t.sent[0]?.applicantId).toBe('connector-user');
+  });
+
+  it('ends the work in error on a vendor failure and acks', async () => {
+    const t = setup({
+      enrich: async () => {
+        throw new UpstreamApiError('Vendor answered 503 after 4 attempts', {
+          vendor: 'V',
+          status: 503,
+          retryable: true,
+        });
+      },
+    });
+    expect(await t.processor.handle(message(), false)).toBe('ack');
+    expect(t.calls.at(-1)).toBe('processed work-1 error: Vendor answered 503 after 4 attempts');
+  });
+
+  it('requeues once when the outcome cannot be recorded, then reports and acks a redelivery', async () => {
+    let fail = true;
+    const t = setup({
+      platform: {
+        workToProcessed: async () => {
+          if (fail) throw new PlatformError('OpenCTI unreachable', { operation: 'workToProcessed', retryable: true });
+        },
+      },
+    });
+    expect(await t.processor.handle(message(), false)).toBe('requeue');
+    expect(await t.processor.handle(message(), true)).toBe('ack');
+    fail = false;
+    expect(await t.processor.handle(message(), true)).toBe('ack');
+  });
+
+  it('requeues when the broker cannot take the bundle', async () => {
+    const t = setup({
+      sink: {
+        send: async () => {
+          throw new PlatformError('publish failed', { operation: 'amqp', retryable: true });
+        },
+      },
+    });
+    expect(await t.processor.handle(message(), false)).toBe('requeue');
+  });
+
+  it('gates on the TLP before the handler: no vendor call above the maximum', async () => {
+    const t = setup({
+      platform: {
+        readEntity: async () => ({
+          ...ENTITY,
+          objectMarking: [{ standard_id: TLP_MARKING_IDS['TLP:RED'], definition_type: 'TLP', definition: 'TLP:RED' }],
+        }),
+      },
+    });
+    expect(await t.processor.handle(message(), false)).toBe('ack');
+    expect(t.vendorCalls()).toBe(0);
+    expect(t.calls.at(-1)).toMatch(/processed work-1 error: .*TLP:RED.*TLP:AMBER/);
+  });
+
+  it('treats the highest of several TLP markings as the entity TLP', async () => {
+    const t = setup({
+      platform: {
+        readEntity: async () => ({
+          ...ENTITY,
+          objectMarking: [
+            {
+              standard_id: TLP_MARKING_IDS['TLP:AMBER+STRICT'],
+              definition_type: 'TLP',
+              definition: 'TLP:AMBER+STRICT',
+            },
+            { standard_id: TLP_MARKING_IDS['TLP:CLEAR'], definition_type: 'TLP', definition: 'TLP:CLEAR' },
+          ],
+        }),
+      },
+    });
+    await t.processor.handle(message(), false);
+    expect(t.vendorCalls()).toBe(0);
+  });
+
+  it('reports an entity the connector cannot read', async () => {
+    const t = setup({ platform: { readEntity: async () => null } });
+    expect(await t.processor.handle(message(), false)).toBe('ack');
+    expect(t.calls.at(-1)).toMatch(/processed work-1 error: Unable to read the entity/);
+  });
+
+  it('answers a failed playbook step with the unchanged bundle', async () => {
+    const t = setup({
+      enrich: async () => {
+        throw new Error('boom');
+      },
+    });
+    const body = {
+      internal: {
+        work_id: null,
+        applicant_id: 'auto',
+        playbook: {
+          event_id: 'e',
+          execution_id: 'x',
+          playbook_id: 'p',
+          data_instance_id: ENTITY.standard_id,
+          step_id: 's1',
+          previous_step_id: 's0',
+        },
+      },
+      event: {
+        entity_id: ENTITY.standard_id,
+        bundle: {
+          type: 'bundle',
+          id: 'bundle--1',
+          objects: [{ type: 'ipv4-addr', id: ENTITY.standard_id, value: '8.8.8.8' }],
+        },
+      },
+    };
+    expect(await t.processor.handle(Buffer.from(JSON.stringify(body)), false)).toBe('ack');
+    expect(t.calls).toContain('playbook s1 1');
+    expect(t.sent).toEqual([]);
+  });
+});

@@ -1,0 +1,299 @@
+/**
+ * One listen-queue message, end to end (design.md "One enrichment, end to end"):
+ * parse → work received → read the entity → scope → TLP gate → enrich → send → work processed → ack.
+ *
+ * The message is acked only once its outcome is recorded. Failures of the enrichment itself (vendor
+ * errors, TLP refusal, bad input) end the work in error and are acked. Failures to record the outcome
+ * (the platform or the broker unreachable after retries) requeue the message once; a redelivered message
+ * that fails again is reported as best it can be and acked, so nothing loops.
+ */
+import { CtiError, InputError, PlatformError, TlpRefusedError } from '../errors/index.js';
+import { type Logger, redactString } from '../log/index.js';
+import { assembleBundle, maxTlpAllows, type StixBundle, type TlpLevel } from '../stix/index.js';
+import type { EnrichmentDefinition, EnrichmentEntity } from './define.js';
+import { toEnrichmentEntity } from './entity.js';
+import { decodeListenMessage, type ListenMessage, workIdOf } from './listen-message.js';
+import type { Metrics } from './metrics.js';
+import type { BundleSink } from './sinks.js';
+
+export interface EnrichmentPlatform {
+  workToReceived(workId: string, message: string): Promise<unknown>;
+  workToProcessed(workId: string, message: string, inError: boolean): Promise<unknown>;
+  workPing(workId: string): Promise<unknown>;
+  /** The GraphQL form of the entity (with objectMarking), or null when the connector cannot see it. */
+  readEntity(
+    id: string,
+    opts: { applicantId: string | null; draftId: string | null },
+  ): Promise<Record<string, unknown> | null>;
+  playbookStepExecution(variables: {
+    execution_id: string;
+    event_id: string;
+    execution_start: string;
+    data_instance_id: string;
+    playbook_id: string;
+    previous_step_id: string;
+    step_id: string;
+    previous_bundle: string;
+    bundle: string;
+  }): Promise<unknown>;
+}
+
+export interface EnrichmentProcessorOptions {
+  definition: EnrichmentDefinition<never, unknown>;
+  config: Record<string, unknown> & {
+    CONNECTOR_CONFIDENCE_LEVEL?: number | undefined;
+    CONNECTOR_UPDATE_EXISTING_DATA: boolean;
+  };
+  client: unknown;
+  platform: EnrichmentPlatform;
+  sink: BundleSink;
+  logger: Logger;
+  metrics: Metrics;
+  scope: readonly string[];
+  maxTlp: TlpLevel;
+  /** The connector user (registration's connector_user_id): the applicant when the message names none. */
+  connectorUserId: string | null;
+  /**
+   * Fires when in-flight handlers must stop: at shutdown, once the grace period for finishing them has
+   * passed (the consumer has requeued their messages by then).
+   */
+  shutdown: AbortSignal;
+  /** How often a long enrichment pings its work (pycti: about 5 minutes). */
+  workPingIntervalMs?: number;
+  now?: () => Date;
+}
+
+export type Outcome = 'ack' | 'requeue';
+
+class ShutdownError extends Error {}
+
+export class EnrichmentProcessor {
+  private readonly now: () => Date;
+
+  constructor(private readonly o: EnrichmentProcessorOptions) {
+    this.now = o.now ?? (() => new Date());
+  }
+
+  /** Handles one delivery; the consumer acks or requeues according to the result. */
+  async handle(body: Buffer, redelivered: boolean): Promise<Outcome> {
+    const { logger, metrics } = this.o;
+    let msg: ListenMessage;
+    try {
+      msg = decodeListenMessage(body);
+    } catch (err) {
+      const message = (err as Error).message;
+      metrics.inc('errors_total');
+      metrics.inc('enrichments_total', 1, { outcome: 'malformed' });
+      const workId = workIdOf(safeJson(body));
+      logger.error({ workId, bytes: body.length }, message);
+      if (workId) await this.report(workId, message, true);
+      return 'ack';
+    }
+
+    const log = logger.child({ workId: msg.workId, entityId: msg.entityId });
+    metrics.inc('runs_total');
+    metrics.setState('running');
+    const pinger =
+      msg.workId !== null
+        ? setInterval(() => {
+            this.o.platform
+              .workPing(msg.workId as string)
+              .catch((e: unknown) => log.debug({ err: e }, 'work ping failed'));
+          }, this.o.workPingIntervalMs ?? 300_000)
+        : null;
+    pinger?.unref();
+    try {
+      const outcome = await this.process(msg, log);
+      metrics.inc('enrichments_total', 1, { outcome: outcome.inError ? 'error' : 'processed' });
+      if (outcome.inError) metrics.inc('errors_total');
+      if (msg.workId) await this.o.platform.workToProcessed(msg.workId, outcome.message, outcome.inError);
+      (outcome.inError ? log.warn.bind(log) : log.info.bind(log))(
+        { durationMs: outcome.durationMs, objects: outcome.objects },
+        outcome.message,
+      );
+      return 'ack';
+    } catch (err) {
+      if (err instanceof ShutdownError || this.o.shutdown.aborted) {
+        log.info('shutting down: the message goes back to the queue');
+        return 'requeue';
+      }
+      // The outcome could not be recorded (platform or broker unreachable after retries).
+      metrics.inc('errors_total');
+      const message = describe(err);
+      if (!redelivered) {
+        log.error({ err }, `could not record the outcome, the message is requeued: ${message}`);
+        return 'requeue';
+      }
+      log.error({ err }, `could not record the outcome of a redelivered message, giving up: ${message}`);
+      if (msg.workId) await this.report(msg.workId, message, true);
+      if (msg.playbook) await this.answerPlaybook(msg, null, log);
+      return 'ack';
+    } finally {
+      if (pinger) clearInterval(pinger);
+      metrics.setState('idle');
+    }
+  }
+
+  private async process(
+    msg: ListenMessage,
+    log: Logger,
+  ): Promise<{ message: string; inError: boolean; objects: number; durationMs: number }> {
+    const started = Date.now();
+    const { platform, definition, config } = this.o;
+    const done = (message: string, inError: boolean, objects = 0) => ({
+      message,
+      inError,
+      objects,
+      durationMs: Date.now() - started,
+    });
+    if (msg.workId) await platform.workToReceived(msg.workId, 'Connector ready to process the operation');
+
+    let entity: EnrichmentEntity;
+    try {
+      entity = await this.resolveEntity(msg);
+    } catch (err) {
+      if (err instanceof PlatformError && err.retryable) throw err;
+      if (msg.playbook) await this.answerPlaybook(msg, null, log);
+      return done(describe(err), true);
+    }
+
+    if (!this.o.scope.some((s) => s.toLowerCase() === entity.entityType.toLowerCase())) {
+      if (msg.playbook) await this.answerPlaybook(msg, null, log);
+      return done(`Skipped: ${entity.entityType} is not in the connector's scope (${this.o.scope.join(', ')})`, false);
+    }
+
+    if (!maxTlpAllows(this.o.maxTlp, entity.tlp)) {
+      if (msg.playbook) await this.answerPlaybook(msg, null, log);
+      return done(new TlpRefusedError(entity.tlp, this.o.maxTlp).message, true);
+    }
+
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(new ShutdownError('shutdown'));
+    this.o.shutdown.addEventListener('abort', onShutdown, { once: true });
+    let bundle: StixBundle | null | undefined;
+    let summary: string | undefined;
+    try {
+      const result = await definition.enrich(entity, {
+        config: config as never,
+        client: this.o.client,
+        logger: log,
+        signal: controller.signal,
+        confidence: config.CONNECTOR_CONFIDENCE_LEVEL,
+        playbook: msg.playbook !== null,
+        stixObjects: msg.stixObjects ?? [],
+        now: this.now,
+      });
+      bundle = result.bundle;
+      summary = result.message;
+    } catch (err) {
+      if (this.o.shutdown.aborted) throw new ShutdownError('shutdown');
+      log.debug({ err }, 'enrichment failed');
+      if (msg.playbook) await this.answerPlaybook(msg, null, log);
+      return done(describe(err), true);
+    } finally {
+      this.o.shutdown.removeEventListener('abort', onShutdown);
+    }
+
+    const objects = bundle?.objects.length ?? 0;
+    if (msg.playbook) {
+      await this.answerPlaybook(msg, bundle ?? null, log);
+      return done(summary ?? `Playbook step answered with ${objects} objects`, false, objects);
+    }
+    if (bundle && objects > 0) {
+      await this.o.sink.send(bundle, {
+        workId: msg.workId,
+        applicantId: msg.applicantId ?? this.o.connectorUserId,
+        draftId: msg.draftId,
+        update: config.CONNECTOR_UPDATE_EXISTING_DATA,
+      });
+    }
+    return done(summary ?? defaultSummary(entity, bundle ?? null), false, objects);
+  }
+
+  private async resolveEntity(msg: ListenMessage): Promise<EnrichmentEntity> {
+    let raw = msg.enrichmentEntity;
+    if (!raw) {
+      raw = await this.o.platform.readEntity(msg.entityId, { applicantId: msg.applicantId, draftId: msg.draftId });
+      if (!raw) {
+        throw new InputError(
+          `Unable to read the entity ${msg.entityId}: it does not exist or the connector's user cannot access it`,
+        );
+      }
+    }
+    return toEnrichmentEntity(raw, msg.stixEntity, msg.entityType);
+  }
+
+  /**
+   * A playbook step must always be answered, or the playbook stops (platform.md top issue 10). The answer
+   * is the incoming bundle with the enrichment's objects merged in (or unchanged when nothing was added).
+   */
+  private async answerPlaybook(msg: ListenMessage, result: StixBundle | null, log: Logger): Promise<void> {
+    const playbook = msg.playbook;
+    if (!playbook) return;
+    const previous = msg.playbookBundle ?? {
+      type: 'bundle',
+      id: 'bundle--00000000-0000-4000-8000-000000000000',
+      objects: [],
+    };
+    const merged = new Map<string, Record<string, unknown>>();
+    for (const o of (previous.objects as Record<string, unknown>[] | undefined) ?? []) merged.set(String(o.id), o);
+    for (const o of result?.objects ?? []) merged.set(String(o.id), o as Record<string, unknown>);
+    const bundle = { ...previous, objects: [...merged.values()] };
+    try {
+      await this.o.platform.playbookStepExecution({
+        execution_id: playbook.execution_id,
+        event_id: playbook.event_id,
+        execution_start: this.now()
+          .toISOString()
+          .replace(/\.\d{3}Z$/, '+00:00'),
+        data_instance_id: playbook.data_instance_id,
+        playbook_id: playbook.playbook_id,
+        previous_step_id: playbook.previous_step_id ?? '',
+        step_id: playbook.step_id,
+        previous_bundle: JSON.stringify(previous),
+        bundle: JSON.stringify(bundle),
+      });
+    } catch (err) {
+      log.error({ err }, 'could not answer the playbook step');
+      throw err;
+    }
+  }
+
+  /** Best-effort error report on a work; a failure is logged, never thrown. */
+  private async report(workId: string, message: string, inError: boolean): Promise<void> {
+    try {
+      await this.o.platform.workToProcessed(workId, message, inError);
+    } catch (err) {
+      this.o.logger.error({ err, workId }, 'could not report on the work');
+    }
+  }
+}
+
+/** Builds a bundle with the entity declared external, for connectors that return loose objects. */
+export function enrichmentBundle(entity: EnrichmentEntity, objects: readonly Record<string, unknown>[]): StixBundle {
+  return assembleBundle({ objects: objects as never, external: [entity.id] });
+}
+
+function defaultSummary(entity: EnrichmentEntity, bundle: StixBundle | null): string {
+  const subject = entity.value ?? entity.id;
+  if (!bundle || bundle.objects.length === 0) return `No data for ${subject}`;
+  const counts = new Map<string, number>();
+  for (const o of bundle.objects) counts.set(String(o.type), (counts.get(String(o.type)) ?? 0) + 1);
+  const types = [...counts.entries()].map(([t, n]) => `${n} ${t}`).join(', ');
+  return `Enriched ${subject}: ${bundle.objects.length} objects sent (${types})`;
+}
+
+/** The error as one line for a work: redacted, because work messages are shown in the OpenCTI UI. */
+export function describe(err: unknown): string {
+  if (err instanceof CtiError) return redactString(err.message);
+  if (err instanceof Error) return redactString(`${err.name}: ${err.message}`);
+  return redactString(String(err));
+}
+
+function safeJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * One import run: works opened lazily by name, each yielded bundle split and confirmed before the next is
+ * taken (memory stays bounded), the yielded state saved only once everything before it is confirmed, and
+ * every opened work marked processed at the end (in error, keeping the last saved state, on failure).
+ */
+import type { Logger } from '../log/index.js';
+import type { StixBundle } from '../stix/index.js';
+import type { ImportDefinition } from './define.js';
+import { describe } from './enrichment.js';
+import type { Metrics } from './metrics.js';
+import type { BundleSink } from './sinks.js';
+
+export interface ImportPlatform {
+  workAdd(connectorId: string, friendlyName: string): Promise<string>;
+  workToProcessed(workId: string, message: string, inError: boolean): Promise<unknown>;
+  workAddExpectations(workId: string, expectations: number): Promise<unknown>;
+  workReportExpectation(workId: string, error?: { error: string; source: string }): Promise<unknown>;
+}
+
+/** Where the state lives: the platform (saved at once through a ping), or nowhere in a dry run. */
+export interface StateStore<State> {
+  load(): State | null;
+  save(state: State): Promise<void>;
+}
+
+export interface RunOutcome {
+  status: 'processed' | 'failed' | 'interrupted';
+  bundles: number;
+  objects: number;
+  message: string;
+}
+
+export interface ImportRunnerOptions<State> {
+  definition: ImportDefinition<never, unknown, State>;
+  config: Record<string, unknown> & { CONNECTOR_UPDATE_EXISTING_DATA: boolean };
+  client: unknown;
+  /** Null in a dry run: no works. */
+  platform: ImportPlatform | null;
+  sink: BundleSink;
+  state: StateStore<State>;
+  logger: Logger;
+  metrics: Metrics;
+  connectorId: string;
+  connectorUserId: string | null;
+  dryRun: boolean;
+  now?: () => Date;
+}
+
+export class ImportRunner<State> {
+  private readonly now: () => Date;
+
+  constructor(private readonly o: ImportRunnerOptions<State>) {
+    this.now = o.now ?? (() => new Date());
+  }
+
+  /** Runs once. `signal` aborts the run (shutdown or a state reset from the UI). */
+  async run(signal: AbortSignal): Promise<RunOutcome> {
+    const { definition, logger, metrics, platform } = this.o;
+    const started = this.now();
+    const defaultWork =
+      definition.workName?.(this.o.config as never, started) ?? `${definition.name} run @ ${started.toISOString()}`;
+    const works = new Map<string, string>();
+    const openWork = async (name: string): Promise<string | null> => {
+      if (!platform) return null;
+      const known = works.get(name);
+      if (known) return known;
+      const id = await platform.workAdd(this.o.connectorId, name);
+      works.set(name, id);
+      logger.info({ workId: id, work: name }, 'work opened');
+      return id;
+    };
+
+    let bundles = 0;
+    let objects = 0;
+    let reportedErrors = 0;
+    metrics.inc('runs_total');
+    metrics.setState('running');
+    const initialState = this.o.state.load();
+    logger.info(
+      { state: initialState },
+      initialState ? 'import run started from the saved state' : 'import run started (first run)',
+    );
+
+    const iterator = definition
+      .run({
+        config: this.o.config as never,
+        client: this.o.client,
+        logger,
+        signal,
+        state: initialState,
+        dryRun: this.o.dryRun,
+        now: this.now,
+        reportError: async (message, options) => {
+          reportedErrors++;
+          metrics.inc('errors_total');
+          logger.warn({ work: options?.work ?? defaultWork }, message);
+          const workId = await openWork(options?.work ?? defaultWork);
+          if (!workId || !platform) return;
+          // One expectation reported with an error: it shows in the work's errors and keeps its counters balanced.
+          await platform.workAddExpectations(workId, 1);
+          await platform.workReportExpectation(workId, { error: message, source: options?.source ?? definition.name });
+        },
+      })
+      [Symbol.asyncIterator]();
+
+    let failure: unknown = null;
+    try {
+      while (true) {
+        if (signal.aborted) break;
+        const next = await iterator.next();
+        if (next.done) break;
+        const item = next.value;
+        if (item.bundle && item.bundle.objects.length > 0) {
+          const workId = await openWork(item.work ?? defaultWork);
+          const sent = await this.o.sink.send(item.bundle as StixBundle, {
+            workId,
+            applicantId: this.o.connectorUserId,
+            draftId: null,
+            update: this.o.config.CONNECTOR_UPDATE_EXISTING_DATA,
+          });
+          bundles++;
+          objects += sent.objects;
+        }
+        if (item.state !== undefined && !signal.aborted) await this.o.state.save(item.state);
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      // Let the handler close its resources (pagination cursors, sockets).
+      await iterator.return?.().catch(() => undefined);
+      metrics.setState('idle');
+    }
+
+    const elapsed = ((this.now().getTime() - started.getTime()) / 1000).toFixed(1);
+    let outcome: RunOutcome;
+    if (failure !== null && !signal.aborted) {
+      metrics.inc('errors_total');
+      outcome = {
+        status: 'failed',
+        bundles,
+        objects,
+        message: `Import failed after ${bundles} bundles (${objects} objects) in ${elapsed}s; the state stays at the last confirmed point: ${describe(failure)}`,
+      };
+      logger.error({ err: failure, bundles, objects }, outcome.message);
+    } else if (signal.aborted) {
+      outcome = {
+        status: 'interrupted',
+        bundles,
+        objects,
+        message: `Import interrupted (${String(signal.reason instanceof Error ? signal.reason.message : (signal.reason ?? 'shutdown'))}) after ${bundles} bundles (${objects} objects)`,
+      };
+      logger.warn(outcome.message);
+    } else {
+      const errors = reportedErrors > 0 ? `, ${reportedErrors} items reported in error` : '';
+      outcome = {
+        status: 'processed',
+        bundles,
+        objects,
+        message:
+          bundles === 0
+            ? `Nothing new to import (${elapsed}s${errors})`
+            : `Imported ${bundles} bundles, ${objects} objects in ${elapsed}s${errors}`,
+      };
+      logger.info(outcome.message);
+    }
+
+    if (platform) {
+      // A run that failed before sending anything still gets a work, so the failure shows in the UI.
+      if (works.size === 0 && outcome.status === 'failed') await openWork(defaultWork).catch(() => null);
+      for (const [name, workId] of works) {
+        try {
+          await platform.workToProcessed(workId, outcome.message, outcome.status === 'failed');
+        } catch (err) {
+          metrics.inc('errors_total');
+          logger.error({ err, workId, work: name }, 'could not mark the work processed');
+        }
+      }
+    }
+    return outcome;
+  }
+}

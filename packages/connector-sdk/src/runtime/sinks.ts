@@ -1,0 +1,94 @@
+/**
+ * Where bundles go. The same enrichment and import code sends through RabbitMQ (split, expectations,
+ * pipelined confirmed publish), through the platform's stixBundlePush mutation, or to stdout (dry runs).
+ */
+import { BundleError } from '../errors/index.js';
+import type { BundlePublisher } from '../queue/index.js';
+import { buildPushMessage } from '../queue/index.js';
+import { type StixBundle, splitBundle } from '../stix/index.js';
+import type { Metrics } from './metrics.js';
+
+export interface SendMeta {
+  workId: string | null;
+  applicantId: string | null;
+  draftId: string | null;
+  update: boolean;
+}
+
+export interface SendResult {
+  /** Messages (one object each) confirmed by the broker, or objects pushed through the API. */
+  objects: number;
+}
+
+export interface BundleSink {
+  send(bundle: StixBundle, meta: SendMeta): Promise<SendResult>;
+}
+
+export interface ExpectationsPort {
+  workAddExpectations(workId: string, expectations: number): Promise<void>;
+}
+
+/** pycti's send_stix2_bundle over AMQP: split, addExpectations before publishing, publish, await confirms. */
+export class AmqpBundleSink implements BundleSink {
+  constructor(
+    private readonly platform: ExpectationsPort,
+    private readonly publisher: Pick<BundlePublisher, 'publish'>,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async send(bundle: StixBundle, meta: SendMeta): Promise<SendResult> {
+    const { chunks } = splitBundle(bundle);
+    if (chunks.length === 0) throw new BundleError('Nothing to import: the bundle has no object OpenCTI accepts');
+    if (meta.workId) await this.platform.workAddExpectations(meta.workId, chunks.length);
+    const bodies = chunks.map((chunk, i) =>
+      buildPushMessage(JSON.stringify(chunk), {
+        applicantId: meta.applicantId,
+        workId: meta.workId,
+        draftId: meta.draftId,
+        update: meta.update,
+        actionSequence: i + 1,
+      }),
+    );
+    await this.publisher.publish(bodies);
+    this.metrics.inc('bundles_sent_total', chunks.length);
+    this.metrics.inc('records_sent_total', chunks.length);
+    return { objects: chunks.length };
+  }
+}
+
+export interface BundlePushPort {
+  stixBundlePush(connectorId: string, bundle: string, workId: string | null): Promise<unknown>;
+}
+
+/** CONNECTOR_QUEUE_PROTOCOL=api: the whole bundle through GraphQL; the worker splits it and adds expectations. */
+export class ApiBundleSink implements BundleSink {
+  constructor(
+    private readonly platform: BundlePushPort,
+    private readonly connectorId: string,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async send(bundle: StixBundle, meta: SendMeta): Promise<SendResult> {
+    if (bundle.objects.length === 0) throw new BundleError('Nothing to import: the bundle is empty');
+    await this.platform.stixBundlePush(this.connectorId, JSON.stringify(bundle), meta.workId);
+    this.metrics.inc('bundles_sent_total');
+    this.metrics.inc('records_sent_total', bundle.objects.length);
+    return { objects: bundle.objects.length };
+  }
+}
+
+/** Dry runs: one JSON document per bundle on stdout (NDJSON when `compact`). */
+export class StdoutBundleSink implements BundleSink {
+  readonly sent: StixBundle[] = [];
+
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly compact: boolean,
+  ) {}
+
+  async send(bundle: StixBundle): Promise<SendResult> {
+    this.sent.push(bundle);
+    this.write(`${this.compact ? JSON.stringify(bundle) : JSON.stringify(bundle, null, 2)}\n`);
+    return { objects: bundle.objects.length };
+  }
+}

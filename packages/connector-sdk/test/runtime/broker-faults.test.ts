@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import { startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { env } from '../../src/config/index.js';
+import { defineEnrichment } from '../../src/runtime/define.js';
+import { assembleBundle, buildAuthor, buildIndicator, buildRelationship } from '../../src/stix/index.js';
+import { closeBrokerConnections, startDaemon, until } from './helpers.js';
+
+/** An enrichment that takes a little time (as a vendor call does) and answers two objects plus author. */
+const slowEcho = defineEnrichment({
+  name: 'SlowEcho',
+  slug: 'slow-echo',
+  scope: ['IPv4-Addr'],
+  config: { DELAY_MS: env.int({ default: 20 }) },
+  maxTlp: () => 'TLP:RED',
+  setup: () => null,
+  async enrich(entity, { config, now }) {
+    await new Promise((r) => setTimeout(r, config.DELAY_MS));
+    const author = buildAuthor('Slow Echo');
+    const ctx = { author, now: now().toISOString() };
+    const indicator = buildIndicator({ pattern: `[ipv4-addr:value = '${entity.value}']` }, ctx);
+    const rel = buildRelationship(
+      { relationship_type: 'based-on', source_ref: indicator.id, target_ref: entity.id },
+      ctx,
+    );
+    return { bundle: assembleBundle({ objects: [indicator, rel], author, external: [entity.id] }) };
+  },
+});
+
+let platform: TestPlatform;
+beforeAll(async () => {
+  platform = await startTestPlatform();
+});
+afterAll(async () => {
+  await platform?.close();
+});
+
+describe('broker failures', () => {
+  it('loses nothing when the broker closes the connector connections mid-stream', async () => {
+    const name = `SlowEcho-${randomUUID().slice(0, 8)}`;
+    const d = startDaemon(slowEcho, {
+      OPENCTI_URL: platform.url,
+      OPENCTI_TOKEN: platform.token,
+      CONNECTOR_NAME: name,
+      CONNECTOR_LOG_LEVEL: 'info',
+    });
+    try {
+      await until(() => d.logs.some((l) => l.includes('listening for enrichment requests')), 20_000, 'consuming');
+      const works: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: `192.0.2.${i}` });
+        works.push(await platform.askEnrichment(d.connectorId, ip.standard_id));
+      }
+      await until(() => works.filter((w) => platform.work(w)?.status === 'complete').length >= 8, 30_000, 'some works');
+      expect(await closeBrokerConnections(name)).toBe(2); // listen and push
+      for (const w of works) await platform.waitForWork(w, { timeoutMs: 60_000 });
+      for (const w of works) {
+        const work = platform.work(w);
+        expect(work?.status).toBe('complete');
+        expect(work?.errors).toEqual([]);
+        const types = new Set(platform.objects({ workId: w }).map((o) => o.object.type));
+        expect(types).toEqual(new Set(['identity', 'indicator', 'relationship']));
+      }
+      expect(d.logs.some((l) => /reconnect/i.test(l))).toBe(true);
+      expect(await platform.queueDepth(d.connectorId, 'listen')).toBe(0);
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+  }, 120_000);
+});

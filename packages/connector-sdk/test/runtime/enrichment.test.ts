@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { type IngestedObject, startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { env } from '../../src/config/index.js';
+import { defineEnrichment } from '../../src/runtime/define.js';
+import { assembleBundle, buildAuthor, buildIndicator, buildRelationship } from '../../src/stix/index.js';
+import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, until } from './helpers.js';
+
+const VENDOR_KEY = 'vendor-key-0123456789-SECRET';
+
+/** A small enrichment connector: asks the fake vendor about the IP, answers an indicator based on it. */
+function echoConnector(vendorUrl: string) {
+  return defineEnrichment({
+    name: 'Echo',
+    slug: 'echo',
+    scope: ['IPv4-Addr', 'IPv6-Addr'],
+    config: { ECHO_KEY: env.secret(), ECHO_MAX_TLP: env.tlp('TLP:AMBER') },
+    playbookCompatible: true,
+    maxTlp: (c) => c.ECHO_MAX_TLP,
+    setup: ({ config, http }) =>
+      http({ vendor: 'Echo', baseURL: vendorUrl, auth: { type: 'header', name: 'x-api-key', value: config.ECHO_KEY } }),
+    async enrich(entity, { client, now, confidence }) {
+      const res = await client.get<{ verdict: string }>(`/lookup/${entity.value}`);
+      const author = buildAuthor('Echo Vendor');
+      const ctx = { author, markings: entity.markingIds, confidence, now: now().toISOString() };
+      const indicator = buildIndicator(
+        { pattern: `[ipv4-addr:value = '${entity.value}']`, name: res.data.verdict },
+        ctx,
+      );
+      const rel = buildRelationship(
+        { relationship_type: 'based-on', source_ref: indicator.id, target_ref: entity.id },
+        ctx,
+      );
+      return {
+        bundle: assembleBundle({ objects: [indicator, rel], author, external: [entity.id, ...entity.markingIds] }),
+        message: `Echo: ${entity.value} is ${res.data.verdict}`,
+      };
+    },
+  });
+}
+
+let platform: TestPlatform;
+let vendor: FakeVendor;
+let daemon: RunningDaemon | null = null;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+  vendor = await startFakeVendor((req, res) => {
+    if (req.headers['x-api-key'] !== VENDOR_KEY) {
+      res.writeHead(401).end('{}');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ verdict: 'malicious' }));
+  });
+});
+
+afterEach(async () => {
+  await daemon?.stop();
+  daemon = null;
+  vendor.requests.length = 0;
+});
+
+afterAll(async () => {
+  await vendor?.close();
+  await platform?.close();
+});
+
+function start(extraEnv: Record<string, string> = {}) {
+  daemon = startDaemon(echoConnector(vendor.url), {
+    OPENCTI_URL: platform.url,
+    OPENCTI_TOKEN: platform.token,
+    ECHO_KEY: VENDOR_KEY,
+    CONNECTOR_ID: randomUUID(),
+    ...extraEnv,
+  });
+  return daemon;
+}
+
+async function registered(d: RunningDaemon) {
+  await until(
+    () => d.logs.some((l) => l.includes('listening for enrichment requests')),
+    20_000,
+    'the daemon to consume',
+  );
+}
+
+describe('enrichment daemon against the stand-in platform and the real broker', () => {
+  it('registers as INTERNAL_ENRICHMENT with its scope and enriches an observable end to end', async () => {
+    const d = start();
+    await registered(d);
+    const connector = platform.connector(d.connectorId);
+    expect(connector?.registrations.at(-1)?.input).toMatchObject({
+      id: d.connectorId,
+      name: 'Echo',
+      type: 'INTERNAL_ENRICHMENT',
+      scope: ['IPv4-Addr', 'IPv6-Addr'],
+      playbook_compatible: true,
+    });
+
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.7', markings: ['TLP:GREEN'] });
+    const workId = await platform.askEnrichment(d.connectorId, ip.standard_id);
+    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    expect(work.status).toBe('complete');
+    expect(work.messages.map((m) => m.message)).toContain('Echo: 198.51.100.7 is malicious');
+    expect(work.errors).toEqual([]);
+
+    const objects = platform.objects({ workId }).map((o: IngestedObject) => o.object);
+    const types = objects.map((o) => o.type).sort();
+    expect(types).toEqual(['identity', 'indicator', 'marking-definition', 'relationship']);
+    const indicator = objects.find((o) => o.type === 'indicator');
+    expect(indicator?.object_marking_refs).toEqual(['marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da']);
+    // dependencies first: the relationship comes after the indicator it references
+    const pushed = platform.pushMessages(d.connectorId).filter((m) => m.envelope?.work_id === workId);
+    const sequence = pushed.map((m) =>
+      ((m.bundle?.objects ?? []) as Array<{ type: string }>).map((o) => o.type).join(),
+    );
+    expect(sequence.indexOf('relationship')).toBeGreaterThan(sequence.indexOf('indicator'));
+    expect(pushed.every((m) => m.properties.deliveryMode === 2 && m.envelope?.bundle_type === 'QUEUE_BUNDLE')).toBe(
+      true,
+    );
+    expect(pushed.map((m) => m.envelope?.action_sequence)).toEqual([1, 2, 3, 4]);
+    expect(vendor.requests).toHaveLength(1);
+    expect(vendor.requests[0]?.url).toBe('/lookup/198.51.100.7');
+  });
+
+  it('refuses an entity above the max TLP without any request to the vendor', async () => {
+    const d = start();
+    await registered(d);
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.8', markings: ['TLP:RED'] });
+    const workId = await platform.askEnrichment(d.connectorId, ip.standard_id);
+    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    expect(work.errors.map((e) => e.message).join()).toMatch(/TLP:RED.*above.*TLP:AMBER/);
+    expect(vendor.requests).toHaveLength(0);
+    expect(platform.objects({ workId })).toHaveLength(0);
+  });
+
+  it('reports a malformed message on its work, acks it and processes the next one', async () => {
+    const d = start();
+    await registered(d);
+    await platform.publishListenRaw(d.connectorId, '{"internal": {"work_id": null}, "event": 42}');
+    await platform.publishListenRaw(d.connectorId, 'not json at all');
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.9' });
+    const workId = await platform.askEnrichment(d.connectorId, ip.standard_id);
+    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    expect(work.status).toBe('complete');
+    expect(d.logs.filter((l) => l.includes('Malformed listen message')).length).toBe(2);
+    expect(await platform.queueDepth(d.connectorId, 'listen')).toBe(0);
+  });
+
+  it('skips an entity out of scope with a clear message', async () => {
+    const d = start();
+    await registered(d);
+    const domain = platform.addEntity({ entity_type: 'Domain-Name', value: 'example.org' });
+    const workId = await platform.askEnrichment(d.connectorId, domain.standard_id);
+    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    expect(work.messages.map((m) => m.message).join()).toMatch(/not in the connector's scope/);
+    expect(vendor.requests).toHaveLength(0);
+  });
+
+  it('ends the work in error with the vendor problem when the vendor rejects the key, and never logs the key', async () => {
+    const d = start({ ECHO_KEY: 'wrong-key-but-still-secret-987' });
+    await registered(d);
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.10' });
+    const workId = await platform.askEnrichment(d.connectorId, ip.standard_id);
+    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    expect(work.errors.map((e) => e.message).join()).toMatch(/Echo.*401/);
+    const output = d.logs.join('\n');
+    expect(output).not.toContain('wrong-key-but-still-secret-987');
+    expect(output).not.toContain(platform.token);
+    expect(JSON.stringify(platform.work(workId))).not.toContain('wrong-key-but-still-secret-987');
+  });
+
+  it('answers a playbook step with playbookStepExecution instead of the push queue', async () => {
+    const d = start();
+    await registered(d);
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.11' });
+    await platform.askPlaybook(d.connectorId, ip.standard_id);
+    await until(() => platform.playbookSteps().length > 0, 20_000, 'the playbook answer');
+    const step = platform.playbookSteps()[0];
+    const bundle = JSON.parse(step?.variables.bundle as string) as { objects: Array<{ type: string }> };
+    expect(bundle.objects.map((o) => o.type)).toContain('indicator');
+    expect(bundle.objects.map((o) => o.type)).toContain('ipv4-addr');
+    expect(platform.pushMessages(d.connectorId)).toHaveLength(0);
+  });
+});
