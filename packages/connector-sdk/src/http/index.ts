@@ -1,4 +1,9 @@
-export { createHttpClient } from './client.js';
+export {
+  createHttpClient,
+  createHttpClientWith,
+  defaultRuntime as defaultHttpRuntime,
+  type HttpRuntime,
+} from './client.js';
 export type {
   AcceptingRequest,
   AcceptingRequestOptions,

@@ -243,7 +243,11 @@ const PYCTI_RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
     (input, kind) => {
       const whereSighted = input.where_sighted_refs;
       if (isAbsent(whereSighted)) throw cannotCompute(kind, ['missing where_sighted_refs']);
-      if (!Array.isArray(whereSighted)) throw cannotCompute(kind, ['where_sighted_refs must be a list']);
+      // pycti hashes what it is given: connectors that pass a single id (CrowdSec's sightings) get an id
+      // from that string, and a port must reproduce it to avoid duplicates.
+      if (!Array.isArray(whereSighted) && typeof whereSighted !== 'string') {
+        throw cannotCompute(kind, ['where_sighted_refs must be a list of ids (or one id)']);
+      }
       const data: Record<string, unknown> = {
         type: 'sighting',
         sighting_of_ref: requiredString(kind, input, 'sighting_of_ref'),
