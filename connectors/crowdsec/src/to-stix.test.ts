@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import {
+  attackPatternId,
+  indicatorId,
+  locationId,
+  relationshipId,
+  TLP_MARKING_IDS,
+  toEnrichmentEntity,
+  vulnerabilityId,
+} from '@cti/connector-sdk';
+import { describe, expect, it } from 'vitest';
+import { type SmokeAnswer, smokeSchema } from './client.js';
+import { crowdsecLabels, FAKE_INDICATOR_ID, type MappingOptions, refreshDescription, toStixBundle } from './to-stix.js';
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8'));
+const cti: SmokeAnswer = smokeSchema.parse(fixture('smoke-ip-146.70.186.190.json'));
+
+// Golden ids, computed independently of the SDK (Python: uuid5 over the canonical JSON pycti hashes).
+const OBSERVABLE = 'ipv4-addr--06d36f46-e6d1-557f-a527-f1cc701617cc';
+const CROWDSEC = 'identity--5f18c204-0a7f-5061-a146-d29561d9c8aa';
+const CROWDSEC_SIGHTING = 'sighting--fd90a5a0-8c28-551d-a86d-e345ac62e6ab';
+const US = 'location--be4ee2db-ecdd-5acf-a5e1-ce03ef2ec91d';
+const US_SIGHTING = 'sighting--5174139a-bff8-5133-ace6-35fb3156e950';
+const INDICATOR = 'indicator--94c598e8-9174-58e0-9731-316e18f26916';
+const T1110 = 'attack-pattern--272bb55a-8f0d-5d73-bb7c-dee9f8d2e586';
+
+const entity = toEnrichmentEntity(
+  {
+    id: '06985ff3-55cd-4a64-89ad-5fe297256584',
+    standard_id: OBSERVABLE,
+    entity_type: 'IPv4-Addr',
+    observable_value: '146.70.186.190',
+    objectMarking: [{ standard_id: TLP_MARKING_IDS['TLP:AMBER'], definition_type: 'TLP', definition: 'TLP:AMBER' }],
+    objectLabel: [{ value: 'existing-label' }],
+  },
+  {
+    type: 'ipv4-addr',
+    id: OBSERVABLE,
+    spec_version: '2.1',
+    value: '146.70.186.190',
+    object_marking_refs: [TLP_MARKING_IDS['TLP:AMBER']],
+    x_opencti_labels: ['existing-label'],
+  },
+  'IPv4-Addr',
+);
+
+/** The upstream code defaults. */
+const defaults: MappingOptions = {
+  authorName: 'CrowdSec',
+  authorDescription: 'Curated Threat Intelligence Powered by the Crowd',
+  confidence: 75,
+  indicatorCreateFrom: [],
+  attackPatternsFromMitre: false,
+  vulnerabilitiesFromCves: true,
+  targetedCountriesSightings: true,
+  createSighting: true,
+  createNote: false,
+  labels: { scenarioName: true, scenarioLabel: true, cve: false, mitre: false, behavior: false, reputation: false },
+  description: null,
+  now: new Date('2024-05-01T10:00:00.000Z'),
+};
+
+const byId = (objects: Array<{ id: string }>) => new Map(objects.map((o) => [o.id, o as Record<string, unknown>]));
+
+describe('toStixBundle (CrowdSec)', () => {
+  it('maps the real CTI answer with the upstream defaults, with pycti ids', () => {
+    const bundle = toStixBundle(entity, cti, defaults);
+    const objects = byId(bundle.objects);
+    const count = (type: string) => bundle.objects.filter((o) => o.type === type).length;
+    expect(count('identity')).toBe(1);
+    expect(count('indicator')).toBe(0);
+    expect(count('vulnerability')).toBe(2);
+    expect(count('location')).toBe(10);
+    expect(count('sighting')).toBe(11); // 10 targeted countries + the CrowdSec sighting
+    expect(count('marking-definition')).toBe(1);
+
+    expect(objects.get(CROWDSEC)).toMatchObject({ name: 'CrowdSec', identity_class: 'organization' });
+    const sighting = objects.get(CROWDSEC_SIGHTING);
+    expect(sighting).toMatchObject({
+      sighting_of_ref: FAKE_INDICATOR_ID,
+      where_sighted_refs: [CROWDSEC],
+      x_opencti_sighting_of_ref: OBSERVABLE,
+      first_seen: '2023-06-13T19:00:00Z',
+      last_seen: '2024-04-18T08:15:00Z',
+      count: 1,
+      confidence: 90,
+      description: 'CrowdSec CTI sighting for IP: 146.70.186.190',
+    });
+    const refs = (sighting?.external_references as Array<{ source_name: string }>).map((r) => r.source_name);
+    expect(refs[0]).toBe('CrowdSec CTI');
+    expect(refs).toContain('MITRE ATT&CK (T1110 - Brute Force)');
+
+    expect(objects.get(US)).toMatchObject({
+      name: 'United States',
+      country: 'United States of America',
+      x_opencti_location_type: 'Country',
+      x_opencti_aliases: ['United States of America'],
+    });
+    expect(US).toBe(locationId('United States', 'Country'));
+    expect(objects.get(US_SIGHTING)).toMatchObject({
+      count: 37,
+      where_sighted_refs: [US],
+      x_opencti_sighting_of_ref: OBSERVABLE,
+    });
+
+    const cve = vulnerabilityId('CVE-2021-41773');
+    expect(objects.get(cve)).toMatchObject({ name: 'CVE-2021-41773', description: 'CVE-2021-41773' });
+    expect(objects.has(relationshipId('related-to', cve, OBSERVABLE))).toBe(true);
+
+    // Every object carries the observable's marking; SDOs and SROs are by CrowdSec.
+    for (const o of bundle.objects) {
+      if (o.type === 'marking-definition') continue;
+      if (o.type !== 'identity') expect(o.object_marking_refs as string[]).toContain(TLP_MARKING_IDS['TLP:AMBER']);
+      if (!['identity', 'ipv4-addr'].includes(o.type)) expect(o.created_by_ref).toBe(CROWDSEC);
+    }
+  });
+
+  it('re-sends the observable with the CTI link, the labels and its own id', () => {
+    const bundle = toStixBundle(entity, cti, { ...defaults, description: 'desc marker' });
+    const observable = byId(bundle.objects).get(OBSERVABLE);
+    expect(observable?.external_references).toEqual([
+      {
+        source_name: 'CrowdSec CTI',
+        url: 'https://app.crowdsec.net/cti/146.70.186.190',
+        description: 'CrowdSec CTI url for this IP',
+      },
+    ]);
+    const labels = observable?.x_opencti_labels as string[];
+    expect(labels[0]).toBe('existing-label');
+    expect(labels).toContain('crowdsecurity/http-path-traversal-probing');
+    expect(labels).toContain('HTTP Path Traversal Exploit');
+    expect(labels).not.toContain('crowdsecurity/CVE-2022-26134'); // CVE scenarios are not name labels
+    expect(observable?.x_opencti_description).toBe('desc marker');
+  });
+
+  it('creates the indicator, attack patterns, targets and a stable note when asked', () => {
+    const options = {
+      ...defaults,
+      indicatorCreateFrom: ['malicious'],
+      attackPatternsFromMitre: true,
+      createNote: true,
+    };
+    const bundle = toStixBundle(entity, cti, options);
+    const objects = byId(bundle.objects);
+    expect(INDICATOR).toBe(indicatorId("[ipv4-addr:value = '146.70.186.190']"));
+    expect(objects.get(INDICATOR)).toMatchObject({
+      name: 'CrowdSec CTI (malicious IP: 146.70.186.190)',
+      pattern_type: 'stix',
+      confidence: 90,
+      indicator_types: ['malicious-activity'],
+      x_opencti_main_observable_type: 'IPv4-Addr',
+      valid_from: '2024-04-18T08:15:00.000Z',
+    });
+    expect((objects.get(INDICATOR)?.external_references as Array<{ url: string }>)[0]?.url).toBe(
+      'https://iplists.firehol.org/?ipset=cybercrime',
+    );
+    expect(objects.get(relationshipId('based-on', INDICATOR, OBSERVABLE))).toMatchObject({ confidence: 75 });
+    expect(T1110).toBe(attackPatternId('MITRE ATT&CK (T1110 - Brute Force)', 'T1110'));
+    expect(objects.get(T1110)).toMatchObject({ name: 'MITRE ATT&CK (T1110 - Brute Force)', x_mitre_id: 'T1110' });
+    expect(objects.has(relationshipId('indicates', INDICATOR, T1110))).toBe(true);
+    expect(objects.has(relationshipId('targets', T1110, US))).toBe(true);
+    // With an indicator, the sightings are of the indicator.
+    expect(objects.get(CROWDSEC_SIGHTING)?.sighting_of_ref).toBe(INDICATOR);
+
+    const note = bundle.objects.find((o) => o.type === 'note');
+    expect(note?.content).toContain('**Reputation**: malicious');
+    expect(note?.content).toContain('- United States (37%)');
+    const again = toStixBundle(entity, cti, { ...options, now: new Date('2025-01-01T00:00:00.000Z') });
+    expect(again.objects.find((o) => o.type === 'note')?.id).toBe(note?.id);
+  });
+
+  it('links attack patterns to the observable when there is no indicator', () => {
+    const bundle = toStixBundle(entity, cti, { ...defaults, attackPatternsFromMitre: true });
+    expect(byId(bundle.objects).has(relationshipId('related-to', OBSERVABLE, T1110))).toBe(true);
+  });
+
+  it('skips an unknown country code instead of failing', () => {
+    const odd = smokeSchema.parse({ ...fixture('smoke-ip-146.70.186.190.json'), target_countries: { XX: 50, FR: 10 } });
+    const bundle = toStixBundle(entity, odd, defaults);
+    expect(bundle.objects.filter((o) => o.type === 'location').map((o) => o.name)).toEqual(['France']);
+  });
+
+  it('creates nothing optional when every toggle is off', () => {
+    const bundle = toStixBundle(entity, cti, {
+      ...defaults,
+      vulnerabilitiesFromCves: false,
+      targetedCountriesSightings: false,
+      createSighting: false,
+    });
+    expect(bundle.objects.map((o) => o.type).sort()).toEqual(['identity', 'ipv4-addr', 'marking-definition']);
+  });
+});
+
+const noLabels = {
+  scenarioName: false,
+  scenarioLabel: false,
+  cve: false,
+  mitre: false,
+  behavior: false,
+  reputation: false,
+};
+
+describe('labels and the description marker', () => {
+  it('follows the label toggles in upstream order', () => {
+    expect(
+      crowdsecLabels(cti, {
+        scenarioName: false,
+        scenarioLabel: false,
+        cve: true,
+        mitre: true,
+        behavior: true,
+        reputation: true,
+      }),
+    ).toEqual([
+      ...['T1110', 'T1595', 'T1190', 'T1589', 'T1018', 'T1046', 'T1498'],
+      ...['CVE-2021-41773', 'CVE-2022-26134'],
+      ...['http:scan', 'http:exploit', 'http:bruteforce', 'tcp:scan', 'http:spam', 'http:crawl', 'http:dos'],
+      'malicious',
+    ]);
+    expect(crowdsecLabels({ ...cti, reputation: 'unknown' }, { ...noLabels, reputation: true })).toEqual([]);
+  });
+
+  it('replaces the marker and measures the time since the last enrichment', () => {
+    const first = refreshDescription('An observable', new Date('2024-05-01T10:00:00Z'));
+    expect(first.secondsSinceLast).toBeNull();
+    expect(first.description).toBe('An observable\n\n`Last CrowdSec enrichment: 2024-05-01T10:00:00+00:00`');
+    const second = refreshDescription(first.description, new Date('2024-05-01T10:02:00Z'));
+    expect(second.secondsSinceLast).toBe(120);
+    expect(second.description).toBe('An observable\n\n`Last CrowdSec enrichment: 2024-05-01T10:02:00+00:00`');
+  });
+});
