@@ -87,7 +87,7 @@ describe('toStixBundle (CrowdSec)', () => {
       confidence: 90,
       description: 'CrowdSec CTI sighting for IP: 146.70.186.190',
     });
-    const refs = (sighting?.external_references as Array<{ source_name: string }>).map((r) => r.source_name);
+    const refs = ((sighting?.external_references ?? []) as Array<{ source_name: string }>).map((r) => r.source_name);
     expect(refs[0]).toBe('CrowdSec CTI');
     expect(refs).toContain('MITRE ATT&CK (T1110 - Brute Force)');
 
@@ -152,7 +152,7 @@ describe('toStixBundle (CrowdSec)', () => {
       x_opencti_main_observable_type: 'IPv4-Addr',
       valid_from: '2024-04-18T08:15:00.000Z',
     });
-    expect((objects.get(INDICATOR)?.external_references as Array<{ url: string }>)[0]?.url).toBe(
+    expect(((objects.get(INDICATOR)?.external_references ?? []) as Array<{ url: string }>)[0]?.url).toBe(
       'https://iplists.firehol.org/?ipset=cybercrime',
     );
     expect(objects.get(relationshipId('based-on', INDICATOR, OBSERVABLE))).toMatchObject({ confidence: 75 });

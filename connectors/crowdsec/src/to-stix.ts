@@ -90,18 +90,18 @@ export function refreshDescription(
 ): { description: string; secondsSinceLast: number | null } {
   let text = description ?? '';
   let secondsSinceLast: number | null = null;
-  const found = new RegExp(`${escape(LAST_ENRICHMENT_MARKER)}([\\d-]+T[\\d:.]+(?:[+-][\\d:]+|Z))`).exec(text);
+  const found = new RegExp(`${escapeRegExp(LAST_ENRICHMENT_MARKER)}([\\d-]+T[\\d:.]+(?:[+-][\\d:]+|Z))`).exec(text);
   if (found?.[1]) {
     const last = Date.parse(found[1]);
     if (!Number.isNaN(last)) secondsSinceLast = Math.floor((now.getTime() - last) / 1000);
   }
-  const marker = new RegExp(`(\\n\\n)?\`${escape(LAST_ENRICHMENT_MARKER)}[^\`]*\``, 'g');
+  const marker = new RegExp(`(\\n\\n)?\`${escapeRegExp(LAST_ENRICHMENT_MARKER)}[^\`]*\``, 'g');
   text = text.replace(marker, '');
   const iso = `${now.toISOString().slice(0, 19)}+00:00`;
   return { description: `${text}\n\n\`${LAST_ENRICHMENT_MARKER}${iso}\``, secondsSinceLast };
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
