@@ -18,6 +18,8 @@
  * message, ingested object and work operation. What it lets a test break: GraphQL faults, stale pings, a
  * stopped server, deleted queues, a paused worker, a full queue.
  */
+
+export { type CliResult, type RunningConnector, runCli, startConnector, waitUntil } from './connector-runner.js';
 export type {
   ConnectorInfo,
   ConnectorRecord,
@@ -39,6 +41,7 @@ export {
   standardIdOf,
 } from './entities.js';
 export { TestPlatformError } from './errors.js';
+export { type FakeReply, type FakeRequest, type FakeRoute, type FakeVendor, startFakeVendor } from './fake-vendor.js';
 export type { FaultHandle, FaultInjector, GraphqlFaultSpec, InjectedGraphqlError } from './faults.js';
 export { canonicalJson, deterministicStixId, uuidV5 } from './ids.js';
 export {

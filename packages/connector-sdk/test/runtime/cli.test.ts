@@ -49,9 +49,8 @@ const feed = defineImport({
 
 let vendor: FakeVendor;
 beforeAll(async () => {
-  vendor = await startFakeVendor((req, res) => {
-    const ok = req.headers.authorization === `Bearer ${KEY}`;
-    res.writeHead(ok ? 200 : 403, { 'content-type': 'application/json' }).end('{}');
+  vendor = await startFakeVendor({
+    'GET *': (req) => ({ status: req.headers.authorization === `Bearer ${KEY}` ? 200 : 403, body: {} }),
   });
 });
 afterAll(async () => {

@@ -45,12 +45,9 @@ let daemon: RunningDaemon | null = null;
 
 beforeAll(async () => {
   platform = await startTestPlatform();
-  vendor = await startFakeVendor((req, res) => {
-    if (req.headers['x-api-key'] !== VENDOR_KEY) {
-      res.writeHead(401).end('{}');
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ verdict: 'malicious' }));
+  vendor = await startFakeVendor({
+    'GET /lookup/:ip': (req) =>
+      req.headers['x-api-key'] === VENDOR_KEY ? { body: { verdict: 'malicious' } } : { status: 401, body: {} },
   });
 });
 
