@@ -16,6 +16,12 @@ export interface FieldMeta {
   description?: string;
   /** Shown as the default in generated docs and manifests when the schema cannot say it itself. */
   defaultText?: string;
+  /** The JSON type of the parsed value, for the config schema manifest. */
+  kind?: 'string' | 'boolean' | 'integer' | 'number' | 'array';
+  /** Allowed values (enums, TLP levels, list items), for the manifest. */
+  values?: readonly string[];
+  /** The parsed default, for the manifest. */
+  defaultValue?: unknown;
 }
 
 export type FieldOptions = Omit<FieldMeta, 'secret'>;
@@ -28,6 +34,9 @@ function withMeta<T extends z.ZodType>(schema: T, meta: FieldMeta): T {
   if (meta.secret) clean.secret = true;
   if (meta.description) clean.description = meta.description;
   if (meta.defaultText !== undefined) clean.defaultText = meta.defaultText;
+  if (meta.kind) clean.kind = meta.kind;
+  if (meta.values) clean.values = [...meta.values];
+  if (meta.defaultValue !== undefined) clean.defaultValue = meta.defaultValue;
   return schema.meta({ [META_KEY]: clean, ...(meta.description ? { description: meta.description } : {}) }) as T;
 }
 
@@ -61,27 +70,33 @@ export const env = {
     const base = rawString
       .trim()
       .min(min, { error: min === 1 ? 'must not be empty' : `must be at least ${min} characters` });
-    return withMeta(opts.default === undefined ? base : base.default(opts.default), opts);
+    return withMeta(opts.default === undefined ? base : base.default(opts.default), {
+      kind: 'string',
+      ...(opts.default === undefined ? {} : { defaultValue: opts.default, defaultText: opts.default }),
+      ...opts,
+    });
   },
 
   /** An optional text value: undefined when unset. */
   optionalString(opts: FieldOptions = {}) {
-    return withMeta(rawString.trim().optional(), opts);
+    return withMeta(rawString.trim().optional(), { kind: 'string', ...opts });
   },
 
   /** A required secret (API key, token): never printed, masked wherever its value appears. */
   secret(opts: FieldOptions = {}) {
-    return withMeta(rawString.min(1, { error: 'is required' }), { ...opts, secret: true });
+    return withMeta(rawString.min(1, { error: 'is required' }), { kind: 'string', ...opts, secret: true });
   },
 
   /** An optional secret: undefined when unset. */
   optionalSecret(opts: FieldOptions = {}) {
-    return withMeta(rawString.min(1).optional(), { ...opts, secret: true });
+    return withMeta(rawString.min(1).optional(), { kind: 'string', ...opts, secret: true });
   },
 
   /** true/false with a default. */
   boolean(defaultValue: boolean, opts: FieldOptions = {}) {
     return withMeta(rawString.transform(parseBool).optional().default(defaultValue), {
+      kind: 'boolean',
+      defaultValue,
       defaultText: String(defaultValue),
       ...opts,
     });
@@ -89,7 +104,7 @@ export const env = {
 
   /** true/false, or undefined when unset (the caller decides). */
   optionalBoolean(opts: FieldOptions = {}) {
-    return withMeta(rawString.transform(parseBool).optional(), opts);
+    return withMeta(rawString.transform(parseBool).optional(), { kind: 'boolean', ...opts });
   },
 
   /** An integer within bounds. */
@@ -108,7 +123,8 @@ export const env = {
       })
       .pipe(num);
     return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
-      ...(opts.default === undefined ? {} : { defaultText: String(opts.default) }),
+      kind: 'integer',
+      ...(opts.default === undefined ? {} : { defaultValue: opts.default, defaultText: String(opts.default) }),
       ...opts,
     });
   },
@@ -129,7 +145,8 @@ export const env = {
       })
       .pipe(num);
     return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
-      ...(opts.default === undefined ? {} : { defaultText: String(opts.default) }),
+      kind: 'number',
+      ...(opts.default === undefined ? {} : { defaultValue: opts.default, defaultText: String(opts.default) }),
       ...opts,
     });
   },
@@ -147,7 +164,9 @@ export const env = {
     // zod types .default() with Awaited<T>, which TS cannot reduce for a generic T: the value is a T.
     const withDefault = opts.default === undefined ? parsed : parsed.optional().default(opts.default as never);
     return withMeta(withDefault, {
-      ...(opts.default === undefined ? {} : { defaultText: opts.default }),
+      kind: 'string',
+      values,
+      ...(opts.default === undefined ? {} : { defaultValue: opts.default, defaultText: opts.default }),
       ...opts,
     });
   },
@@ -175,7 +194,13 @@ export const env = {
       return items as T[];
     });
     const def = opts.default ?? [];
-    return withMeta(parsed.optional().default([...def] as T[]), { defaultText: def.join(','), ...opts });
+    return withMeta(parsed.optional().default([...def] as T[]), {
+      kind: 'array',
+      defaultValue: [...def],
+      defaultText: def.join(','),
+      ...(opts.allowed ? { values: opts.allowed } : {}),
+      ...opts,
+    });
   },
 
   /** An absolute http(s) URL; a trailing slash is removed. */
@@ -195,10 +220,9 @@ export const env = {
       }
       return opts.keepTrailingSlash ? text : text.replace(/\/+$/, '');
     });
-    // zod types .default() with Awaited<T>, which TS cannot reduce for a generic T: the value is a T.
-    const withDefault = opts.default === undefined ? parsed : parsed.optional().default(opts.default as never);
-    return withMeta(withDefault, {
-      ...(opts.default === undefined ? {} : { defaultText: opts.default }),
+    return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
+      kind: 'string',
+      ...(opts.default === undefined ? {} : { defaultValue: opts.default, defaultText: opts.default }),
       ...opts,
     });
   },
@@ -216,7 +240,13 @@ export const env = {
         return z.NEVER;
       }
     });
-    return withMeta(parsed.optional().default(defaultValue), { defaultText: defaultValue, ...opts });
+    return withMeta(parsed.optional().default(defaultValue), {
+      kind: 'string',
+      values: ['TLP:CLEAR', 'TLP:WHITE', 'TLP:GREEN', 'TLP:AMBER', 'TLP:AMBER+STRICT', 'TLP:RED'],
+      defaultValue,
+      defaultText: defaultValue,
+      ...opts,
+    });
   },
 
   /** An ISO-8601 duration (PT1H, P1D, 0); the output is in seconds. */
@@ -231,10 +261,12 @@ export const env = {
     });
     if (opts.default !== undefined) {
       return withMeta(parsed.optional().default(parseDurationSeconds(opts.default)), {
+        kind: 'string',
+        defaultValue: opts.default,
         defaultText: opts.default,
         ...opts,
       });
     }
-    return withMeta(opts.optional ? parsed.optional() : parsed, opts);
+    return withMeta(opts.optional ? parsed.optional() : parsed, { kind: 'string', ...opts });
   },
 };

@@ -1,6 +1,7 @@
 export { type BaseConfig, baseConfig, CONNECTOR_TYPES, type ConnectorType, type LogLevel } from './base.js';
 export { parseDurationSeconds } from './duration.js';
 export { env, type FieldMeta, type FieldOptions, fieldMeta } from './fields.js';
+export { type ConfigJsonSchema, configJsonSchema } from './json-schema.js';
 export {
   type ConfigOf,
   type ConfigShape,
