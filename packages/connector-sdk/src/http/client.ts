@@ -22,6 +22,7 @@ import {
   resolveRetryPolicy,
   retryAfterMs,
 } from './retry.js';
+import { createSharedRateLimiter } from './shared-rate-limit.js';
 import { createAxios, sendOverWire, type WireOutcome } from './transport.js';
 import type {
   HttpAcceptedResponse,
@@ -177,7 +178,9 @@ export function createHttpClientWith(options: HttpClientOptions, runtime: HttpRu
     { ca: trustStore(extraCaCertificates(options.caCertificates, runtime.env)), rejectUnauthorized },
     timeoutMs,
   );
-  const limiter = createRateLimiter(options.rateLimit, vendor);
+  const limiter = options.rateLimit?.redisUrl
+    ? createSharedRateLimiter({ ...options.rateLimit, redisUrl: options.rateLimit.redisUrl }, vendor, options.logger)
+    : createRateLimiter(options.rateLimit, vendor);
   const http = createAxios();
   const lifecycle = new AbortController();
   const stopOnShutdown = (): void => lifecycle.abort(options.signal?.reason);

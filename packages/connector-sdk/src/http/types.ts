@@ -39,10 +39,15 @@ export interface RateLimit {
    */
   maxWaitMs?: number;
   /**
-   * Names this limiter, so that a later version can share it between processes (bottleneck
-   * clustering over Redis). Unused today: each process keeps its own budget.
+   * Names this limiter: replicas that share a Redis (redisUrl) and an id share the budget. The SDK's
+   * runtime sets it to "<connector slug>:<vendor>".
    */
   id?: string;
+  /**
+   * Redis URL (CONNECTOR_RATE_LIMIT_REDIS_URL): the budget is shared by every process using the same
+   * Redis and id. Without it, each process keeps its own budget.
+   */
+  redisUrl?: string;
 }
 
 export interface RetryOptions {

@@ -16,7 +16,7 @@ import {
   redactConfig,
 } from '../config/index.js';
 import { ConfigError, CtiError } from '../errors/index.js';
-import { createHttpClient, type HttpClientOptions } from '../http/index.js';
+import { closeSharedRateLimits, createHttpClient, type HttpClientOptions } from '../http/index.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { formatConnectorDate, OpenCtiClient, type RegisteredConnector } from '../opencti/index.js';
 import { AmqpSession, type AmqpSessionOptions, BundlePublisher, ListenConsumer } from '../queue/index.js';
@@ -142,7 +142,21 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
     signal: shutdown.signal,
     dryRun,
     http: (http: Omit<HttpClientOptions, 'logger' | 'signal'>) =>
-      createHttpClient({ ...http, logger, signal: shutdown.signal }),
+      createHttpClient({
+        ...http,
+        // Replicas of one connector share the vendor's budget through Redis when CONNECTOR_RATE_LIMIT_REDIS_URL is set.
+        ...(http.rateLimit
+          ? {
+              rateLimit: {
+                id: `${definition.slug}:${http.vendor}`,
+                ...(config.CONNECTOR_RATE_LIMIT_REDIS_URL ? { redisUrl: config.CONNECTOR_RATE_LIMIT_REDIS_URL } : {}),
+                ...http.rateLimit,
+              },
+            }
+          : {}),
+        logger,
+        signal: shutdown.signal,
+      }),
   };
 
   try {
@@ -172,6 +186,7 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
   } finally {
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('SIGINT', onSignal);
+    await closeSharedRateLimits();
     logger.flush();
   }
 }
