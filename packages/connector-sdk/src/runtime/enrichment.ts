@@ -65,6 +65,8 @@ export interface EnrichmentProcessorOptions {
 
 export type Outcome = 'ack' | 'requeue';
 
+const PLATFORM = 'platform_wait_seconds_total';
+
 class ShutdownError extends Error {}
 
 export class EnrichmentProcessor {
@@ -91,6 +93,7 @@ export class EnrichmentProcessor {
     }
 
     const log = logger.child({ workId: msg.workId, entityId: msg.entityId });
+    const started = performance.now();
     metrics.inc('runs_total');
     metrics.setState('running');
     const pinger =
@@ -106,7 +109,10 @@ export class EnrichmentProcessor {
       const outcome = await this.process(msg, log);
       metrics.inc('enrichments_total', 1, { outcome: outcome.inError ? 'error' : 'processed' });
       if (outcome.inError) metrics.inc('errors_total');
-      if (msg.workId) await this.o.platform.workToProcessed(msg.workId, outcome.message, outcome.inError);
+      if (msg.workId) {
+        const workId = msg.workId;
+        await metrics.time(PLATFORM, () => this.o.platform.workToProcessed(workId, outcome.message, outcome.inError));
+      }
       (outcome.inError ? log.warn.bind(log) : log.info.bind(log))(
         { durationMs: outcome.durationMs, objects: outcome.objects },
         outcome.message,
@@ -130,6 +136,7 @@ export class EnrichmentProcessor {
       return 'ack';
     } finally {
       if (pinger) clearInterval(pinger);
+      metrics.inc('enrichment_seconds_total', (performance.now() - started) / 1000);
       metrics.setState('idle');
     }
   }
@@ -146,7 +153,12 @@ export class EnrichmentProcessor {
       objects,
       durationMs: Date.now() - started,
     });
-    if (msg.workId) await platform.workToReceived(msg.workId, 'Connector ready to process the operation');
+    if (msg.workId) {
+      const workId = msg.workId;
+      await this.o.metrics.time(PLATFORM, () =>
+        platform.workToReceived(workId, 'Connector ready to process the operation'),
+      );
+    }
 
     let entity: EnrichmentEntity;
     try {
@@ -213,7 +225,9 @@ export class EnrichmentProcessor {
   private async resolveEntity(msg: ListenMessage): Promise<EnrichmentEntity> {
     let raw = msg.enrichmentEntity;
     if (!raw) {
-      raw = await this.o.platform.readEntity(msg.entityId, { applicantId: msg.applicantId, draftId: msg.draftId });
+      raw = await this.o.metrics.time(PLATFORM, () =>
+        this.o.platform.readEntity(msg.entityId, { applicantId: msg.applicantId, draftId: msg.draftId }),
+      );
       if (!raw) {
         throw new InputError(
           `Unable to read the entity ${msg.entityId}: it does not exist or the connector's user cannot access it`,

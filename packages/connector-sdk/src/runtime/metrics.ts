@@ -29,6 +29,19 @@ export class Metrics {
     this.declare('errors_total', 'Errors: failed enrichments or runs, failed work reports, publish failures');
     this.declare('client_errors_total', 'Vendor API errors');
     this.declare('enrichments_total', 'Listen messages handled, by outcome');
+    this.declare('enrichment_seconds_total', 'Time spent handling listen messages');
+    this.declare('platform_wait_seconds_total', 'Time spent waiting on OpenCTI (works, entity reads, expectations)');
+    this.declare('broker_wait_seconds_total', 'Time spent waiting on the broker to confirm published bundles');
+  }
+
+  /** Runs `fn`, adding its duration in seconds to the counter `name`. */
+  async time<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.inc(name, (performance.now() - started) / 1000);
+    }
   }
 
   private declare(name: string, help: string): void {

@@ -39,7 +39,11 @@ export class AmqpBundleSink implements BundleSink {
   async send(bundle: StixBundle, meta: SendMeta): Promise<SendResult> {
     const { chunks } = splitBundle(bundle);
     if (chunks.length === 0) throw new BundleError('Nothing to import: the bundle has no object OpenCTI accepts');
-    if (meta.workId) await this.platform.workAddExpectations(meta.workId, chunks.length);
+    const workId = meta.workId;
+    if (workId)
+      await this.metrics.time('platform_wait_seconds_total', () =>
+        this.platform.workAddExpectations(workId, chunks.length),
+      );
     const bodies = chunks.map((chunk, i) =>
       buildPushMessage(JSON.stringify(chunk), {
         applicantId: meta.applicantId,
@@ -49,7 +53,7 @@ export class AmqpBundleSink implements BundleSink {
         actionSequence: i + 1,
       }),
     );
-    await this.publisher.publish(bodies);
+    await this.metrics.time('broker_wait_seconds_total', () => this.publisher.publish(bodies));
     this.metrics.inc('bundles_sent_total', chunks.length);
     this.metrics.inc('records_sent_total', chunks.length);
     return { objects: chunks.length };
