@@ -18,6 +18,7 @@ import {
   type DocumentNode,
   execute,
   GraphQLError,
+  type GraphQLSchema,
   getOperationAST,
   type OperationDefinitionNode,
   parse,
@@ -144,12 +145,7 @@ export class GraphqlServer {
     const variables =
       typeof body?.variables === 'object' && body.variables !== null ? (body.variables as Record<string, unknown>) : {};
     const requestedName = typeof body?.operationName === 'string' ? body.operationName : undefined;
-    let document: DocumentNode | undefined;
-    try {
-      document = parse(query);
-    } catch {
-      document = undefined;
-    }
+    const document = parseCached(query);
     const operation = document === undefined ? null : (getOperationAST(document, requestedName) ?? null);
     const authorization = header(req, 'authorization');
     const record: RecordedRequest = {
@@ -259,7 +255,7 @@ export class GraphqlServer {
       return requestError(400, 'BAD_REQUEST', 'No operation to execute in the document');
     }
     const schema = testkitSchema();
-    const validationErrors = validate(schema, document);
+    const validationErrors = validateCached(schema, document);
     if (validationErrors.length > 0) {
       return {
         status: 400,
@@ -342,4 +338,35 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Parsed and validated documents by query text, as Apollo's document cache does: a connector sends the
+ * same few documents thousands of times, and parsing and validating each again dominated the cost of a
+ * request.
+ */
+const parsedDocuments = new Map<string, DocumentNode | undefined>();
+const validations = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+const DOCUMENT_CACHE_LIMIT = 500;
+
+function parseCached(query: string): DocumentNode | undefined {
+  if (parsedDocuments.has(query)) return parsedDocuments.get(query);
+  let document: DocumentNode | undefined;
+  try {
+    document = parse(query);
+  } catch {
+    document = undefined;
+  }
+  if (parsedDocuments.size >= DOCUMENT_CACHE_LIMIT) parsedDocuments.clear();
+  parsedDocuments.set(query, document);
+  return document;
+}
+
+function validateCached(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] {
+  let errors = validations.get(document);
+  if (!errors) {
+    errors = validate(schema, document);
+    validations.set(document, errors);
+  }
+  return errors;
 }

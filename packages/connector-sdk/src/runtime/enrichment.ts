@@ -153,21 +153,24 @@ export class EnrichmentProcessor {
       objects,
       durationMs: Date.now() - started,
     });
-    if (msg.workId) {
-      const workId = msg.workId;
-      await this.o.metrics.time(PLATFORM, () =>
-        platform.workToReceived(workId, 'Connector ready to process the operation'),
-      );
-    }
-
-    let entity: EnrichmentEntity;
-    try {
-      entity = await this.resolveEntity(msg);
-    } catch (err) {
+    // The work is marked received while the entity is read: two independent calls, one round trip of waiting.
+    const workId = msg.workId;
+    const [, read] = await this.o.metrics.time(PLATFORM, () =>
+      Promise.all([
+        workId ? platform.workToReceived(workId, 'Connector ready to process the operation') : undefined,
+        this.resolveEntity(msg).then(
+          (entity) => ({ entity, error: null }),
+          (error: unknown) => ({ entity: null, error }),
+        ),
+      ]),
+    );
+    if (read.entity === null) {
+      const err = read.error;
       if (err instanceof PlatformError && err.retryable) throw err;
       if (msg.playbook) await this.answerPlaybook(msg, null, log);
       return done(describe(err), true);
     }
+    const entity: EnrichmentEntity = read.entity;
 
     if (!this.o.scope.some((s) => s.toLowerCase() === entity.entityType.toLowerCase())) {
       if (msg.playbook) await this.answerPlaybook(msg, null, log);
@@ -225,9 +228,7 @@ export class EnrichmentProcessor {
   private async resolveEntity(msg: ListenMessage): Promise<EnrichmentEntity> {
     let raw = msg.enrichmentEntity;
     if (!raw) {
-      raw = await this.o.metrics.time(PLATFORM, () =>
-        this.o.platform.readEntity(msg.entityId, { applicantId: msg.applicantId, draftId: msg.draftId }),
-      );
+      raw = await this.o.platform.readEntity(msg.entityId, { applicantId: msg.applicantId, draftId: msg.draftId });
       if (!raw) {
         throw new InputError(
           `Unable to read the entity ${msg.entityId}: it does not exist or the connector's user cannot access it`,
