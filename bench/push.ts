@@ -1,0 +1,119 @@
+/**
+ * Bundle push: split and publish bundles of N objects, confirmed by the broker, three ways in one run:
+ *   sdk        splitBundle + buildPushMessage + BundlePublisher (pipelined confirms, bounded window)
+ *   raw        a plain amqplib confirm channel publishing the same serialised messages pipelined (the limit)
+ *   sequential the same messages, waiting for each confirm in turn, as pycti does (the anchor)
+ * Usage: tsx bench/push.ts <objects> <mode>  — prints one JSON line; bench/run.ts runs each in its own
+ * process so that peak RSS (VmHWM) belongs to that case alone.
+ */
+import { randomUUID } from 'node:crypto';
+import { assembleBundle, buildAuthor, buildObservable, splitBundle, TLP_MARKING_IDS } from '@cti/connector-sdk';
+import amqp from 'amqplib';
+import { amqpOptionsFromUrl } from '../packages/connector-sdk/src/queue/connection.js';
+import { AmqpSession, BundlePublisher, buildPushMessage } from '../packages/connector-sdk/src/queue/index.js';
+import { AMQP_URL, peakRssMb } from './lib.js';
+
+const objects = Number(process.argv[2] ?? 1000);
+const mode = process.argv[3] ?? 'sdk';
+/** pycti's sequential publishing is ~100x slower: it is measured on at most this many messages. */
+const SEQUENTIAL_CAP = 5_000;
+
+function bundleOf(n: number) {
+  const author = buildAuthor('Bench Org');
+  const list = [];
+  for (let i = 0; i < n - 2; i++) {
+    list.push(
+      buildObservable(
+        'ipv4-addr',
+        { value: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
+        { author, markings: [TLP_MARKING_IDS['TLP:AMBER']] },
+      ),
+    );
+  }
+  return assembleBundle({ objects: list, author });
+}
+
+async function main(): Promise<void> {
+  const exchange = `bench-push-${randomUUID()}`;
+  const queue = `${exchange}-q`;
+  const admin = await amqp.connect(AMQP_URL);
+  const adminCh = await admin.createChannel();
+  await adminCh.assertExchange(exchange, 'direct', { durable: false, autoDelete: false });
+  await adminCh.assertQueue(queue, { durable: true });
+  await adminCh.bindQueue(queue, exchange, 'push');
+
+  const bundle = bundleOf(objects);
+  let messages = 0;
+  const started = performance.now();
+  try {
+    if (mode === 'sdk') {
+      const session = new AmqpSession({ ...amqpOptionsFromUrl(AMQP_URL), connectionName: 'bench sdk push' });
+      const publisher = new BundlePublisher(session, { exchange, routingKey: 'push' });
+      const { chunks } = splitBundle(bundle);
+      const bodies = chunks.map((chunk, i) =>
+        buildPushMessage(JSON.stringify(chunk), {
+          applicantId: 'bench',
+          workId: 'work-bench',
+          draftId: null,
+          update: false,
+          actionSequence: i + 1,
+        }),
+      );
+      await publisher.publish(bodies);
+      messages = bodies.length;
+      await publisher.close();
+      await session.close();
+    } else {
+      // The raw baselines publish the very messages the SDK would, serialised up front.
+      const { chunks } = splitBundle(bundle);
+      const bodies = chunks.map((chunk, i) =>
+        buildPushMessage(JSON.stringify(chunk), {
+          applicantId: 'bench',
+          workId: 'work-bench',
+          draftId: null,
+          update: false,
+          actionSequence: i + 1,
+        }),
+      );
+      const conn = await amqp.connect(AMQP_URL, { noDelay: true });
+      const ch = await conn.createConfirmChannel();
+      const t0 = performance.now();
+      if (mode === 'raw') {
+        for (const body of bodies) {
+          if (!ch.publish(exchange, 'push', body, { deliveryMode: 2, contentEncoding: 'utf-8' })) {
+            await new Promise((r) => ch.once('drain', r));
+          }
+        }
+        await ch.waitForConfirms();
+        messages = bodies.length;
+      } else {
+        const n = Math.min(bodies.length, SEQUENTIAL_CAP);
+        for (let i = 0; i < n; i++) {
+          await new Promise<void>((resolve, reject) =>
+            ch.publish(exchange, 'push', bodies[i] as Buffer, { deliveryMode: 2, contentEncoding: 'utf-8' }, (err) =>
+              err ? reject(err) : resolve(),
+            ),
+          );
+        }
+        messages = n;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      await conn.close();
+      process.stdout.write(
+        `${JSON.stringify({ mode, objects, messages, seconds, perSecond: messages / seconds, peakRssMb: peakRssMb() })}\n`,
+      );
+      return;
+    }
+  } finally {
+    await adminCh.deleteQueue(queue).catch(() => undefined);
+    await adminCh.deleteExchange(exchange).catch(() => undefined);
+    await admin.close().catch(() => undefined);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({ mode, objects, messages, seconds, perSecond: messages / seconds, peakRssMb: peakRssMb() })}\n`,
+  );
+}
+
+await main();
+process.exit(0);
