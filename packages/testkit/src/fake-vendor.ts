@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 export interface FakeRequest {
+  /** Arrival time (ms since the epoch). */
+  at: number;
   method: string;
   /** Path and query as received. */
   url: string;
@@ -62,11 +64,13 @@ export async function startFakeVendor(routes: Record<string, FakeRoute> = {}): P
   const requests: FakeRequest[] = [];
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const arrivedAt = Date.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const parsed = new URL(req.url ?? '/', 'http://fake');
       const request: FakeRequest = {
+        at: arrivedAt,
         method: req.method ?? 'GET',
         url: req.url ?? '/',
         path: decodeURIComponent(parsed.pathname),

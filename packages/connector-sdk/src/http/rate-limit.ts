@@ -50,6 +50,15 @@ interface WindowSpec {
 }
 
 /**
+ * Extra time a slot stays taken past its window. The limiter times a request when it leaves; the vendor
+ * counts it when it arrives, a few milliseconds later and not always by the same few: without a margin,
+ * two requests one window apart can land inside one window on the vendor's clock.
+ */
+export function safetyMarginMs(intervalMs: number): number {
+  return Math.min(25, Math.ceil(intervalMs * 0.01));
+}
+
+/**
  * The only place that builds a bottleneck instance. Clustering (Redis) is a change here: pass
  * `datastore: 'ioredis'`, `clientOptions` and keep `id`.
  */
@@ -138,7 +147,7 @@ class BudgetWindow {
   /** The request holding a token was sent at `sentAt`: the token comes back one interval later. */
   sent(sentAt: number): void {
     this.held -= 1;
-    const due = sentAt + this.spec.intervalMs;
+    const due = sentAt + this.spec.intervalMs + safetyMarginMs(this.spec.intervalMs);
     this.returns.push(due);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -181,7 +190,10 @@ export function createRateLimiter(limit: RateLimit | undefined, name: string): R
   const pacing = createBottleneck(
     {
       maxConcurrent: settings.maxConcurrent ?? null,
-      minTime: settings.perSecond === undefined ? 0 : Math.ceil(SECOND / settings.perSecond),
+      minTime:
+        settings.perSecond === undefined
+          ? 0
+          : Math.ceil(SECOND / settings.perSecond) + safetyMarginMs(Math.ceil(SECOND / settings.perSecond)),
     },
     `${settings.id ?? name}:pacing`,
   );

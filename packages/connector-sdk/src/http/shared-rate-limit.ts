@@ -15,7 +15,13 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { redactUrl } from '../log/redact.js';
-import { budgetWindows, createRateLimiter, type RateLimiter, RateLimitWaitError } from './rate-limit.js';
+import {
+  budgetWindows,
+  createRateLimiter,
+  type RateLimiter,
+  RateLimitWaitError,
+  safetyMarginMs,
+} from './rate-limit.js';
 import type { HttpLogger, RateLimit } from './types.js';
 
 const RESERVE = `
@@ -99,7 +105,7 @@ export function createSharedRateLimiter(
   if (windows.length === 0) return local;
   const id = limit.id ?? name;
   const keys = windows.map((w) => `cti:rate-limit:${id}:${w.count}/${w.intervalMs}`);
-  const budgets = windows.flatMap((w) => [String(w.count), String(w.intervalMs)]);
+  const budgets = windows.flatMap((w) => [String(w.count), String(w.intervalMs + safetyMarginMs(w.intervalMs))]);
   const maxWaitMs = limit.maxWaitMs ?? 300_000;
   const redis = redisFor(limit.redisUrl);
   let warned = false;
