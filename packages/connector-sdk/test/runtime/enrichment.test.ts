@@ -179,4 +179,36 @@ describe('enrichment daemon against the stand-in platform and the real broker', 
     expect(bundle.objects.map((o) => o.type)).toContain('ipv4-addr');
     expect(platform.pushMessages(d.connectorId)).toHaveLength(0);
   });
+
+  it('sends through stixBundlePush with CONNECTOR_QUEUE_PROTOCOL=api, with no AMQP publish of its own', async () => {
+    const d = start({ CONNECTOR_QUEUE_PROTOCOL: 'api' });
+    await registered(d);
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.12' });
+    const workId = await platform.askEnrichment(d.connectorId, ip.standard_id);
+    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    expect(work.status).toBe('complete');
+    const pushes = platform
+      .requests('StixBundlePush')
+      .filter((r) => (r.variables as { connectorId?: string }).connectorId === d.connectorId);
+    expect(pushes).toHaveLength(1);
+    expect(pushes[0]?.variables).toMatchObject({ connectorId: d.connectorId, work_id: workId });
+    expect(new Set(platform.objects({ workId }).map((o) => o.object.type))).toEqual(
+      new Set(['identity', 'indicator', 'relationship']),
+    );
+  });
+
+  it('serves Prometheus metrics and /health when CONNECTOR_EXPOSE_METRICS=true', async () => {
+    const port = 30000 + Math.floor(Math.random() * 20000);
+    const d = start({ CONNECTOR_EXPOSE_METRICS: 'true', CONNECTOR_METRICS_PORT: String(port) });
+    await registered(d);
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.13' });
+    await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id), { timeoutMs: 20_000 });
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ alive: true, registered: true, consuming: true });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^bundles_sent_total 3$/m);
+    expect(metrics).toMatch(/^ping_api_total [1-9]/m);
+    expect(metrics).toMatch(/^enrichments_total\{outcome="processed"\} 1$/m);
+  });
 });
