@@ -24,6 +24,7 @@ import {
   WORK_ADD_EXPECTATIONS,
   WORK_PING,
   WORK_REPORT_EXPECTATION,
+  WORK_STATUS,
   WORK_TO_PROCESSED,
   WORK_TO_RECEIVED,
 } from './documents.js';
@@ -398,6 +399,19 @@ export class OpenCtiClient {
       { id: workId, error: error ?? null },
       { operation: 'reportExpectation', mode: 'unsent' },
     );
+  }
+
+  /**
+   * The work's status and processed time, or null when the platform does not know the work (deleted,
+   * or the connector's user may not read works).
+   */
+  async workStatus(workId: string): Promise<{ status: string; processedTime: string | null } | null> {
+    const data = await this.call<{ work: { status: string; processed_time: string | null } | null }>(
+      WORK_STATUS,
+      { id: workId },
+      { operation: 'WorkStatus', mode: 'transient' },
+    );
+    return data.work ? { status: data.work.status, processedTime: data.work.processed_time } : null;
   }
 
   /** Keeps a long-running work alive (`updated_at`). */

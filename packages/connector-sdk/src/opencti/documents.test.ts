@@ -93,6 +93,7 @@ describe('variables sent by the client', () => {
     addExpectations: { workEdit: { addExpectations: 'w1' } },
     reportExpectation: { workEdit: { reportExpectation: 'w1' } },
     pingWork: { workEdit: { ping: 'w1' } },
+    WorkStatus: { work: { id: 'w1', status: 'complete', processed_time: '2026-11-24T10:00:00.000Z' } },
     StixBundlePush: { stixBundlePush: true },
     PlaybookStepExecution: { playbookStepExecution: true },
     ReadStixCoreObject: {
@@ -147,6 +148,7 @@ describe('variables sent by the client', () => {
     await client.workReportExpectation('w1');
     await client.workReportExpectation('w1', { error: 'boom', source: 'ipv4-addr--1' });
     await client.workPing('w1');
+    expect(await client.workStatus('w1')).toEqual({ status: 'complete', processedTime: '2026-11-24T10:00:00.000Z' });
     await client.readEntity('e1', { applicantId: 'u2', draftId: 'd1' });
     await client.stixBundlePush('c1', '{"type":"bundle","id":"bundle--1","objects":[{}]}', null);
     await client.stixBundlePush('c1', '{"type":"bundle","id":"bundle--2","objects":[{}]}', 'w1');
@@ -180,7 +182,7 @@ describe('variables sent by the client', () => {
   });
 
   it('every request coerces without error against its variable definitions', () => {
-    expect(sent).toHaveLength(17);
+    expect(sent).toHaveLength(18);
     for (const request of sent) {
       const operation = operationOf(parse(request.query));
       const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});

@@ -125,6 +125,18 @@ export const WORK_PING = `mutation pingWork($id: ID!) {
   }
 }`;
 
+/**
+ * The state of a work (needs MODULES, as pycti's wait_for_work_to_finish): lets a redelivered listen
+ * message whose outcome was already recorded be acknowledged without processing it twice.
+ */
+export const WORK_STATUS = `query WorkStatus($id: ID!) {
+  work(id: $id) {
+    id
+    status
+    processed_time
+  }
+}`;
+
 /** Bundle upload for `CONNECTOR_QUEUE_PROTOCOL=api` (§6.7): the whole, unsplit bundle. */
 export const STIX_BUNDLE_PUSH = `mutation StixBundlePush($connectorId: String!, $bundle: String!, $work_id: String) {
   stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id)

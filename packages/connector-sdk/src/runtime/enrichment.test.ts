@@ -219,4 +219,22 @@ describe('EnrichmentProcessor', () => {
     expect(t.calls).toContain('playbook s1 1');
     expect(t.sent).toEqual([]);
   });
+
+  it('acknowledges a redelivered message whose work is already processed, without running it again', async () => {
+    const t = setup({
+      platform: { workStatus: async () => ({ status: 'complete', processedTime: '2026-01-01T00:00:00.000Z' }) },
+    });
+    expect(await t.processor.handle(message(), true)).toBe('ack');
+    expect(t.vendorCalls()).toBe(0);
+    expect(t.calls).toEqual([]);
+    // A first delivery is never checked: it runs.
+    expect(await t.processor.handle(message(), false)).toBe('ack');
+    expect(t.vendorCalls()).toBe(1);
+  });
+
+  it('processes a redelivered message whose work is not processed yet', async () => {
+    const t = setup({ platform: { workStatus: async () => ({ status: 'progress', processedTime: null }) } });
+    expect(await t.processor.handle(message(), true)).toBe('ack');
+    expect(t.vendorCalls()).toBe(1);
+  });
 });

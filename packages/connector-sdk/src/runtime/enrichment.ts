@@ -20,6 +20,8 @@ export interface EnrichmentPlatform {
   workToReceived(workId: string, message: string): Promise<unknown>;
   workToProcessed(workId: string, message: string, inError: boolean): Promise<unknown>;
   workPing(workId: string): Promise<unknown>;
+  /** The work's status, to recognise a redelivered message whose outcome is already recorded. */
+  workStatus?(workId: string): Promise<{ status: string; processedTime: string | null } | null>;
   /** The GraphQL form of the entity (with objectMarking), or null when the connector cannot see it. */
   readEntity(
     id: string,
@@ -93,6 +95,10 @@ export class EnrichmentProcessor {
     }
 
     const log = logger.child({ workId: msg.workId, entityId: msg.entityId });
+    if (redelivered && msg.workId && (await this.alreadyProcessed(msg.workId, log))) {
+      metrics.inc('enrichments_total', 1, { outcome: 'duplicate' });
+      return 'ack';
+    }
     const started = performance.now();
     metrics.inc('runs_total');
     metrics.setState('running');
@@ -272,6 +278,26 @@ export class EnrichmentProcessor {
       log.error({ err }, 'could not answer the playbook step');
       throw err;
     }
+  }
+
+  /**
+   * A message comes back redelivered when its ack was lost (a broker connection dropped after the work was
+   * processed). Its work then already has a processed time: processing it again would report it twice.
+   */
+  private async alreadyProcessed(workId: string, log: Logger): Promise<boolean> {
+    if (!this.o.platform.workStatus) return false;
+    try {
+      const work = await this.o.platform.workStatus(workId);
+      if (work?.processedTime) {
+        log.info(
+          'redelivered message already processed (its acknowledgement was lost): acknowledged without running again',
+        );
+        return true;
+      }
+    } catch (err) {
+      log.debug({ err }, 'could not read the work status of a redelivered message: processing it again');
+    }
+    return false;
   }
 
   /** Best-effort error report on a work; a failure is logged, never thrown. */

@@ -452,6 +452,7 @@ async function daemon(
           workToReceived: (w, m) => platform.workToReceived(w, m),
           workToProcessed: (w, m, e) => platform.workToProcessed(w, m, e),
           workPing: (w) => platform.workPing(w),
+          workStatus: (w) => platform.workStatus(w),
           readEntity: async (id, opts) => (await platform.readEntity(id, opts))?.raw ?? null,
           playbookStepExecution: (v) => platform.playbookStepExecution(v),
         },
