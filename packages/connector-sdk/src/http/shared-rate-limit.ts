@@ -13,7 +13,7 @@
  * each replica then keeps its own budget, as without Redis.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redactUrl } from '../log/redact.js';
 import {
   budgetWindows,
@@ -48,23 +48,29 @@ end
 return 0
 `;
 
-const clients = new Map<string, Redis>();
+const clients = new Map<string, Promise<Redis>>();
 
-/** One connection per Redis URL per process, shared by every limiter. */
-function redisFor(url: string): Redis {
+/**
+ * One connection per Redis URL per process, shared by every limiter. ioredis is loaded only when a
+ * shared limit is configured: most deployments never pay for it at start-up.
+ */
+function redisFor(url: string): Promise<Redis> {
   let client = clients.get(url);
   if (!client) {
-    client = new Redis(url, {
-      lazyConnect: false,
-      // Commands wait for the (re)connection, but never longer than this: then the local limit applies.
-      enableOfflineQueue: true,
-      commandTimeout: 2_000,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 5_000,
-      retryStrategy: (times) => Math.min(times * 500, 10_000),
+    client = import('ioredis').then(({ Redis }) => {
+      const redis = new Redis(url, {
+        lazyConnect: false,
+        // Commands wait for the (re)connection, but never longer than this: then the local limit applies.
+        enableOfflineQueue: true,
+        commandTimeout: 2_000,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 5_000,
+        retryStrategy: (times) => Math.min(times * 500, 10_000),
+      });
+      // Failures surface through commands; the connection's own errors would otherwise be unhandled.
+      redis.on('error', () => undefined);
+      return redis;
     });
-    // Failures surface through commands; the connection's own errors would otherwise be unhandled.
-    client.on('error', () => undefined);
     clients.set(url, client);
   }
   return client;
@@ -72,7 +78,7 @@ function redisFor(url: string): Redis {
 
 /** Closes the shared Redis connections (at shutdown). */
 export async function closeSharedRateLimits(): Promise<void> {
-  const all = [...clients.values()];
+  const all = await Promise.all([...clients.values()]);
   clients.clear();
   await Promise.all(all.map((c) => c.quit().catch(() => c.disconnect())));
 }
@@ -112,7 +118,7 @@ export function createSharedRateLimiter(
 
   async function reserve(): Promise<number | null> {
     try {
-      const wait = (await redis.eval(RESERVE, keys.length, ...keys, ...budgets, randomUUID())) as number;
+      const wait = (await (await redis).eval(RESERVE, keys.length, ...keys, ...budgets, randomUUID())) as number;
       return Number(wait);
     } catch (err) {
       if (!warned) {
