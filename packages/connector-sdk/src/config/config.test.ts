@@ -154,6 +154,15 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('short-secret-value');
   });
 
+  it('never echoes a secret pasted into another variable', () => {
+    const shape = { KEY: env.secret(), RETRIES: env.int() };
+    const err = configError(() =>
+      loadConfig(shape, { env: { KEY: 'pasted-secret-9876', RETRIES: 'pasted-secret-9876' }, dotenvPath: false }),
+    );
+    expect(err.issues[0]?.variable).toBe('RETRIES');
+    expect(err.message).not.toContain('pasted-secret-9876');
+  });
+
   it('reads a .env file, the environment winning', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cti-config-'));
     const path = join(dir, '.env');

@@ -65,6 +65,9 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
 
   const result = z.object(shape).safeParse(input);
   if (!result.success) {
+    const secretInputs = secretKeys(shape)
+      .map((k) => input[k])
+      .filter((v): v is string => typeof v === 'string' && v.length >= 4);
     const issues: ConfigIssue[] = [];
     const seen = new Set<string>();
     for (const issue of result.error.issues) {
@@ -74,6 +77,8 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
       const isSecret = schema ? fieldMeta(schema).secret === true : false;
       let message = input[key] === undefined ? describeMissing(schema) : issue.message;
       if (isSecret && input[key]) message = message.split(input[key] as string).join(REDACTED);
+      // A secret pasted into the wrong variable must not be echoed either.
+      for (const secret of secretInputs) message = message.split(secret).join(REDACTED);
       const line = `${variable}: ${message}`;
       if (seen.has(line)) continue;
       seen.add(line);
