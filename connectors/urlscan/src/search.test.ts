@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { InputError } from '@cti/connector-sdk';
+import { describe, expect, it } from 'vitest';
+import { type SearchHit, searchSchema } from './client.js';
+import { buildSearchQuery, escapeQueryTerm, isActive, quotePhrase, selectHit } from './search.js';
+
+const search = searchSchema.parse(
+  JSON.parse(readFileSync(new URL('../test/fixtures/search.json', import.meta.url), 'utf8')),
+);
+
+const hit = (id: string, time: string | null, status?: string | number): SearchHit =>
+  searchSchema.parse({
+    results: [{ _id: id, task: time === null ? {} : { time }, page: status === undefined ? {} : { status } }],
+  }).results[0] as SearchHit;
+
+describe('buildSearchQuery', () => {
+  it('Url: a quoted page.url phrase, never the community connector\'s "domain:url:" query', () => {
+    const q = buildSearchQuery('Url', 'https://example.com/login?next=/home', '>now-1y');
+    expect(q).toBe('page.url:"https://example.com/login?next=/home" AND date:>now-1y');
+    expect(q).not.toContain('domain:');
+  });
+
+  it('Url: escapes the characters that would end the phrase', () => {
+    expect(buildSearchQuery('Url', 'https://evil.example/a"b\\c', null)).toBe(
+      'page.url:"https://evil.example/a\\"b\\\\c"',
+    );
+    // Operators inside the phrase stay literal: no escaping needed, none added.
+    expect(buildSearchQuery('Url', 'http://x.example/?a=1&b=2 OR c:d', null)).toBe(
+      'page.url:"http://x.example/?a=1&b=2 OR c:d"',
+    );
+  });
+
+  it('Url: a URL without a path also matches the form urlscan records, with "/"', () => {
+    expect(buildSearchQuery('Url', 'https://example.com', null)).toBe(
+      '(page.url:"https://example.com" OR page.url:"https://example.com/")',
+    );
+    expect(buildSearchQuery('Url', 'https://example.com/', null)).toBe('page.url:"https://example.com/"');
+  });
+
+  it('Domain-Name: domain:<domain>, lower-cased, trailing dot removed, reserved characters escaped', () => {
+    expect(buildSearchQuery('Domain-Name', 'ayyza.com', '>now-1y')).toBe('domain:ayyza.com AND date:>now-1y');
+    expect(buildSearchQuery('Domain-Name', ' Login-Microsoft.Example. ', null)).toBe(
+      'domain:login\\-microsoft.example',
+    );
+    expect(buildSearchQuery('Domain-Name', 'xn--bcher-kva.example', null)).toBe('domain:xn\\-\\-bcher\\-kva.example');
+    expect(escapeQueryTerm('a*b?c:d/e(f)')).toBe('a\\*b\\?c\\:d\\/e\\(f\\)');
+  });
+
+  it('refuses values that cannot be a query term, without calling anyone', () => {
+    expect(() => buildSearchQuery('Domain-Name', 'a.example OR *', null)).toThrow(InputError);
+    expect(() => buildSearchQuery('Domain-Name', 'a<b.example', null)).toThrow(/not a domain name/);
+    expect(() => buildSearchQuery('Url', 'https://a.example/\nx', null)).toThrow(/control characters/);
+    expect(() => buildSearchQuery('IPv4-Addr', '1.2.3.4', null)).toThrow(/Url and Domain-Name/);
+  });
+
+  it('is what the Search API receives once URL-encoded', () => {
+    const q = buildSearchQuery('Url', 'https://example.com/a b+c&d=e#f', '>now-7d');
+    const sent = new URL(`https://urlscan.io/api/v1/search/?${new URLSearchParams({ q, size: '10' })}`);
+    expect(sent.search).not.toMatch(/[ "#]/);
+    expect(sent.searchParams.get('q')).toBe(q);
+    expect(quotePhrase('plain')).toBe('"plain"');
+  });
+});
+
+describe('selectHit', () => {
+  it('takes the newest hit of the real search answer', () => {
+    expect(selectHit(search.results, false)?._id).toBe('bb3f2cf4-96ef-4e4d-b5f5-f14740c6728f');
+  });
+
+  it('reads the status urlscan sends as a string (and tolerates a number)', () => {
+    expect(search.results.every(isActive)).toBe(true);
+    expect(isActive(hit('a', null, '200'))).toBe(true);
+    expect(isActive(hit('a', null, 200))).toBe(true);
+    expect(isActive(hit('a', null, '404'))).toBe(false);
+    expect(isActive(hit('a', null))).toBe(false);
+  });
+
+  it('with ONLY_ACTIVE_URLS, skips newer scans of pages that did not answer 200', () => {
+    const hits = [
+      hit('new-404', '2024-03-01T00:00:00Z', '404'),
+      hit('mid-200', '2024-02-01T00:00:00Z', '200'),
+      hit('old-200', '2024-01-01T00:00:00Z', '200'),
+    ];
+    expect(selectHit(hits, false)?._id).toBe('new-404');
+    expect(selectHit(hits, true)?._id).toBe('mid-200');
+    expect(selectHit([hits[0] as SearchHit], true)).toBeNull();
+    expect(selectHit([], false)).toBeNull();
+  });
+
+  it('orders by scan time, whatever order the answer has', () => {
+    const hits = [
+      hit('undated', null, '200'),
+      hit('old', '2023-01-01T00:00:00Z', '200'),
+      hit('new', '2024-01-01T00:00:00Z', '200'),
+    ];
+    expect(selectHit(hits, false)?._id).toBe('new');
+    expect(selectHit([hit('undated-1', null), hit('undated-2', null)], false)?._id).toBe('undated-1');
+  });
+});

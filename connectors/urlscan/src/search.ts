@@ -1,0 +1,94 @@
+/**
+ * The urlscan.io Search API query for an observable, and the choice of the one scan to read.
+ * urlscan's `q` is an Elasticsearch query string: a value must be quoted or escaped, or a URL's `:` and
+ * `/` become query syntax (the community connector's `domain:url:<url>` query is the bug this replaces).
+ */
+import { InputError } from '@cti/connector-sdk';
+import type { SearchHit } from './client.js';
+
+/** Hits asked for: the newest few are enough to pick one; ONLY_ACTIVE_URLS looks a little further back. */
+export const SEARCH_SIZE = 10;
+export const SEARCH_SIZE_ACTIVE_ONLY = 50;
+
+/** Characters with a meaning in an Elasticsearch query string, escaped with a backslash in a bare term. */
+const RESERVED = /[+\-=&|!(){}[\]^"~*?:\\/]/g;
+
+/** A bare query term: reserved characters escaped. `<` and `>` cannot be escaped in a query string. */
+export function escapeQueryTerm(value: string): string {
+  if (/[<>\s]/.test(value) || value.length === 0) {
+    throw new InputError(`Cannot search urlscan.io for "${value}": not a domain name`);
+  }
+  return value.replace(RESERVED, '\\$&');
+}
+
+/** A quoted phrase: inside quotes only `"` and `\` need escaping. */
+export function quotePhrase(value: string): string {
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** C0 controls and DEL: never part of a URL or a domain, and they would break the query. */
+export function hasControlCharacters(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/** A domain as urlscan indexes it: lower case, no trailing dot. */
+export function normalizeDomain(value: string): string {
+  return value.trim().toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * The `q` of the Search API for an observable:
+ * - Url: `page.url:"<url>"` (a URL without a path also matches the same URL with `/`, as urlscan records it);
+ * - Domain-Name: `domain:<domain>`;
+ * then `AND date:<filter>` when a date filter is set.
+ */
+export function buildSearchQuery(entityType: string, value: string, dateFilter: string | null): string {
+  const trimmed = value.trim();
+  if (hasControlCharacters(trimmed) || trimmed.length === 0) {
+    throw new InputError(`Cannot search urlscan.io for ${JSON.stringify(value)}: empty or control characters`);
+  }
+  let query: string;
+  switch (entityType.toLowerCase()) {
+    case 'url': {
+      const variants = [trimmed];
+      if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]+$/i.test(trimmed)) variants.push(`${trimmed}/`);
+      const terms = variants.map((v) => `page.url:${quotePhrase(v)}`);
+      query = terms.length === 1 ? (terms[0] as string) : `(${terms.join(' OR ')})`;
+      break;
+    }
+    case 'domain-name':
+      query = `domain:${escapeQueryTerm(normalizeDomain(trimmed))}`;
+      break;
+    default:
+      throw new InputError(`urlscan.io enrichment handles Url and Domain-Name observables, not ${entityType}`);
+  }
+  return dateFilter === null ? query : `${query} AND date:${dateFilter}`;
+}
+
+/** Whether the scanned page answered HTTP 200 (urlscan sends the status as a string in search hits). */
+export function isActive(hit: SearchHit): boolean {
+  const status = hit.page?.status;
+  return status !== undefined && status !== null && String(status).trim() === '200';
+}
+
+function timeOf(hit: SearchHit): number {
+  const t = Date.parse(hit.task?.time ?? '');
+  return Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t;
+}
+
+/**
+ * The scan to read: the newest hit, or the newest whose page answered 200 when `onlyActive`. urlscan
+ * returns hits newest first; they are ordered by scan time again so a reordered answer cannot pick an
+ * old scan (hits without a time keep their place after the dated ones).
+ */
+export function selectHit(hits: readonly SearchHit[], onlyActive: boolean): SearchHit | null {
+  const ordered = hits
+    .map((hit, index) => ({ hit, index, time: timeOf(hit) }))
+    .sort((a, b) => (b.time === a.time ? a.index - b.index : b.time > a.time ? 1 : -1))
+    .map((entry) => entry.hit);
+  return ordered.find((hit) => !onlyActive || isActive(hit)) ?? null;
+}
