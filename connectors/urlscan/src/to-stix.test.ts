@@ -1,0 +1,327 @@
+import { readFileSync } from 'node:fs';
+import {
+  identityId,
+  indicatorId,
+  noteId,
+  OPENCTI_SCO_EXTENSION,
+  observableId,
+  relationshipId,
+  TLP_MARKING_IDS,
+  toEnrichmentEntity,
+  validateBundle,
+} from '@cti/connector-sdk';
+import { describe, expect, it } from 'vitest';
+import { resultSchema, type ScanResult } from './client.js';
+import {
+  AUTHOR_NAME,
+  type MappingOptions,
+  md,
+  noteContent,
+  resultPageUrl,
+  scanNoteId,
+  scannedIps,
+  summarizeVerdicts,
+  toStixBundle,
+  urlscanLabels,
+} from './to-stix.js';
+
+const fixture = (name: string): ScanResult =>
+  resultSchema.parse(JSON.parse(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8')));
+const malicious = fixture('result-malicious.json');
+const benign = fixture('result.json');
+const failed = fixture('result-failed.json');
+
+// Golden ids, computed independently of the SDK (Python: uuid5 over the canonical JSON pycti hashes).
+const PHISH_URL = 'https://office365-login.example.net/common/oauth2/authorize';
+const URL_ID = 'url--8fc1a5d4-f308-5533-a929-a69bf66ec508';
+const AUTHOR = 'identity--f8b09040-4d2b-5138-8c07-e7af17666f3f';
+const DOMAIN = 'domain-name--4b026fa7-b882-552f-bdf6-e1cc34bc55b8';
+const IP4 = 'ipv4-addr--570130c0-7daf-5d1e-992f-58b53b447312';
+const IP6 = 'ipv6-addr--b7b5453e-3c50-5e2e-a8f9-538df72abf4a';
+const AS64500 = 'autonomous-system--0a5f7072-df00-5729-9f0a-4eb18631a446';
+const URL_TO_DOMAIN = 'relationship--b3300912-d2b8-554f-880c-982027d5b02f';
+const URL_TO_IP = 'relationship--df2c4bab-0850-5257-bdeb-ddc7fda83c0e';
+const IP_TO_AS = 'relationship--8a1582b7-e7cc-5ed1-ad99-71f7f14b75f7';
+const INDICATOR = 'indicator--6190c5f7-442d-5922-97bd-6fac05e26ae0';
+const BASED_ON = 'relationship--78759848-d5d8-5a4f-ad0e-fad98e6e380c';
+const NOTE = 'note--9d1e3df1-659f-5614-a37a-173638775f01';
+const TECHNOLOGY = 'identity--61f9042c-ca81-5e22-9155-c9851e3ebe87';
+const MICROSOFT = 'identity--04c0e399-d37b-5be4-9c06-f1df88206cd0';
+const DOMAIN_RESOLVES_IP4 = 'relationship--ed5ae64d-17c8-58aa-8332-2fe9c6f46c81';
+const DOMAIN_RESOLVES_IP6 = 'relationship--a3d415b5-e704-517c-953a-fc0340b4caf6';
+const DOMAIN_INDICATOR = 'indicator--7afd0407-527e-559c-8748-d908fe8bfdc3';
+
+const AMBER = TLP_MARKING_IDS['TLP:AMBER'];
+const PAP = 'marking-definition--2c3a9a44-1b35-5bcb-8c8e-4b8b8ad0b1a0';
+
+/** An observable as the platform hands it over: GraphQL form, and the STIX form with OpenCTI's SCO extension. */
+function observable(entityType: 'Url' | 'Domain-Name', value: string) {
+  const type = entityType === 'Url' ? 'url' : 'domain-name';
+  const id = observableId(type, { value });
+  return toEnrichmentEntity(
+    {
+      id: '7d0e0b5e-4f7a-4cf0-9a35-2a7f3b8d9c01',
+      standard_id: id,
+      entity_type: entityType,
+      observable_value: value,
+      objectMarking: [
+        { standard_id: AMBER, definition_type: 'TLP', definition: 'TLP:AMBER' },
+        { standard_id: PAP, definition_type: 'PAP', definition: 'PAP:AMBER' },
+      ],
+      objectLabel: [{ value: 'phishing-campaign' }],
+    },
+    {
+      type,
+      id,
+      spec_version: '2.1',
+      value,
+      object_marking_refs: [AMBER, PAP],
+      extensions: {
+        [OPENCTI_SCO_EXTENSION]: {
+          extension_type: 'property-extension',
+          labels: ['phishing-campaign'],
+          external_references: [{ source_name: 'analyst', url: 'https://intranet.example/case/42' }],
+        },
+      },
+    },
+    entityType,
+  );
+}
+
+const options: MappingOptions = { confidence: 60, createIndicator: true, now: new Date('2026-03-02T10:00:00.000Z') };
+const byId = (objects: Array<{ id: string }>) => new Map(objects.map((o) => [o.id, o as Record<string, unknown>]));
+
+describe('toStixBundle: a malicious Url', () => {
+  const entity = observable('Url', PHISH_URL);
+  const bundle = toStixBundle(entity, malicious, options);
+  const objects = byId(bundle.objects);
+
+  it('uses the ids pycti and stix2 compute', () => {
+    expect(entity.id).toBe(URL_ID);
+    expect(AUTHOR).toBe(identityId(AUTHOR_NAME, 'organization'));
+    expect(INDICATOR).toBe(indicatorId(`[url:value = '${PHISH_URL}']`));
+    expect(URL_TO_DOMAIN).toBe(relationshipId('related-to', URL_ID, DOMAIN));
+    expect(NOTE).toBe(noteId(`URLScan.io Analysis Results ${resultPageUrl('4f1d7a2c-8b3e-4c6a-9d2f-6a1b0c3e5f71')}`));
+    for (const id of [AUTHOR, DOMAIN, IP4, AS64500, URL_TO_DOMAIN, URL_TO_IP, IP_TO_AS, INDICATOR, BASED_ON, NOTE]) {
+      expect(objects.has(id), id).toBe(true);
+    }
+    expect(objects.has(TECHNOLOGY)).toBe(true);
+    expect(objects.has(MICROSOFT)).toBe(true);
+  });
+
+  it('has the author first, the URLScan.io organization', () => {
+    expect(bundle.objects[0]).toMatchObject({
+      id: AUTHOR,
+      type: 'identity',
+      name: 'URLScan.io',
+      identity_class: 'organization',
+    });
+  });
+
+  it('re-sends the observable with the labels and the result page, where pycti reads them', () => {
+    const url = objects.get(URL_ID) as Record<string, unknown>;
+    const labels = ['phishing-campaign', 'urlscan', 'malicious', 'microsoft', 'phishing'];
+    const refs = [
+      { source_name: 'analyst', url: 'https://intranet.example/case/42' },
+      {
+        source_name: 'URLScan.io',
+        url: 'https://urlscan.io/result/4f1d7a2c-8b3e-4c6a-9d2f-6a1b0c3e5f71/',
+        external_id: '4f1d7a2c-8b3e-4c6a-9d2f-6a1b0c3e5f71',
+        description: 'urlscan.io scan result',
+      },
+    ];
+    expect(url.x_opencti_labels).toEqual(labels);
+    expect(url.x_opencti_external_references).toEqual(refs);
+    // pycti prefers the extension over x_opencti_*: it holds the same merged lists.
+    const extension = (url.extensions as Record<string, Record<string, unknown>>)[OPENCTI_SCO_EXTENSION];
+    expect(extension?.labels).toEqual(labels);
+    expect(extension?.external_references).toEqual(refs);
+    expect(url.object_marking_refs).toEqual([AMBER, PAP]);
+    // The entity itself is not modified.
+    expect(entity.stix.x_opencti_labels).toBeUndefined();
+  });
+
+  it('relates the URL to its page domain and its address, and the address to its AS', () => {
+    expect(objects.get(DOMAIN)).toMatchObject({ type: 'domain-name', value: 'office365-login.example.net' });
+    expect(objects.get(URL_TO_DOMAIN)).toMatchObject({ source_ref: URL_ID, target_ref: DOMAIN });
+    expect(objects.get(IP4)).toMatchObject({ value: '203.0.113.10', x_opencti_created_by_ref: AUTHOR });
+    expect(objects.get(URL_TO_IP)).toMatchObject({
+      relationship_type: 'related-to',
+      source_ref: URL_ID,
+      target_ref: IP4,
+    });
+    expect(objects.get(AS64500)).toMatchObject({ number: 64500, name: 'EXAMPLE-HOSTING-AS, NL' });
+    expect(objects.get(IP_TO_AS)).toMatchObject({
+      relationship_type: 'belongs-to',
+      source_ref: IP4,
+      target_ref: AS64500,
+    });
+    // Only the page's address for a Url: the CDN of the third-party domain is not the URL's.
+    expect(bundle.objects.filter((o) => o.type === 'ipv4-addr' || o.type === 'ipv6-addr')).toHaveLength(1);
+  });
+
+  it('relates the URL to the targeted brand and its sector', () => {
+    expect(objects.get(MICROSOFT)).toMatchObject({ name: 'Microsoft', identity_class: 'organization' });
+    expect(objects.get(TECHNOLOGY)).toMatchObject({ name: 'Technology', identity_class: 'class' });
+    expect(objects.has(relationshipId('related-to', URL_ID, MICROSOFT))).toBe(true);
+    expect(objects.has(relationshipId('related-to', URL_ID, TECHNOLOGY))).toBe(true);
+  });
+
+  it('creates an Indicator based-on the URL from the malicious verdict', () => {
+    expect(objects.get(INDICATOR)).toMatchObject({
+      pattern: `[url:value = '${PHISH_URL}']`,
+      pattern_type: 'stix',
+      name: PHISH_URL,
+      indicator_types: ['malicious-activity'],
+      valid_from: '2025-03-04T09:12:45.123Z',
+      x_opencti_main_observable_type: 'Url',
+      x_opencti_score: 100,
+      created_by_ref: AUTHOR,
+    });
+    expect(objects.get(BASED_ON)).toMatchObject({ source_ref: INDICATOR, target_ref: URL_ID });
+  });
+
+  it('writes the analysis note, dated at the scan', () => {
+    expect(objects.get(NOTE)).toMatchObject({
+      abstract: 'URLScan.io Analysis Results',
+      object_refs: [URL_ID],
+      created: '2025-03-04T09:12:45.123Z',
+      confidence: 60,
+    });
+    const content = String(objects.get(NOTE)?.content);
+    expect(content).toContain('| Overall | yes | 100 | categories: phishing; tags: phishing |');
+    expect(content).toContain('| urlscan.io | yes | 100 | categories: phishing; brands: Microsoft |');
+    expect(content).toContain('| Community | n/a | 0 | 0 of 0 votes malicious |');
+    expect(content).toContain('| Engines | no | 0 | 0 of 0 engines malicious |');
+    expect(content).toContain('- **Brands**: Microsoft');
+    expect(content).toContain('- **Sectors**: Technology');
+    expect(content).toContain('| Title | Sign in to your account |');
+    expect(content).toContain('| ASN | AS64500 \\(EXAMPLE-HOSTING-AS, NL\\) |');
+    expect(content).toContain('| TLS validity | 89 days \\(certificate 2 days old at scan time\\) |');
+    expect(content).toContain('| Redirects | off-domain |');
+    expect(content).toContain('at 2025-03-04T09:12:45.123Z (api, public)');
+  });
+
+  it("carries the observable's markings and the confidence on everything but the author", () => {
+    for (const o of bundle.objects) {
+      if (o.id === AUTHOR || o.type === 'marking-definition') continue;
+      expect(o.object_marking_refs, o.id).toEqual(expect.arrayContaining([AMBER, PAP]));
+      if (!['url', 'domain-name', 'ipv4-addr', 'ipv6-addr', 'autonomous-system'].includes(o.type)) {
+        expect(o.confidence, o.id).toBe(60);
+        expect(o.created_by_ref, o.id).toBe(AUTHOR);
+      }
+    }
+    expect(bundle.objects.find((o) => o.type === 'marking-definition')?.id).toBe(AMBER);
+    expect(bundle.objects.some((o) => o.id === TLP_MARKING_IDS['TLP:CLEAR'])).toBe(false);
+    expect(validateBundle(bundle, { external: [URL_ID, PAP] })).toEqual([]);
+  });
+
+  it('is the same bundle on another day, and without the indicator when disabled', () => {
+    const later = toStixBundle(entity, malicious, { ...options, now: new Date('2027-01-01T00:00:00.000Z') });
+    expect(later.objects.map((o) => o.id)).toEqual(bundle.objects.map((o) => o.id));
+    const noIndicator = toStixBundle(entity, malicious, { ...options, createIndicator: false });
+    expect(noIndicator.objects.some((o) => o.type === 'indicator')).toBe(false);
+  });
+});
+
+describe('toStixBundle: a Domain-Name', () => {
+  it('resolves to the IPv4 and IPv6 addresses urlscan saw serving that domain, not the third party', () => {
+    const entity = observable('Domain-Name', 'office365-login.example.net');
+    const objects = byId(toStixBundle(entity, malicious, options).objects);
+    expect(entity.id).toBe(DOMAIN);
+    expect(objects.get(DOMAIN_RESOLVES_IP4)).toMatchObject({ relationship_type: 'resolves-to', target_ref: IP4 });
+    expect(objects.get(DOMAIN_RESOLVES_IP6)).toMatchObject({ relationship_type: 'resolves-to', target_ref: IP6 });
+    expect(objects.get(IP6)).toMatchObject({ type: 'ipv6-addr', value: '2001:db8::10' });
+    expect([...objects.values()].some((o) => o.value === '198.51.100.7')).toBe(false);
+    expect(objects.get(DOMAIN_INDICATOR)).toMatchObject({
+      pattern: "[domain-name:value = 'office365-login.example.net']",
+      x_opencti_main_observable_type: 'Domain-Name',
+    });
+    // No Url → Domain link for a domain, and the domain is not duplicated.
+    expect([...objects.values()].filter((o) => o.type === 'domain-name')).toHaveLength(1);
+  });
+
+  it('links no address when the scan is of another site that only contacted the domain', () => {
+    expect(scannedIps('Domain-Name', 'cdn.example.org', malicious).map((s) => s.ip)).toEqual(['198.51.100.7']);
+    expect(scannedIps('Domain-Name', 'unrelated.example', malicious)).toEqual([]);
+  });
+});
+
+describe('toStixBundle: other results', () => {
+  it('maps the real benign result: no indicator, labels just "urlscan", page address and AS', () => {
+    const entity = observable('Url', 'https://s.mapleleafjobs.net/f/a/x');
+    const bundle = toStixBundle(entity, benign, options);
+    const objects = byId(bundle.objects);
+    expect(bundle.objects.some((o) => o.type === 'indicator')).toBe(false);
+    expect(objects.get(entity.id)?.x_opencti_labels).toEqual(['phishing-campaign', 'urlscan']);
+    expect(objects.get(observableId('domain-name', { value: 'mapleleafjobs.net' }))).toBeDefined();
+    expect(objects.get(observableId('ipv4-addr', { value: '18.214.176.230' }))).toBeDefined();
+    expect(objects.get(observableId('autonomous-system', { number: 14618 }))).toMatchObject({ name: 'AMAZON-AES, US' });
+    expect(objects.get(scanNoteId('105d1aac-ccc0-4393-b421-da95bd4faafd'))?.content).toContain(
+      '| Overall | no | 0 |  |',
+    );
+  });
+
+  it('maps the real failed scan: no address, a note saying the page did not load', () => {
+    const bundle = toStixBundle(observable('Url', 'http://capitalne.com'), failed, options);
+    expect(bundle.objects.map((o) => o.type).sort()).toEqual([
+      'domain-name',
+      'identity',
+      'marking-definition',
+      'note',
+      'relationship',
+      'url',
+    ]);
+    expect(String(bundle.objects.find((o) => o.type === 'note')?.content)).toContain('| Domain | capitalne.com |');
+  });
+
+  it('types an IPv6 page address as IPv6-Addr (the community connector made it IPv4-Addr)', () => {
+    const v6 = resultSchema.parse({
+      ...malicious,
+      page: { ...malicious.page, ip: '2a06:98c1:3120::3', asn: 'AS13335' },
+    });
+    const objects = byId(toStixBundle(observable('Url', PHISH_URL), v6, options).objects);
+    const ip = observableId('ipv6-addr', { value: '2a06:98c1:3120::3' });
+    expect(objects.get(ip)).toMatchObject({ type: 'ipv6-addr' });
+    expect(objects.has(relationshipId('related-to', URL_ID, ip))).toBe(true);
+    expect(objects.has(observableId('autonomous-system', { number: 13335 }))).toBe(true);
+  });
+
+  it('escapes the STIX pattern of a value with a quote', () => {
+    const odd = "https://evil.example/it's\\here";
+    const bundle = toStixBundle(observable('Url', odd), malicious, options);
+    expect(bundle.objects.find((o) => o.type === 'indicator')?.pattern).toBe(
+      "[url:value = 'https://evil.example/it\\'s\\\\here']",
+    );
+  });
+});
+
+describe('verdicts, labels and Markdown', () => {
+  it('merges the overall and urlscan verdicts; brands as labels in the community form', () => {
+    const summary = summarizeVerdicts(malicious);
+    expect(summary).toEqual({
+      malicious: true,
+      score: 100,
+      brands: ['Microsoft'],
+      sectors: ['Technology'],
+      categories: ['phishing'],
+    });
+    expect(urlscanLabels({ ...summary, brands: ['Bank of America', 'microsoft'] })).toEqual([
+      'urlscan',
+      'malicious',
+      'bank-of-america',
+      'microsoft',
+      'phishing',
+    ]);
+    expect(urlscanLabels(summarizeVerdicts(benign))).toEqual(['urlscan']);
+  });
+
+  it("neutralises Markdown and line breaks in the scan's own text (page titles are the attacker's)", () => {
+    expect(md('Login | [click](javascript:alert(1))\n# Title <img src=x>')).toBe(
+      'Login \\| \\[click\\]\\(javascript:alert\\(1\\)\\) \\# Title \\<img src=x\\>',
+    );
+    const hostile = resultSchema.parse({ ...malicious, page: { ...malicious.page, title: 'a|b\n| x | y |' } });
+    const content = noteContent(hostile, summarizeVerdicts(hostile));
+    expect(content).toContain('| Title | a\\|b \\| x \\| y \\| |');
+  });
+});
