@@ -23,6 +23,13 @@ describe('redact', () => {
     expect(out).toContain(`?key=${REDACTED}`);
   });
 
+  it('leaves ordinary prose about tokens alone', () => {
+    const text =
+      'The OAuth token could not be renewed: POST https://api.example/oauth/token failed, Bearer tokens expire';
+    expect(redactString(text)).toBe(text);
+    expect(redactString('Authorization: Token abcdef0123456789abcdef')).toBe(`Authorization: Token ${REDACTED}`);
+  });
+
   it('masks headers and credential fields deep inside objects and errors, dropping axios internals', () => {
     registerSecret('the-opencti-token');
     const err = Object.assign(new Error('boom the-opencti-token'), {

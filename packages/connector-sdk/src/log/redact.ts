@@ -64,7 +64,10 @@ export function redactString(text: string): string {
   for (const secret of secretValues) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
-  out = out.replace(/\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${REDACTED}`);
+  // Authorization-style credentials. "token" alone is common prose ("the OAuth token expired"): only a
+  // long token-looking word after it is masked.
+  out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`);
+  out = out.replace(/\b(Token)\s+[A-Za-z0-9._~+/=-]{16,}/gi, `$1 ${REDACTED}`);
   return redactUrlsInText(out);
 }
 

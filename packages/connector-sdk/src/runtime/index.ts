@@ -14,6 +14,7 @@ export {
   type ImportItem,
   type SetupContext,
 } from './define.js';
+export { describe as describeError } from './enrichment.js';
 export { dryRunEntity, guessEntityType, stixTypeOf, toEnrichmentEntity } from './entity.js';
 export { Metrics } from './metrics.js';
 export { type RunOptions, runConnector, shapeOf } from './run.js';

@@ -280,7 +280,7 @@ async function dryRunEnrich(
     }),
   );
   await processor.handle(body, false);
-  if (sink.sent.length === 0 && !failed) stdout('null\n');
+  if (sink.sent === 0 && !failed) stdout('null\n');
   return failed ? 1 : 0;
 }
 

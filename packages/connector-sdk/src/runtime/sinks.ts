@@ -83,7 +83,8 @@ export class ApiBundleSink implements BundleSink {
 
 /** Dry runs: one JSON document per bundle on stdout (NDJSON when `compact`). */
 export class StdoutBundleSink implements BundleSink {
-  readonly sent: StixBundle[] = [];
+  /** Bundles written (a count: a dry run over a large import must not keep them). */
+  sent = 0;
 
   constructor(
     private readonly write: (text: string) => void,
@@ -91,7 +92,7 @@ export class StdoutBundleSink implements BundleSink {
   ) {}
 
   async send(bundle: StixBundle): Promise<SendResult> {
-    this.sent.push(bundle);
+    this.sent++;
     this.write(`${this.compact ? JSON.stringify(bundle) : JSON.stringify(bundle, null, 2)}\n`);
     return { objects: bundle.objects.length };
   }

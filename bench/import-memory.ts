@@ -1,0 +1,92 @@
+/**
+ * Import memory: the SpyCloud connector's compiled entry (`import --dry-run`, stdout drained) over N breach
+ * records served by a local fake in pages of 1,000, as SpyCloud pages them. Peak RSS (VmHWM, sampled) shows
+ * whether the run streams; the time per page in the last tenth against the first tenth shows whether the
+ * cost per record stays flat as the run grows. Records are the real fixture's, made unique per page.
+ * Usage: tsx bench/import-memory.ts [records]  — prints one JSON line.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type FakeRequest, startFakeVendor } from '@cti/connector-testkit';
+import { peakRssMb, round } from './lib.js';
+
+const records = Number(process.argv[2] ?? 100_000);
+const PAGE = 1_000;
+const pages = Math.ceil(records / PAGE);
+const fixtures = fileURLToPath(new URL('../connectors/spycloud/test/fixtures/', import.meta.url));
+const sample = JSON.parse(readFileSync(`${fixtures}breach-records.json`, 'utf8')) as { results: Array<Record<string, unknown>> };
+const catalog = JSON.parse(readFileSync(`${fixtures}breach-catalog.json`, 'utf8'));
+
+function page(n: number): Array<Record<string, unknown>> {
+  return Array.from({ length: PAGE }, (_, i) => {
+    const base = sample.results[i % sample.results.length] as Record<string, unknown>;
+    const k = n * PAGE + i;
+    return {
+      ...base,
+      document_id: `00000000-0000-4000-8000-${String(k).padStart(12, '0')}`,
+      email: `user${k}@example.org`,
+      username: `user${k}`,
+    };
+  });
+}
+
+const vendor = await startFakeVendor({
+  'GET /breach/data/watchlist': (req: FakeRequest) => {
+    const n = Number(req.query.get('cursor') ?? 0);
+    return { body: { cursor: n + 1 < pages ? String(n + 1) : '', hits: records, results: page(n) } };
+  },
+  'GET /breach/catalog/:id': { body: catalog },
+});
+
+const main = fileURLToPath(new URL('../connectors/spycloud/dist/main.js', import.meta.url));
+const started = performance.now();
+const child = spawn(process.execPath, [main, 'import', '--dry-run'], {
+  env: {
+    PATH: process.env.PATH,
+    SPYCLOUD_API_BASE_URL: `${vendor.url}/`,
+    SPYCLOUD_API_KEY: 'bench-key',
+    CONNECTOR_DURATION_PERIOD: 'PT1H',
+    CONNECTOR_LOG_LEVEL: 'warn',
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let bytes = 0;
+child.stdout.on('data', (b: Buffer) => {
+  bytes += b.length;
+});
+let peak = 0;
+const sampler = setInterval(() => {
+  try {
+    const now = peakRssMb(child.pid as number);
+    if (Number.isFinite(now)) peak = Math.max(peak, now);
+  } catch {
+    // the process is gone
+  }
+}, 50);
+// 'close', not 'exit': stdout may still hold data when the process has exited.
+const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+clearInterval(sampler);
+const seconds = (performance.now() - started) / 1000;
+const arrivals = vendor.requests.filter((r) => r.path === '/breach/data/watchlist').map((r) => r.at);
+await vendor.close();
+const gaps = arrivals.slice(1).map((t, i) => t - (arrivals[i] as number));
+const tenth = Math.max(1, Math.floor(gaps.length / 10));
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const first = mean(gaps.slice(0, tenth));
+const last = mean(gaps.slice(-tenth));
+process.stdout.write(
+  `${JSON.stringify({
+    records,
+    pages: arrivals.length,
+    exitCode: code,
+    seconds: round(seconds, 1),
+    recordsPerSecond: round(records / seconds, 0),
+    outputMb: round(bytes / 2 ** 20, 1),
+    peakRssMb: peak,
+    firstTenthMsPerPage: round(first, 1),
+    lastTenthMsPerPage: round(last, 1),
+    lastToFirstRatio: round(last / first, 2),
+  })}\n`,
+);
+process.exit(code === 0 ? 0 : 1);
