@@ -76,4 +76,111 @@ export const demoConnectors: DemoConnector[] = [
       { entity_type: 'Domain-Name', value: 'one.one.one.one', markings: ['TLP:GREEN'] },
     ],
   },
+  {
+    slug: 'spycloud',
+    title: 'SpyCloud',
+    kind: 'import',
+    vendorName: 'SpyCloud API',
+    env: (url) => ({
+      SPYCLOUD_API_BASE_URL: `${url}/enterprise-v2/`,
+      SPYCLOUD_API_KEY: DEMO_KEY,
+      SPYCLOUD_IMPORT_START_DATE: '2024-01-01T00:00:00Z',
+      CONNECTOR_DURATION_PERIOD: 'PT1H',
+      CONNECTOR_RUN_AND_TERMINATE: 'true',
+    }),
+    vendor: () => {
+      const first = fixture('spycloud', 'breach-records.json') as { cursor: string };
+      const last = fixture('spycloud', 'breach-records-last-page.json');
+      return startFakeVendor({
+        'GET /enterprise-v2/breach/data/watchlist': (req) => ({
+          body: req.query.get('cursor') === first.cursor ? last : first,
+        }),
+        'GET /enterprise-v2/breach/catalog/:id': { body: fixture('spycloud', 'breach-catalog.json') },
+      });
+    },
+  },
+  {
+    slug: 'teamt5',
+    title: 'TeamT5',
+    kind: 'import',
+    vendorName: 'TeamT5 ThreatVision API',
+    env: (url) => ({
+      TEAMT5_API_BASE_URL: url,
+      TEAMT5_CLIENT_ID: 'demo-client',
+      TEAMT5_CLIENT_SECRET: DEMO_KEY,
+      CONNECTOR_RUN_AND_TERMINATE: 'true',
+    }),
+    vendor: async () => {
+      const reportStix = fixture('teamt5', 'report-stix.json');
+      const iocStix = fixture('teamt5', 'indicator-bundle-stix.json');
+      const api = await startFakeVendor();
+      // The listings point their stix_url at the fake itself, as TeamT5's point at its own API.
+      const relink = (items: Array<Record<string, unknown>>, kind: string, key: string) =>
+        items.map((item) =>
+          item.stix_url ? { ...item, stix_url: `${api.url}/api/v2/${kind}/${String(item[key])}.stix` } : item,
+        );
+      const reports = relink(
+        (fixture('teamt5', 'reports.json') as { reports: Array<Record<string, unknown>> }).reports,
+        'reports',
+        'alias',
+      );
+      const bundles = relink(
+        (fixture('teamt5', 'indicator-bundles.json') as { ioc_bundles: Array<Record<string, unknown>> }).ioc_bundles,
+        'ioc_bundles',
+        'id',
+      );
+      api.route('POST /oauth/token', { body: fixture('teamt5', 'oauth-token.json') });
+      api.route('GET /api/v2/reports', (req) => ({
+        body: { success: true, reports: Number(req.query.get('offset') ?? 0) === 0 ? reports : [] },
+      }));
+      api.route('GET /api/v2/ioc_bundles', (req) => ({
+        body: { success: true, ioc_bundles: Number(req.query.get('offset') ?? 0) === 0 ? bundles : [] },
+      }));
+      api.route('GET /api/v2/reports/:file', { body: reportStix });
+      api.route('GET /api/v2/ioc_bundles/:file', { body: iocStix });
+      return api;
+    },
+  },
+  {
+    slug: 'urlscan',
+    title: 'URLScan',
+    kind: 'enrichment',
+    vendorName: 'urlscan.io API',
+    env: (url) => ({ URLSCAN_API_KEY: DEMO_KEY, URLSCAN_API_URL: url }),
+    vendor: () => {
+      // The recorded search (a real answer for ayyza.com) serves every domain query; the phishing URL finds
+      // the reconstructed malicious scan.
+      const search = fixture('urlscan', 'search.json') as { results: Array<{ _id: string }> };
+      const phishScan = '4f1d7a2c-8b3e-4c6a-9d2f-6a1b0c3e5f71';
+      return startFakeVendor({
+        'GET /api/v1/search/': (req) => {
+          const q = req.query.get('q') ?? '';
+          if (q.includes('office365-login.example.net') || q.includes('office365\\-login.example.net')) {
+            return {
+              body: {
+                results: [{ _id: phishScan, task: { time: '2025-03-04T09:12:45.123Z' }, page: { status: '200' } }],
+                total: 1,
+              },
+            };
+          }
+          return { body: search };
+        },
+        'GET /api/v1/result/:uuid': (req) => {
+          const uuid = req.path.split('/').filter(Boolean).pop() ?? '';
+          if (uuid === phishScan) return { body: fixture('urlscan', 'result-malicious.json') };
+          return search.results.some((r) => r._id === uuid)
+            ? { body: fixture('urlscan', 'result.json') }
+            : { status: 404, body: { message: 'Not found' } };
+        },
+      });
+    },
+    samples: [
+      {
+        entity_type: 'Url',
+        value: 'https://office365-login.example.net/common/oauth2/authorize',
+        markings: ['TLP:AMBER'],
+      },
+      { entity_type: 'Domain-Name', value: 'ayyza.com', markings: ['TLP:GREEN'] },
+    ],
+  },
 ];
