@@ -27,6 +27,16 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // Images, compose files, generated metadata, docs and the repository scripts.
+          name: 'deploy',
+          include: ['docker/test/**/*.test.ts', 'scripts/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

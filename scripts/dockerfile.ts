@@ -1,0 +1,153 @@
+/**
+ * Reading docker/Dockerfile and .dockerignore for the image test (docker/test/image.test.ts): the test
+ * machines have no Docker engine, so the test runs the Dockerfile's own build commands (the RUN lines
+ * marked `# checked:`) outside Docker and checks the rest of the file by reading it.
+ */
+
+export interface Instruction {
+  keyword: string;
+  /** The arguments, continuation lines joined. */
+  args: string;
+  line: number;
+  /** The comment just above starts with "checked:". */
+  checked: boolean;
+}
+
+export interface Stage {
+  from: string;
+  name: string | null;
+  instructions: Instruction[];
+}
+
+export interface Dockerfile {
+  /** ARGs declared before the first FROM, with their defaults. */
+  globalArgs: Record<string, string | undefined>;
+  stages: Stage[];
+}
+
+export function parseDockerfile(text: string): Dockerfile {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  const globalArgs: Record<string, string | undefined> = {};
+  const stages: Stage[] = [];
+  let lastComment = '';
+  for (let i = 0; i < lines.length; i++) {
+    const start = i;
+    let current = lines[i] ?? '';
+    const trimmed = current.trim();
+    if (trimmed === '') {
+      lastComment = '';
+      continue;
+    }
+    if (trimmed.startsWith('#')) {
+      lastComment = trimmed.slice(1).trim();
+      continue;
+    }
+    while (current.trimEnd().endsWith('\\') && i + 1 < lines.length) {
+      current = `${current.trimEnd().slice(0, -1)} ${(lines[++i] ?? '').trim()}`;
+    }
+    const match = /^\s*([A-Za-z]+)\s+(.*)$/.exec(current);
+    if (!match) throw new Error(`Dockerfile line ${start + 1}: cannot read "${current}"`);
+    const keyword = (match[1] ?? '').toUpperCase();
+    const args = (match[2] ?? '').trim();
+    const instruction = { keyword, args, line: start + 1, checked: lastComment.startsWith('checked:') };
+    lastComment = '';
+    if (keyword === 'FROM') {
+      const from = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
+      if (!from?.[1]) throw new Error(`Dockerfile line ${start + 1}: cannot read FROM ${args}`);
+      stages.push({ from: from[1], name: from[2] ?? null, instructions: [] });
+      continue;
+    }
+    const stage = stages.at(-1);
+    if (stage) stage.instructions.push(instruction);
+    else if (keyword === 'ARG') {
+      const [name, value] = args.split('=', 2);
+      if (name) globalArgs[name] = value;
+    } else throw new Error(`Dockerfile line ${start + 1}: ${keyword} before the first FROM`);
+  }
+  return { globalArgs, stages };
+}
+
+/** `${NAME}` and `$NAME` replaced from `vars`; an unknown variable is an error. */
+export function substitute(text: string, vars: Readonly<Record<string, string | undefined>>): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_all, a?: string, b?: string) => {
+    const name = a ?? b ?? '';
+    const value = vars[name];
+    if (value === undefined) throw new Error(`no value for \${${name}}`);
+    return value;
+  });
+}
+
+/** Words of a simple shell command: whitespace-separated, single and double quotes honoured. */
+export function shellWords(command: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let quote: string | null = null;
+  let inWord = false;
+  for (const c of command) {
+    if (quote) {
+      if (c === quote) quote = null;
+      else current += c;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      quote = c;
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(current);
+      current = '';
+      inWord = false;
+    } else if (/[;&|<>`$()]/.test(c)) {
+      throw new Error(`not a simple command (it has "${c}"): ${command}`);
+    } else {
+      current += c;
+      inWord = true;
+    }
+  }
+  if (quote) throw new Error(`unterminated quote in: ${command}`);
+  if (inWord) words.push(current);
+  return words;
+}
+
+/**
+ * Docker's .dockerignore rule: patterns in order, the last one that matches a path or one of its parent
+ * folders decides; `!` re-includes; `**` crosses folders, `*` and `?` do not.
+ */
+export function dockerignoreMatcher(source: string): (path: string) => boolean {
+  const rules = source
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const negate = l.startsWith('!');
+      const pattern = (negate ? l.slice(1) : l).trim().replace(/^\/+/, '').replace(/\/+$/, '');
+      return { negate, regex: globToRegex(pattern) };
+    });
+  return (path: string) => {
+    const parts = path.split('/');
+    const candidates = parts.map((_p, i) => parts.slice(0, i + 1).join('/'));
+    let excluded = false;
+    for (const rule of rules) {
+      if (candidates.some((c) => rule.regex.test(c))) excluded = !rule.negate;
+    }
+    return excluded;
+  };
+}
+
+function globToRegex(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] ?? '';
+    if (c === '*' && pattern[i + 1] === '*') {
+      if (pattern[i + 2] === '/') {
+        out += '(?:.*/)?';
+        i += 2;
+      } else {
+        out += '.*';
+        i += 1;
+      }
+    } else if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
