@@ -1,0 +1,62 @@
+/**
+ * connectors/<slug>/.env.example: the file a newcomer copies to .env for `pnpm dev`. It sets every
+ * variable of the connector's original README, secrets as ChangeMe, mentions only settings the connector
+ * reads (commented ones included), and the connector's configuration accepts it as it is.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ConfigShape, envNames, fieldMeta, loadConfig, readEnvironment, shapeOf } from '@cti/connector-sdk';
+import { describe, expect, it } from 'vitest';
+import { connectorSlugs, loadConnector } from '../../scripts/catalog.js';
+import { REPO_ROOT, SEED_SETTINGS_FILE } from '../../scripts/paths.js';
+import type { SeedSetting } from '../../scripts/seeds.js';
+
+const seeds = JSON.parse(readFileSync(SEED_SETTINGS_FILE, 'utf8')) as Record<string, SeedSetting[]>;
+const SECRET_NAME = /TOKEN|KEY|SECRET|PASS/;
+
+function settingsByEnvName(shape: ConfigShape): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const [key, schema] of Object.entries(shape)) for (const name of envNames(key, schema)) map.set(name, key);
+  return map;
+}
+
+describe.each(connectorSlugs())('connectors/%s/.env.example', (slug) => {
+  const path = join(REPO_ROOT, 'connectors', slug, '.env.example');
+  const lines = () => readFileSync(path, 'utf8').split('\n');
+  const set = () =>
+    lines()
+      .map((l) => /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ name: m[1] ?? '', value: m[2] ?? '' }));
+  const commented = () =>
+    lines()
+      .map((l) => /^#\s*([A-Z][A-Z0-9_]*)=/.exec(l)?.[1])
+      .filter((n): n is string => n !== undefined);
+
+  it('exists and sets every variable of the README, each once', () => {
+    expect(existsSync(path)).toBe(true);
+    const names = set().map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual(expect.arrayContaining((seeds[slug] ?? []).map((s) => s.name)));
+  });
+
+  it('mentions only settings the connector reads, has ChangeMe secrets, and is accepted as it is', async () => {
+    const loaded = await loadConnector(slug);
+    if ('missing' in loaded) throw new Error(loaded.missing);
+    const shape = shapeOf(loaded.definition);
+    const known = settingsByEnvName(shape);
+    for (const name of [...set().map((s) => s.name), ...commented()]) {
+      expect(known.has(name), `${slug} does not read ${name}`).toBe(true);
+    }
+    for (const { name, value } of set()) {
+      const key = known.get(name) as string;
+      const schema = shape[key];
+      const secret = (schema ? fieldMeta(schema).secret === true : false) || SECRET_NAME.test(name);
+      if (!secret) continue;
+      const optional = schema ? schema.safeParse(undefined).success : false;
+      expect(value === 'ChangeMe' || (optional && value === ''), `${name}=${value}`).toBe(true);
+    }
+    const env = readEnvironment({ env: {}, dotenvPath: path });
+    expect(() => loadConfig(shape, { env, dotenvPath: false })).not.toThrow();
+  });
+});

@@ -1,0 +1,282 @@
+/**
+ * docker/Dockerfile without a Docker engine: the file is read and checked (base, user, command, labels,
+ * health check), its own build commands (the RUN lines marked `# checked:`) produce the `pnpm deploy`
+ * folder the image copies, and that folder is run as the image would run it: `node dist/main.js` from
+ * /app with nothing but the environment, and for CrowdSec the daemon against the stand-in platform with
+ * the image's HEALTHCHECK command asked before and after SIGTERM.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { shapeOf } from '@cti/connector-sdk';
+import { startTestPlatform, type TestPlatform, waitUntil } from '@cti/connector-testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectorSlugs, loadConnector } from '../../scripts/catalog.js';
+import {
+  type Dockerfile,
+  dockerignoreMatcher,
+  type Instruction,
+  parseDockerfile,
+  shellWords,
+  substitute,
+} from '../../scripts/dockerfile.js';
+import { REPO_ROOT } from '../../scripts/paths.js';
+
+const dockerfile: Dockerfile = parseDockerfile(readFileSync(join(REPO_ROOT, 'docker', 'Dockerfile'), 'utf8'));
+const slugs = connectorSlugs();
+const work = mkdtempSync(join(tmpdir(), 'cti-image-'));
+const buildStage = dockerfile.stages[0];
+const runtime = dockerfile.stages.at(-1);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function only(stage: { instructions: Instruction[] } | undefined, keyword: string): Instruction[] {
+  return stage?.instructions.filter((i) => i.keyword === keyword) ?? [];
+}
+
+function healthcheckCommand(): string[] {
+  const [check] = only(runtime, 'HEALTHCHECK');
+  const json = check?.args.slice(check.args.indexOf('CMD ') + 4) ?? '';
+  return JSON.parse(json) as string[];
+}
+
+function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) {
+  const result = spawnSync(command, args, { ...options, encoding: 'utf8', timeout: 170_000 });
+  return { code: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
+}
+
+describe('docker/Dockerfile', () => {
+  it('builds in a first stage and runs on a current Node LTS, slim or alpine, in the last', () => {
+    expect(dockerfile.stages).toHaveLength(2);
+    expect(buildStage?.name).toBe('build');
+    const node = dockerfile.globalArgs.NODE_VERSION;
+    expect(node).toBe('24');
+    expect(substitute(runtime?.from ?? '', { NODE_VERSION: node })).toMatch(/^node:24-(alpine|bookworm-slim|slim)$/);
+  });
+
+  it('copies only the deploy output into the image, as files the process cannot change', () => {
+    const copies = only(runtime, 'COPY');
+    expect(copies.map((c) => c.args)).toEqual(['--from=build /out /app']);
+    expect(only(runtime, 'RUN')).toEqual([]);
+    expect(only(runtime, 'WORKDIR').map((w) => w.args)).toEqual(['/app']);
+  });
+
+  it('runs as the unprivileged node user, node itself as PID 1 (exec form), stopped by SIGTERM', () => {
+    expect(only(runtime, 'USER').map((u) => u.args)).toEqual(['node']);
+    expect(only(runtime, 'CMD').map((c) => JSON.parse(c.args))).toEqual([['node', 'dist/main.js']]);
+    expect(only(runtime, 'STOPSIGNAL').map((s) => s.args)).toEqual(['SIGTERM']);
+    expect(only(runtime, 'ENTRYPOINT')).toEqual([]);
+  });
+
+  it('labels the image with its title, version and source (OCI)', () => {
+    const labels = only(runtime, 'LABEL')
+      .map((l) => l.args)
+      .join(' ');
+    for (const key of ['title', 'version', 'source', 'revision', 'licenses']) {
+      expect(labels).toMatch(new RegExp(`org\\.opencontainers\\.image\\.${key}="[^"]+"`));
+    }
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile build argument, expanded by docker
+    expect(labels).toContain('org.opencontainers.image.title="cti/connector-${CONNECTOR}"');
+  });
+
+  it('has a health check that is an exec-form node command (no shell, no curl in the image)', () => {
+    const command = healthcheckCommand();
+    expect(command.slice(0, 2)).toEqual(['node', '-e']);
+    expect(command[2]).toContain('/health');
+  });
+
+  it('marks exactly the build and deploy commands as checked, and deploys with --prod', () => {
+    const checked = buildStage?.instructions.filter((i) => i.checked) ?? [];
+    expect(checked.map((c) => c.keyword)).toEqual(['RUN', 'RUN']);
+    expect(checked[0]?.args).toMatch(/^pnpm exec tsc -b /);
+    expect(checked[1]?.args).toMatch(/^pnpm .*--prod .*deploy \/out$/);
+  });
+});
+
+describe('.dockerignore', () => {
+  const excluded = dockerignoreMatcher(readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8'));
+  const tracked = spawnSync('git', ['ls-files'], { cwd: REPO_ROOT, encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean);
+
+  it('sends the workspace manifests and every package source the build compiles', () => {
+    const needed = tracked.filter(
+      (f) =>
+        ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', '.npmrc', 'tsconfig.base.json'].includes(f) ||
+        /^(packages|connectors)\/[^/]+\/(package\.json|tsconfig\.json)$/.test(f) ||
+        /^(packages|connectors)\/[^/]+\/src\/.*\.ts$/.test(f),
+    );
+    const sources = needed.filter((f) => f.includes('/src/') && !f.endsWith('.test.ts'));
+    expect(sources.length).toBeGreaterThan(20);
+    for (const file of needed.filter((f) => !f.endsWith('.test.ts'))) expect(excluded(file), file).toBe(false);
+  });
+
+  it('keeps out build output, dependencies, tests, .env files and the rest of the repository', () => {
+    for (const file of [
+      'node_modules/zod/package.json',
+      'connectors/crowdsec/node_modules/@cti/connector-sdk/package.json',
+      'connectors/crowdsec/dist/main.js',
+      'packages/connector-sdk/dist/index.js',
+      'connectors/crowdsec/.env',
+      'connectors/crowdsec/test/crowdsec.test.ts',
+      'packages/connector-sdk/src/config/config.test.ts',
+      '.git/HEAD',
+      'docs/architecture.md',
+      'docker/docker-compose.yml',
+      'demo-output/crowdsec.json',
+    ]) {
+      expect(excluded(file), file).toBe(true);
+    }
+  });
+});
+
+describe.each(slugs)('the %s image contents (pnpm deploy output)', (slug) => {
+  const out = join(work, slug, 'app');
+
+  beforeAll(() => {
+    const vars = { CONNECTOR: slug };
+    const env = { ...process.env, CI: 'true' };
+    for (const step of buildStage?.instructions.filter((i) => i.checked) ?? []) {
+      const [command, ...args] = shellWords(substitute(step.args, vars).replace(/ \/out$/, ` ${out}`));
+      const result = run(command ?? '', args, { cwd: REPO_ROOT, env });
+      if (result.code !== 0) {
+        throw new Error(
+          `Dockerfile line ${step.line} (${step.args}) failed for ${slug}:\n${result.stdout}\n${result.stderr}`,
+        );
+      }
+    }
+  });
+
+  it('holds dist/ and production dependencies only: no sources, tests, dev dependencies or native addons', () => {
+    expect(existsSync(join(out, 'dist', 'main.js'))).toBe(true);
+    expect(existsSync(join(out, 'src'))).toBe(false);
+    expect(existsSync(join(out, 'test'))).toBe(false);
+    expect(existsSync(join(out, '.env'))).toBe(false);
+    expect(existsSync(join(out, 'node_modules', '@cti', 'connector-testkit'))).toBe(false);
+    expect(existsSync(join(out, 'node_modules', '.pnpm', 'node_modules', 'vitest'))).toBe(false);
+    const sdk = join(out, 'node_modules', '@cti', 'connector-sdk');
+    expect(existsSync(join(sdk, 'dist', 'index.js'))).toBe(true);
+    expect(existsSync(join(sdk, 'src'))).toBe(false);
+    // Pure JavaScript: the deploy folder built on glibc (build stage) runs on musl (alpine).
+    const addons: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.node')) addons.push(relative(out, path));
+      }
+    };
+    walk(join(out, 'node_modules'));
+    expect(addons).toEqual([]);
+  });
+
+  it('starts: `node dist/main.js --help` from /app with only PATH set lists every setting', async () => {
+    const loaded = await loadConnector(slug);
+    if ('missing' in loaded) throw new Error(loaded.missing);
+    const result = run(process.execPath, ['dist/main.js', '--help'], { cwd: out, env: { PATH: process.env.PATH } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Settings (environment variables):');
+    for (const name of Object.keys(shapeOf(loaded.definition))) expect(result.stdout).toContain(`  ${name}`);
+    const version = run(process.execPath, ['dist/main.js', '--version'], { cwd: out, env: { PATH: process.env.PATH } });
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(new RegExp(`^${slug} \\S+ \\(cti-connector-sdk \\S+\\)`));
+  });
+
+  it('refuses to start without its required settings, naming them (exit 1)', () => {
+    const result = run(process.execPath, ['dist/main.js'], { cwd: out, env: { PATH: process.env.PATH } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/Invalid configuration/);
+  });
+
+  it('is readable by the node user: no file only its owner may read', () => {
+    const unreadable: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isSymbolicLink()) continue;
+        if ((statSync(path).mode & 0o004) === 0) unreadable.push(relative(out, path));
+        if (entry.isDirectory()) walk(path);
+      }
+    };
+    walk(out);
+    expect(unreadable).toEqual([]);
+  });
+});
+
+describe('the crowdsec image as a daemon (stand-in platform, real broker)', () => {
+  let platform: TestPlatform;
+  let daemon: ChildProcess | null = null;
+  const out = join(work, 'crowdsec', 'app');
+  const logs: string[] = [];
+  let metricsPort = 0;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+    metricsPort = await freePort();
+  });
+  afterAll(async () => {
+    daemon?.kill('SIGKILL');
+    await platform?.close();
+  });
+
+  const env = () => ({
+    PATH: process.env.PATH,
+    OPENCTI_URL: platform.url,
+    OPENCTI_TOKEN: platform.token,
+    CONNECTOR_ID: randomUUID(),
+    CROWDSEC_KEY: 'not-used-no-enrichment-is-asked',
+    // Nothing listens there: the test asks no enrichment, so the vendor is never called.
+    CROWDSEC_API_URL: 'http://127.0.0.1:9',
+    CONNECTOR_EXPOSE_METRICS: 'true',
+    CONNECTOR_METRICS_PORT: String(metricsPort),
+  });
+
+  function healthcheck(environment: NodeJS.ProcessEnv) {
+    const [command, ...args] = healthcheckCommand();
+    return run(command === 'node' ? process.execPath : (command ?? ''), args, { cwd: out, env: environment });
+  }
+
+  it('registers, consumes, answers the HEALTHCHECK, and exits 0 on SIGTERM', async () => {
+    expect(existsSync(join(out, 'dist', 'main.js')), 'the crowdsec deploy output is built by the tests above').toBe(
+      true,
+    );
+    const environment = env();
+    daemon = spawn(process.execPath, ['dist/main.js'], { cwd: out, env: environment });
+    daemon.stdout?.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
+    daemon.stderr?.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => daemon?.on('exit', (code) => resolve(code)));
+
+    await waitUntil(() => logs.join('').includes('listening for enrichment requests'), {
+      timeoutMs: 60_000,
+      message: `the daemon to consume (logs: ${logs.join('')})`,
+    });
+    expect(platform.connector(environment.CONNECTOR_ID)?.registrations.length).toBeGreaterThan(0);
+    const healthy = healthcheck(environment);
+    expect(healthy.code, healthy.stderr).toBe(0);
+
+    daemon.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    daemon = null;
+    expect(logs.join('')).toMatch(/SIGTERM received/);
+
+    // Metrics on and nothing answering: unhealthy.
+    expect(healthcheck(environment).code).toBe(1);
+    // Metrics off: nothing to ask, the check passes while the container runs.
+    expect(healthcheck({ PATH: process.env.PATH }).code).toBe(0);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
