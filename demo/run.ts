@@ -178,7 +178,7 @@ async function main(): Promise<number> {
       for (const workId of r.works) {
         const work = platform.work(workId);
         const objects = platform.objects({ workId }).map((o) => o.object as { type: string; id: string });
-        const failed = !work || work.status !== 'complete' || work.errors.length > 0;
+        const failed = work?.status !== 'complete' || (work?.errors.length ?? 0) > 0;
         if (failed) ok = false;
         const status = work?.errors.length ? 'error' : (work?.status ?? 'missing');
         const label = r.labels.get(workId) ?? work?.name ?? workId;
