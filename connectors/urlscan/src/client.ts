@@ -55,7 +55,7 @@ const status = z
 
 export const searchHitSchema = z.looseObject({
   _id: z.string(),
-  task: z.looseObject({ time: text, uuid: text, url: text }).nullish(),
+  task: z.looseObject({ time: text, uuid: text, url: text, domain: text }).nullish(),
   page: z.looseObject({ url: text, domain: text, status }).nullish(),
 });
 export type SearchHit = z.output<typeof searchHitSchema>;

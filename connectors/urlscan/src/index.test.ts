@@ -163,6 +163,24 @@ describe('enrich', () => {
     );
   });
 
+  it('does not take the verdict of a site that only contacted the domain', async () => {
+    nock(API)
+      .get('/api/v1/search/')
+      .query(true)
+      .reply(200, {
+        results: [
+          {
+            _id: SCAN,
+            task: { time: '2025-03-04T00:00:00Z', domain: 'phish.example' },
+            page: { domain: 'phish.example' },
+          },
+        ],
+      });
+    expect(await enrich(entity('Domain-Name', 'cdn.example'))).toEqual({
+      message: 'No urlscan.io scan of a page on cdn.example among the 1 newest scans that contacted it',
+    });
+  });
+
   it('refuses a public scan of an observable above TLP:GREEN: the search happens, the submission never', async () => {
     nock(API).get('/api/v1/search/').query(true).reply(200, { results: [] });
     // No POST route: a submission would fail the test with a different error.

@@ -7,7 +7,7 @@ import { ConfigError, defineEnrichment, InputError, type TlpLevel, tlpRank } fro
 import { LEGACY_FLAGS_HELP, rewriteLegacyArgs } from './cli.js';
 import { type ScanResult, UrlscanClient, urlscanHttpOptions } from './client.js';
 import { urlscanConfig, type Visibility } from './config.js';
-import { buildSearchQuery, SEARCH_SIZE, SEARCH_SIZE_ACTIVE_ONLY, selectHit } from './search.js';
+import { buildSearchQuery, normalizeDomain, SEARCH_SIZE, SEARCH_SIZE_ACTIVE_ONLY, selectHit } from './search.js';
 import { summarizeVerdicts, toStixBundle } from './to-stix.js';
 
 /**
@@ -60,7 +60,8 @@ export default defineEnrichment({
     const onlyActive = config.ONLY_ACTIVE_URLS;
     const query = buildSearchQuery(entity.entityType, value, config.URLSCAN_SEARCH_FILTERED_BY_DATE);
     const hits = await client.search(query, onlyActive ? SEARCH_SIZE_ACTIVE_ONLY : SEARCH_SIZE, signal);
-    const hit = selectHit(hits, onlyActive);
+    const domain = entity.entityType.toLowerCase() === 'domain-name' ? normalizeDomain(value) : null;
+    const hit = selectHit(hits, onlyActive, domain);
 
     let result: ScanResult | null;
     let origin: string;
@@ -70,9 +71,11 @@ export default defineEnrichment({
       origin = 'newest scan';
     } else {
       const none =
-        onlyActive && hits.length > 0
-          ? `No active urlscan.io scan (HTTP 200) found for ${value} among the ${hits.length} newest`
-          : `No urlscan.io scan found for ${value}`;
+        hits.length === 0
+          ? `No urlscan.io scan found for ${value}`
+          : domain
+            ? `No ${onlyActive ? 'active (HTTP 200) ' : ''}urlscan.io scan of a page on ${value} among the ${hits.length} newest scans that contacted it`
+            : `No active urlscan.io scan (HTTP 200) found for ${value} among the ${hits.length} newest`;
       if (!config.URLSCAN_SUBMIT_SCAN) return { message: none };
       assertVisibilityAllowed(config.URLSCAN_VISIBILITY, entity.tlp);
       const submission = await client.submit(value, config.URLSCAN_VISIBILITY, signal);

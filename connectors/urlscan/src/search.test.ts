@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '@cti/connector-sdk';
 import { describe, expect, it } from 'vitest';
 import { type SearchHit, searchSchema } from './client.js';
-import { buildSearchQuery, escapeQueryTerm, isActive, quotePhrase, selectHit } from './search.js';
+import { buildSearchQuery, escapeQueryTerm, isActive, isScanOf, quotePhrase, selectHit } from './search.js';
 
 const search = searchSchema.parse(
   JSON.parse(readFileSync(new URL('../test/fixtures/search.json', import.meta.url), 'utf8')),
@@ -95,5 +95,23 @@ describe('selectHit', () => {
     ];
     expect(selectHit(hits, false)?._id).toBe('new');
     expect(selectHit([hit('undated-1', null), hit('undated-2', null)], false)?._id).toBe('undated-1');
+  });
+
+  it('for a Domain-Name, reads the newest scan of a page on it, not of a site that only contacted it', () => {
+    const scanOf = (id: string, time: string, domain: string) =>
+      searchSchema.parse({ results: [{ _id: id, task: { time, domain }, page: { domain, status: '200' } }] })
+        .results[0] as SearchHit;
+    const hits = [
+      scanOf('shop-loading-the-cdn', '2024-03-01T00:00:00Z', 'phish.example'),
+      scanOf('cdn-subdomain', '2024-02-01T00:00:00Z', 'assets.cdn.example'),
+      scanOf('cdn-itself', '2024-01-01T00:00:00Z', 'cdn.example'),
+    ];
+    expect(selectHit(hits, false)?._id).toBe('shop-loading-the-cdn');
+    expect(selectHit(hits, false, 'cdn.example')?._id).toBe('cdn-subdomain');
+    expect(selectHit(hits.slice(0, 1), false, 'cdn.example')).toBeNull();
+    expect(isScanOf(scanOf('x', '2024-01-01T00:00:00Z', 'notcdn.example'), 'cdn.example')).toBe(false);
+    // The real answer for ayyza.com: scans of ayyza.com and of client.ayyza.com, all kept.
+    expect(search.results.filter((h) => isScanOf(h, 'ayyza.com'))).toHaveLength(6);
+    expect(isScanOf(hit('no-domain', null), 'cdn.example')).toBe(true);
   });
 });

@@ -81,14 +81,33 @@ function timeOf(hit: SearchHit): number {
 }
 
 /**
- * The scan to read: the newest hit, or the newest whose page answered 200 when `onlyActive`. urlscan
- * returns hits newest first; they are ordered by scan time again so a reordered answer cannot pick an
- * old scan (hits without a time keep their place after the dated ones).
+ * Whether a hit is a scan of a page on `domain` or one of its subdomains. urlscan's `domain:` field also
+ * matches scans of other sites that merely loaded something from the domain (a CDN, an analytics
+ * script): their verdicts are about those sites, not this domain. A hit that names no domain is kept.
  */
-export function selectHit(hits: readonly SearchHit[], onlyActive: boolean): SearchHit | null {
+export function isScanOf(hit: SearchHit, domain: string): boolean {
+  const scanned = [hit.page?.domain, hit.task?.domain].filter((d): d is string => typeof d === 'string' && d !== '');
+  if (scanned.length === 0) return true;
+  return scanned.some((d) => {
+    const host = normalizeDomain(d);
+    return host === domain || host.endsWith(`.${domain}`);
+  });
+}
+
+/**
+ * The scan to read: the newest hit, or the newest whose page answered 200 when `onlyActive`, and for a
+ * Domain-Name (`domain` given) the newest scan of a page on that domain. urlscan returns hits newest
+ * first; they are ordered by scan time again so a reordered answer cannot pick an old scan (hits without
+ * a time keep their place after the dated ones).
+ */
+export function selectHit(
+  hits: readonly SearchHit[],
+  onlyActive: boolean,
+  domain: string | null = null,
+): SearchHit | null {
   const ordered = hits
     .map((hit, index) => ({ hit, index, time: timeOf(hit) }))
     .sort((a, b) => (b.time === a.time ? a.index - b.index : b.time > a.time ? 1 : -1))
     .map((entry) => entry.hit);
-  return ordered.find((hit) => !onlyActive || isActive(hit)) ?? null;
+  return ordered.find((hit) => (!onlyActive || isActive(hit)) && (domain === null || isScanOf(hit, domain))) ?? null;
 }
