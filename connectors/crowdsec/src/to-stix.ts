@@ -21,6 +21,7 @@ import {
   type StixBundle,
   type StixContext,
   type StixObject,
+  updateObservable,
 } from '@cti/connector-sdk';
 import type { SmokeAnswer } from './client.js';
 import { COUNTRIES } from './countries.js';
@@ -154,18 +155,13 @@ export function toStixBundle(entity: EnrichmentEntity, cti: SmokeAnswer, o: Mapp
     url: `${CTI_URL}${ip}`,
     description: 'CrowdSec CTI url for this IP',
   };
-  const observable: Record<string, unknown> = { ...entity.stix };
-  const refs = Array.isArray(observable.external_references)
-    ? (observable.external_references as ExternalReference[])
-    : [];
-  observable.external_references = [...refs.filter((r) => r.url !== ctiRef.url), ctiRef];
-  const existingLabels = Array.isArray(observable.x_opencti_labels)
-    ? (observable.x_opencti_labels as string[])
-    : entity.labels;
-  const labels = [...new Set([...existingLabels, ...crowdsecLabels(cti, o.labels)])];
-  if (labels.length > 0) observable.x_opencti_labels = labels;
-  if (o.description !== null) observable.x_opencti_description = o.description;
-  objects.push(observable as StixObject);
+  // Written wherever the platform's copy keeps them (extension or x_opencti_*), or the worker would ignore them.
+  const observable = updateObservable(entity.stix, {
+    addLabels: crowdsecLabels(cti, o.labels),
+    addExternalReferences: [ctiRef],
+    ...(o.description !== null ? { description: o.description } : {}),
+  });
+  objects.push(observable);
 
   let indicatorId: string | null = null;
   if (o.indicatorCreateFrom.includes(cti.reputation)) {

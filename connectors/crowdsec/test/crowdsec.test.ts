@@ -69,7 +69,12 @@ describe('CrowdSec connector end to end', () => {
       scope: ['IPv4-Addr', 'IPv6-Addr'],
       name: 'CrowdSec',
     });
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '146.70.186.190', markings: ['TLP:GREEN'] });
+    const ip = platform.addEntity({
+      entity_type: 'IPv4-Addr',
+      value: '146.70.186.190',
+      markings: ['TLP:GREEN'],
+      labels: ['seen-before'],
+    });
     const workId = await platform.askEnrichment(d.connectorId, ip.standard_id);
     const work = await platform.waitForWork(workId, { timeoutMs: 30_000 });
     expect(work.status).toBe('complete');
@@ -95,6 +100,13 @@ describe('CrowdSec connector end to end', () => {
     const observable = objects.find((o) => o.type === 'ipv4-addr');
     expect(observable?.id).toBe(ip.standard_id);
     expect(JSON.stringify(observable)).toContain('https://app.crowdsec.net/cti/146.70.186.190');
+    // The labels are where the worker reads them first (pycti: labels, then the OpenCTI extension, then x_opencti_labels).
+    const ext = (observable?.extensions as Record<string, { labels?: string[] }> | undefined)?.[
+      'extension-definition--f93e2c80-4231-4f9a-af8b-95c9bd566a82'
+    ];
+    const read = (observable?.labels ?? ext?.labels ?? observable?.x_opencti_labels) as string[] | undefined;
+    expect(read).toContain('HTTP Path Traversal Exploit');
+    expect(read).toContain('seen-before');
     expect(cti.requests).toHaveLength(1);
     expect(cti.requests[0]?.path).toBe('/v2/smoke/146.70.186.190');
   });

@@ -66,6 +66,7 @@ export {
   uuidV5,
   vulnerabilityId,
 } from './ids.js';
+export { type ObservableChanges, updateObservable } from './observable-update.js';
 export type { SplitChunk, SplitOptions, SplitResult } from './splitter.js';
 export { isIdSupported, splitBundle } from './splitter.js';
 export type { EntityMarking, TlpLevel } from './tlp.js';
