@@ -17,10 +17,10 @@ import {
   type EnrichmentEntity,
   type ExternalReference,
   noteId,
-  OPENCTI_SCO_EXTENSION,
   type StixBundle,
   type StixContext,
   type StixObject,
+  updateObservable,
 } from '@cti/connector-sdk';
 import type { ScanResult } from './client.js';
 import { normalizeDomain } from './search.js';
@@ -239,59 +239,6 @@ export function asNumber(value: string | number | null | undefined): number | un
   return Number.isSafeInteger(n) && n <= 4_294_967_295 ? n : undefined;
 }
 
-function stringsOf(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
-function referencesOf(value: unknown): ExternalReference[] {
-  return Array.isArray(value)
-    ? value.filter((r): r is ExternalReference => !!r && typeof r === 'object' && 'source_name' in r)
-    : [];
-}
-
-/**
- * The observable as the platform sent it, with the labels and the reference added.
- * SDK-GAP: the SDK has no helper to re-send an enriched observable. pycti reads an SCO's labels and
- * references from the top-level `labels`/`external_references`, then from OpenCTI's SCO extension, then from
- * `x_opencti_*`: the merged lists are written wherever the platform's STIX form has them, so none shadows
- * the others.
- */
-export function withEnrichment(
-  entity: EnrichmentEntity,
-  labels: readonly string[],
-  ref: ExternalReference,
-): StixObject {
-  const observable = structuredClone(entity.stix) as Record<string, unknown>;
-  const extensions = observable.extensions as Record<string, Record<string, unknown> | undefined> | undefined;
-  const sco = extensions?.[OPENCTI_SCO_EXTENSION];
-  const mergedLabels = [
-    ...new Set([
-      ...stringsOf(observable.labels),
-      ...stringsOf(sco?.labels),
-      ...stringsOf(observable.x_opencti_labels),
-      ...entity.labels,
-      ...labels,
-    ]),
-  ];
-  const refs = [
-    ...referencesOf(observable.external_references),
-    ...referencesOf(sco?.external_references),
-    ...referencesOf(observable.x_opencti_external_references),
-  ];
-  const mergedRefs = [
-    ...new Map([...refs, ref].map((r) => [r.url ?? `${r.source_name}:${r.external_id ?? ''}`, r])).values(),
-  ];
-  observable.x_opencti_labels = mergedLabels;
-  observable.x_opencti_external_references = mergedRefs;
-  if ('labels' in observable) observable.labels = mergedLabels;
-  if ('external_references' in observable) observable.external_references = mergedRefs;
-  if (sco) {
-    sco.labels = mergedLabels;
-    sco.external_references = mergedRefs;
-  }
-  return observable as StixObject;
-}
-
 interface ScannedIp {
   ip: string;
   asn: number | undefined;
@@ -343,7 +290,10 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
     external_id: uuid,
     description: 'urlscan.io scan result',
   };
-  const objects: StixObject[] = [withEnrichment(entity, labels, ref)];
+  // The observable re-sent with its labels and the result page, wherever the worker reads them.
+  const objects: StixObject[] = [
+    updateObservable(entity.stix, { addLabels: [...entity.labels, ...labels], addExternalReferences: [ref] }),
+  ];
   const relate = (type: string, target: string, description: string) =>
     objects.push(
       buildRelationship({ relationship_type: type, source_ref: observableId, target_ref: target, description }, ctx),

@@ -21,6 +21,8 @@ describe('updateObservable', () => {
     expect(ext?.labels).toEqual(['old', 'new']);
     expect(out.x_opencti_labels).toEqual(['old', 'new']);
     expect(out.external_references).toEqual([ref]);
+    expect(ext?.external_references).toEqual([ref]);
+    expect(out.x_opencti_external_references).toEqual([ref]);
     expect(ext?.description).toBe('x');
     expect(out.x_opencti_description).toBe('x');
     expect(platformCopy.extensions[OPENCTI_SCO_EXTENSION].labels).toEqual(['old']); // the input is not changed

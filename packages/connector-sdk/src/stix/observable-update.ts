@@ -65,8 +65,8 @@ export function updateObservable(stix: Readonly<Json>, changes: ObservableChange
     for (const ref of [...current, ...changes.addExternalReferences]) byKey.set(referenceKey(ref), ref);
     const merged = [...byKey.values()];
     out.external_references = merged;
-    if (ext && 'external_references' in ext) ext.external_references = merged;
-    if ('x_opencti_external_references' in out) out.x_opencti_external_references = merged;
+    if (ext) ext.external_references = merged;
+    out.x_opencti_external_references = merged;
   }
 
   if (changes.description !== undefined) {
