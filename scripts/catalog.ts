@@ -6,6 +6,7 @@
  *   docs/configuration/<slug>.md                                 the configuration reference
  * `pnpm metadata` writes them; scripts/metadata.test.ts fails when a committed file differs.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -379,5 +380,23 @@ export async function planGeneration(options: { docsOnly?: boolean; root?: strin
     const seeds = readSeedSettings(SEEDS_DIR);
     if (seeds) files.set(SEED_SETTINGS_PATH, stableJson(seeds));
   }
+  for (const [path, content] of files) files.set(path, formatLikeTheRepository(path, content));
   return { files, missing, connectors };
+}
+
+/**
+ * Generated files are written as `pnpm format` would leave them, so `pnpm lint` accepts them as they are
+ * and a formatting pass never makes them differ from the generator. The catalog's __metadata__ files are
+ * outside Biome's scope (biome.json) and keep upstream's plain two-space JSON.
+ */
+function formatLikeTheRepository(path: string, content: string): string {
+  if (path.includes('/__metadata__/')) return content;
+  const biome = spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'biome'), ['format', `--stdin-file-path=${path}`], {
+    cwd: REPO_ROOT,
+    input: content,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (biome.status !== 0) throw new Error(`biome could not format ${path}: ${biome.stderr}`);
+  return biome.stdout;
 }

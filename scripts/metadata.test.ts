@@ -105,8 +105,8 @@ describe('what the generator writes (CrowdSec, whose facts are known independent
     for (const name of Object.keys(schema.properties)) {
       expect(page.match(new RegExp(`^\\| \`${name}\``, 'gm')), name).toHaveLength(1);
     }
-    expect(page).toContain('`CROWDSEC_VERSION` (or `CROWDSEC_API_VERSION`)');
-    expect(page).toMatch(/\| `CROWDSEC_KEY` \| \*\*required\*\*, secret \|/);
+    expect(page).toMatch(/\| `CROWDSEC_VERSION` \(or `CROWDSEC_API_VERSION`\) +\| `v2` +\|/);
+    expect(page).toMatch(/\| `CROWDSEC_KEY` +\| \*\*required\*\*, secret +\|/);
   });
 });
 
