@@ -1,7 +1,7 @@
 /**
  * Reading docker/Dockerfile and .dockerignore for the image test (docker/test/image.test.ts): the test
- * machines have no Docker engine, so the test runs the Dockerfile's own build commands (the RUN lines
- * marked `# checked:`) outside Docker and checks the rest of the file by reading it.
+ * machines have no Docker engine, so the test runs the Dockerfile's build stage outside Docker, on the
+ * files .dockerignore lets through, and checks the rest of the file by reading it.
  */
 
 export interface Instruction {
@@ -9,8 +9,6 @@ export interface Instruction {
   /** The arguments, continuation lines joined. */
   args: string;
   line: number;
-  /** The comment just above starts with "checked:". */
-  checked: boolean;
 }
 
 export interface Stage {
@@ -29,19 +27,11 @@ export function parseDockerfile(text: string): Dockerfile {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
   const globalArgs: Record<string, string | undefined> = {};
   const stages: Stage[] = [];
-  let lastComment = '';
   for (let i = 0; i < lines.length; i++) {
     const start = i;
     let current = lines[i] ?? '';
     const trimmed = current.trim();
-    if (trimmed === '') {
-      lastComment = '';
-      continue;
-    }
-    if (trimmed.startsWith('#')) {
-      lastComment = trimmed.slice(1).trim();
-      continue;
-    }
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
     while (current.trimEnd().endsWith('\\') && i + 1 < lines.length) {
       current = `${current.trimEnd().slice(0, -1)} ${(lines[++i] ?? '').trim()}`;
     }
@@ -49,8 +39,7 @@ export function parseDockerfile(text: string): Dockerfile {
     if (!match) throw new Error(`Dockerfile line ${start + 1}: cannot read "${current}"`);
     const keyword = (match[1] ?? '').toUpperCase();
     const args = (match[2] ?? '').trim();
-    const instruction = { keyword, args, line: start + 1, checked: lastComment.startsWith('checked:') };
-    lastComment = '';
+    const instruction = { keyword, args, line: start + 1 };
     if (keyword === 'FROM') {
       const from = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
       if (!from?.[1]) throw new Error(`Dockerfile line ${start + 1}: cannot read FROM ${args}`);
@@ -75,37 +64,6 @@ export function substitute(text: string, vars: Readonly<Record<string, string | 
     if (value === undefined) throw new Error(`no value for \${${name}}`);
     return value;
   });
-}
-
-/** Words of a simple shell command: whitespace-separated, single and double quotes honoured. */
-export function shellWords(command: string): string[] {
-  const words: string[] = [];
-  let current = '';
-  let quote: string | null = null;
-  let inWord = false;
-  for (const c of command) {
-    if (quote) {
-      if (c === quote) quote = null;
-      else current += c;
-      continue;
-    }
-    if (c === '"' || c === "'") {
-      quote = c;
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(current);
-      current = '';
-      inWord = false;
-    } else if (/[;&|<>`$()]/.test(c)) {
-      throw new Error(`not a simple command (it has "${c}"): ${command}`);
-    } else {
-      current += c;
-      inWord = true;
-    }
-  }
-  if (quote) throw new Error(`unterminated quote in: ${command}`);
-  if (inWord) words.push(current);
-  return words;
 }
 
 /**
