@@ -12,7 +12,7 @@ interface GoldenVector {
 }
 
 const golden = JSON.parse(
-  readFileSync(new URL('../../../../shared/reference/golden-ids.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../../reference/golden-ids.json', import.meta.url), 'utf8'),
 ) as GoldenVector[];
 
 const SCO_ENTITY_TYPES: Record<string, string> = {

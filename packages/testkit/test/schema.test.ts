@@ -22,7 +22,7 @@ import { describe, expect, it } from 'vitest';
 import { TESTKIT_SCHEMA_PATH, testkitSchema } from '../src/index.js';
 import { ALL_DOCUMENTS } from './pycti-documents.js';
 
-const REAL_SCHEMA_PATH = new URL('../../../../shared/opencti/opencti-merged.graphql', import.meta.url);
+const REAL_SCHEMA_PATH = new URL('../../../reference/opencti-merged.graphql', import.meta.url);
 const real = buildSchema(readFileSync(REAL_SCHEMA_PATH, 'utf8'));
 
 const kindOf = (type: GraphQLNamedType): string =>

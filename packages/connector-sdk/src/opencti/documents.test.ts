@@ -15,8 +15,8 @@ import { OpenCtiClient } from './client.js';
 import { defaultConnectorInfo } from './connector-info.js';
 import * as documents from './documents.js';
 
-// /work/main/packages/connector-sdk/src/opencti/ → /work/shared/opencti/opencti-merged.graphql
-const SCHEMA_URL = new URL('../../../../../shared/opencti/opencti-merged.graphql', import.meta.url);
+// The platform schema, copied into reference/ (see reference/README.md).
+const SCHEMA_URL = new URL('../../../../reference/opencti-merged.graphql', import.meta.url);
 
 let schema: GraphQLSchema;
 

@@ -4,7 +4,10 @@ import { MessageError } from '../errors/index.js';
 import { decodeListenMessage, parseListenMessage, workIdOf } from './listen-message.js';
 
 const stixEntity = JSON.parse(
-  readFileSync(new URL('../../../../../shared/fixtures/crowdsec/opencti-stix-entity.json', import.meta.url), 'utf8'),
+  readFileSync(
+    new URL('../../../../connectors/crowdsec/test/fixtures/opencti-stix-entity.json', import.meta.url),
+    'utf8',
+  ),
 ) as Record<string, unknown>;
 
 describe('listen messages', () => {

@@ -33,7 +33,7 @@ interface GoldenVector {
   upstream_expected_id?: string;
 }
 
-const goldenUrl = new URL('../../../../../shared/reference/golden-ids.json', import.meta.url);
+const goldenUrl = new URL('../../../../reference/golden-ids.json', import.meta.url);
 const golden = JSON.parse(readFileSync(goldenUrl, 'utf8')) as GoldenVector[];
 
 function catchError(fn: () => unknown): unknown {
