@@ -117,7 +117,7 @@ function renderPerformanceDoc(): void {
     if (small && large) {
       lines.push(
         '',
-        `Time per object at ${large.objects.toLocaleString('en')} objects is ${round((large.sdk.seconds / large.objects) / (small.sdk.seconds / small.objects), 2)}× the time per object at ${small.objects.toLocaleString('en')}: growth is linear when this ratio stays near 1.`,
+        `Time per object at ${large.objects.toLocaleString('en')} objects is ${round(large.sdk.seconds / large.objects / (small.sdk.seconds / small.objects), 2)}× the time per object at ${small.objects.toLocaleString('en')}: growth is linear when this ratio stays near 1.`,
       );
     }
     lines.push('');
@@ -155,7 +155,11 @@ function renderPerformanceDoc(): void {
       '',
     );
   }
-  const rate = result('rate-limit') as { at: string; perSecond: Record<string, number>; budget: Record<string, number> } | null;
+  const rate = result('rate-limit') as {
+    at: string;
+    perSecond: Record<string, number>;
+    budget: Record<string, number>;
+  } | null;
   if (rate) {
     lines.push(
       '## Rate-limit fidelity',
@@ -169,7 +173,11 @@ function renderPerformanceDoc(): void {
       '',
     );
   }
-  const startup = result('startup') as { at: string; rows: Array<Record<string, number | string>>; nodeBaselineMs: number } | null;
+  const startup = result('startup') as {
+    at: string;
+    rows: Array<Record<string, number | string>>;
+    nodeBaselineMs: number;
+  } | null;
   if (startup) {
     lines.push(
       '## Start-up',
@@ -180,7 +188,9 @@ function renderPerformanceDoc(): void {
       '| --- | ---: | ---: | ---: |',
     );
     for (const r of startup.rows) {
-      lines.push(`| ${r.slug} | ${r.registeredMs} | ${r.readyMs} | ${round(Number(r.readyMs) / startup.nodeBaselineMs, 1)}× |`);
+      lines.push(
+        `| ${r.slug} | ${r.registeredMs} | ${r.readyMs} | ${round(Number(r.readyMs) / startup.nodeBaselineMs, 1)}× |`,
+      );
     }
     lines.push('');
   }

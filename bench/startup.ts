@@ -12,7 +12,11 @@ import { startFakeVendor, startTestPlatform } from '@cti/connector-testkit';
 import { percentile } from './lib.js';
 
 const connectors: Array<{ slug: string; ready: string; env: (vendor: string) => Record<string, string> }> = [
-  { slug: 'crowdsec', ready: 'listening for enrichment requests', env: (v) => ({ CROWDSEC_KEY: 'k', CROWDSEC_API_URL: v }) },
+  {
+    slug: 'crowdsec',
+    ready: 'listening for enrichment requests',
+    env: (v) => ({ CROWDSEC_KEY: 'k', CROWDSEC_API_URL: v }),
+  },
   {
     slug: 'team-cymru-scout',
     ready: 'listening for enrichment requests',
@@ -32,14 +36,25 @@ const connectors: Array<{ slug: string; ready: string; env: (vendor: string) => 
 ];
 const RUNS = 5;
 
-async function timeProcess(args: string[], env: Record<string, string>, readyText: string | null, registered?: () => boolean) {
+async function timeProcess(
+  args: string[],
+  env: Record<string, string>,
+  readyText: string | null,
+  registered?: () => boolean,
+) {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let registeredMs = Number.NaN;
   let readyMs = Number.NaN;
   let out = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready in 30 s:\n${out.slice(-2000)}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${args.join(' ')} not ready in 30 s:\n${out.slice(-2000)}`)),
+      30_000,
+    );
     const poll = setInterval(() => {
       if (registered && Number.isNaN(registeredMs) && registered()) registeredMs = performance.now() - started;
     }, 2);
@@ -73,7 +88,9 @@ const baseline: number[] = [];
 for (let i = 0; i < RUNS; i++) baseline.push((await timeProcess(['-e', '0'], {}, null)).readyMs);
 
 const platform = await startTestPlatform();
-const vendor = await startFakeVendor({ 'GET *': { body: { cursor: '', hits: 0, results: [], success: true, reports: [], ioc_bundles: [] } } });
+const vendor = await startFakeVendor({
+  'GET *': { body: { cursor: '', hits: 0, results: [], success: true, reports: [], ioc_bundles: [] } },
+});
 const rows = [];
 for (const c of connectors) {
   const main = fileURLToPath(new URL(`../connectors/${c.slug}/dist/main.js`, import.meta.url));
@@ -100,7 +117,11 @@ for (const c of connectors) {
     registered.push(t.registeredMs);
     ready.push(t.readyMs);
   }
-  rows.push({ slug: c.slug, registeredMs: Math.round(percentile(registered, 50)), readyMs: Math.round(percentile(ready, 50)) });
+  rows.push({
+    slug: c.slug,
+    registeredMs: Math.round(percentile(registered, 50)),
+    readyMs: Math.round(percentile(ready, 50)),
+  });
 }
 await vendor.close();
 await platform.close();
