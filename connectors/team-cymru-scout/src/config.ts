@@ -25,7 +25,8 @@ export const scoutConfig = {
     default: 1,
     min: 0.01,
     max: 100,
-    description: 'Requests per second to Scout, for this process (0.5 = one request every 2 seconds)',
+    description:
+      'Requests per second to Scout (0.5 = one every 2 seconds); per process, or shared by every replica with CONNECTOR_RATE_LIMIT_REDIS_URL',
   }),
   PURE_SIGNAL_SCOUT_TIMEOUT_SECONDS: env.int({
     default: 30,
