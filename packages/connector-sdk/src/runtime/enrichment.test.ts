@@ -85,6 +85,7 @@ function setup(
     maxTlp: 'TLP:AMBER',
     connectorUserId: 'connector-user',
     shutdown: new AbortController().signal,
+    outageBackoffMs: 1,
   });
   return { processor, calls, sent, vendorCalls: () => vendorCalls };
 }
@@ -121,7 +122,7 @@ describe('EnrichmentProcessor', () => {
     expect(t.calls.at(-1)).toBe('processed work-1 error: Vendor answered 503 after 4 attempts');
   });
 
-  it('requeues once when the outcome cannot be recorded, then reports and acks a redelivery', async () => {
+  it('keeps requeueing while the platform is unreachable, and never gives up on an outage', async () => {
     let fail = true;
     const t = setup({
       platform: {
@@ -131,9 +132,25 @@ describe('EnrichmentProcessor', () => {
       },
     });
     expect(await t.processor.handle(message(), false)).toBe('requeue');
-    expect(await t.processor.handle(message(), true)).toBe('ack');
+    expect(await t.processor.handle(message(), true)).toBe('requeue');
+    expect(await t.processor.handle(message(), true)).toBe('requeue');
     fail = false;
     expect(await t.processor.handle(message(), true)).toBe('ack');
+  });
+
+  it('requeues once on a failure that is not an outage, then reports and acks the redelivery', async () => {
+    const reports: string[] = [];
+    const t = setup({
+      platform: {
+        workToProcessed: async (_w, m, e) => {
+          reports.push(`${e ? 'error' : 'ok'}: ${m}`);
+          if (!e) throw new PlatformError('validation failed', { operation: 'workToProcessed', retryable: false });
+        },
+      },
+    });
+    expect(await t.processor.handle(message(), false)).toBe('requeue');
+    expect(await t.processor.handle(message(), true)).toBe('ack');
+    expect(reports.at(-1)).toBe('error: validation failed');
   });
 
   it('requeues when the broker cannot take the bundle', async () => {
@@ -235,6 +252,30 @@ describe('EnrichmentProcessor', () => {
   it('processes a redelivered message whose work is not processed yet', async () => {
     const t = setup({ platform: { workStatus: async () => ({ status: 'progress', processedTime: null }) } });
     expect(await t.processor.handle(message(), true)).toBe('ack');
+    expect(t.vendorCalls()).toBe(1);
+  });
+
+  it('does not run a redelivered message while its first run is still in progress here', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let processed: string | null = null;
+    const t = setup({
+      platform: {
+        workToProcessed: async (_w, m) => {
+          await held;
+          processed = m;
+        },
+        workStatus: async () => (processed ? { status: 'complete', processedTime: '2026-01-01T00:00:00.000Z' } : null),
+      },
+    });
+    const first = t.processor.handle(message(), false);
+    await new Promise((r) => setTimeout(r, 20));
+    const second = t.processor.handle(message(), true); // the channel closed before the first ack
+    release();
+    expect(await first).toBe('ack');
+    expect(await second).toBe('ack');
     expect(t.vendorCalls()).toBe(1);
   });
 });

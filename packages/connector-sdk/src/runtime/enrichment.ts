@@ -3,10 +3,14 @@
  * parse → work received → read the entity → scope → TLP gate → enrich → send → work processed → ack.
  *
  * The message is acked only once its outcome is recorded. Failures of the enrichment itself (vendor
- * errors, TLP refusal, bad input) end the work in error and are acked. Failures to record the outcome
- * (the platform or the broker unreachable after retries) requeue the message once; a redelivered message
- * that fails again is reported as best it can be and acked, so nothing loops.
+ * errors, TLP refusal, bad input) end the work in error and are acked. When the platform or the broker
+ * cannot be reached to record the outcome, the message goes back to the queue after a growing pause (up
+ * to 30 s), for as long as the outage lasts: an outage is not a poison message. Other failures to record
+ * the outcome requeue the message once; a redelivered message that fails again that way is reported as
+ * best it can be and acked, so nothing loops. A redelivered message whose work is already processed, or
+ * is still being processed by this process, is not run again.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CtiError, InputError, PlatformError, TlpRefusedError } from '../errors/index.js';
 import { type Logger, redactString } from '../log/index.js';
 import { assembleBundle, maxTlpAllows, type StixBundle, type TlpLevel } from '../stix/index.js';
@@ -62,17 +66,25 @@ export interface EnrichmentProcessorOptions {
   shutdown: AbortSignal;
   /** How often a long enrichment pings its work (pycti: about 5 minutes). */
   workPingIntervalMs?: number;
+  /** First pause before a message whose outcome could not be recorded goes back to the queue (doubles each time). */
+  outageBackoffMs?: number;
   now?: () => Date;
 }
 
 export type Outcome = 'ack' | 'requeue';
 
 const PLATFORM = 'platform_wait_seconds_total';
+/** Longest wait before a message whose outcome could not be recorded goes back to the queue. */
+const OUTAGE_MAX_WAIT_MS = 30_000;
 
 class ShutdownError extends Error {}
 
 export class EnrichmentProcessor {
   private readonly now: () => Date;
+  /** Runs in progress, by work id. */
+  private readonly running = new Map<string, Promise<void>>();
+  /** Consecutive outcomes that could not be recorded because the platform or the broker was unreachable. */
+  private outageFailures = 0;
 
   constructor(private readonly o: EnrichmentProcessorOptions) {
     this.now = o.now ?? (() => new Date());
@@ -95,10 +107,34 @@ export class EnrichmentProcessor {
     }
 
     const log = logger.child({ workId: msg.workId, entityId: msg.entityId });
-    if (redelivered && msg.workId && (await this.alreadyProcessed(msg.workId, log))) {
+    const workId = msg.workId;
+    // A message for a work this process is still handling (redelivered because its channel closed before
+    // the ack) waits for that run instead of running alongside it, then is checked like any redelivery.
+    const earlier = workId ? this.running.get(workId) : undefined;
+    if (earlier) {
+      log.info('this work is already being processed here: waiting for that run before deciding');
+      await earlier;
+    }
+    if ((redelivered || earlier) && workId && (await this.alreadyProcessed(workId, log))) {
       metrics.inc('enrichments_total', 1, { outcome: 'duplicate' });
       return 'ack';
     }
+    const run = this.run(msg, log, redelivered);
+    if (!workId) return run;
+    const tracked = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running.set(workId, tracked);
+    try {
+      return await run;
+    } finally {
+      if (this.running.get(workId) === tracked) this.running.delete(workId);
+    }
+  }
+
+  private async run(msg: ListenMessage, log: Logger, redelivered: boolean): Promise<Outcome> {
+    const { metrics } = this.o;
     const started = performance.now();
     metrics.inc('runs_total');
     metrics.setState('running');
@@ -119,6 +155,7 @@ export class EnrichmentProcessor {
         const workId = msg.workId;
         await metrics.time(PLATFORM, () => this.o.platform.workToProcessed(workId, outcome.message, outcome.inError));
       }
+      this.outageFailures = 0;
       (outcome.inError ? log.warn.bind(log) : log.info.bind(log))(
         { durationMs: outcome.durationMs, objects: outcome.objects },
         outcome.message,
@@ -132,6 +169,17 @@ export class EnrichmentProcessor {
       // The outcome could not be recorded (platform or broker unreachable after retries).
       metrics.inc('errors_total');
       const message = describe(err);
+      if (err instanceof PlatformError && err.retryable) {
+        // An outage, not a poison message: keep the message until the platform answers again, backing off.
+        this.outageFailures++;
+        const waitMs = Math.min(OUTAGE_MAX_WAIT_MS, (this.o.outageBackoffMs ?? 1000) * 2 ** (this.outageFailures - 1));
+        log.error(
+          { err, attempt: this.outageFailures, retryInMs: waitMs },
+          `could not record the outcome, the message goes back to the queue in ${Math.round(waitMs / 1000)} s: ${message}`,
+        );
+        await sleep(waitMs, undefined, { signal: this.o.shutdown }).catch(() => undefined);
+        return 'requeue';
+      }
       if (!redelivered) {
         log.error({ err }, `could not record the outcome, the message is requeued: ${message}`);
         return 'requeue';

@@ -124,17 +124,11 @@ describe('broker faults while enrichments flow', () => {
   }, 300_000);
 
   /*
-   * BUG (reported to the lead): packages/connector-sdk/src/runtime/enrichment.ts handle() runs every
-   * delivery, redelivered or not. The consumer acks only after the handler (src/queue/consumer.ts
-   * settle/settleOn); when the broker closes the listen channel before that ack, the broker redelivers the
-   * message to the new channel at once and the processor runs it again, while the first run is still
-   * waiting for toProcessed: the enrichment, the bundle and every work call happen twice. When the first
-   * run had already finished, the second toReceived sets the completed work back to "progress" and its
-   * toProcessed cannot complete it again (the counters are gone): the work shows "in progress" for ever
-   * (seen in the 500-enrichment test). A redelivered message whose work is in flight or already processed
-   * must not run again. Flip to it() once fixed, and regenerate docs/reliability.md.
+   * A message whose ack was lost (the listen channel closed while the platform was still answering its
+   * toProcessed) comes back redelivered while its first run is in flight: the processor waits for that run,
+   * sees the work processed and acks without running it again (enrichment.ts, `running` and alreadyProcessed).
    */
-  it.fails('the listen connection closed between toProcessed and the ack: the redelivered message is not processed again', async () => {
+  it('the listen connection closed between toProcessed and the ack: the redelivered message is not processed again', async () => {
     const name = `FaultWindow-${randomUUID().slice(0, 8)}`;
     const calls = { calls: [] as string[] };
     const { d, state } = start(name, calls);

@@ -249,15 +249,10 @@ describe('OpenCTI faults while running', () => {
   }, 60_000);
 
   /*
-   * BUG (reported to the lead): packages/connector-sdk/src/runtime/enrichment.ts handle(): when the
-   * outcome cannot be recorded, the message is requeued once (nack, requeue: the broker redelivers it at
-   * once) and a redelivered message that fails again is acked "giving up". An OpenCTI outage longer than
-   * two rounds of client retries (about 3 s) therefore loses the enrichment: the work stays "in progress"
-   * for ever and the result is never ingested. A platform failure (retryable PlatformError) should hold
-   * or requeue the message until the platform is back (pausing consumption while it is down), not count
-   * as a poison-message attempt.
+   * An outage is not a poison message: while the platform cannot record the outcome the message goes back
+   * to the queue after a growing pause, for as long as the outage lasts (enrichment.ts, outageFailures).
    */
-  it.fails('OpenCTI down for 15 s while an enrichment records its outcome: processed when the platform is back', async () => {
+  it('OpenCTI down for 15 s while an enrichment records its outcome: processed when the platform is back', async () => {
     const { d, state, calls } = start({ DELAY_MS: '1500' });
     await consuming(d);
     const workId = await enrich(d);
