@@ -305,7 +305,37 @@ export class OpenCtiClient {
    * `listen_callback_uri` are sent only to a platform that accepts them (version.ts); the platform
    * version is read first when not yet known. The RabbitMQ password returned is registered as a secret.
    */
-  async registerConnector(input: RegisterConnectorInput): Promise<RegisteredConnector> {
+  async registerConnector(
+    input: RegisterConnectorInput,
+    options: { deadlineMs?: number; signal?: AbortSignal } = {},
+  ): Promise<RegisteredConnector> {
+    if (options.deadlineMs === undefined) return this.registerOnce(input);
+    // At start-up the registration waits for the platform as the health check does: a platform that
+    // answers the health check but 5xx on registerConnector (a restart behind a proxy) is not a reason to exit.
+    const policy = { baseDelayMs: 1_000, maxDelayMs: 30_000 };
+    const deadline = performance.now() + options.deadlineMs;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.registerOnce(input);
+      } catch (err) {
+        if (!(err instanceof PlatformError) || !err.retryable || err.auth) throw err;
+        const left = deadline - performance.now();
+        if (left <= 0) throw err;
+        const delay = Math.min(backoffDelay(attempt, policy), Math.ceil(left));
+        this.logger.warn(
+          { attempt, delayMs: delay },
+          `OpenCTI did not accept the registration (${err.message}), attempt ${attempt}, next in ${formatSeconds(delay)}`,
+        );
+        try {
+          await sleep(delay, options.signal);
+        } catch {
+          throw cancelled('RegisterConnector', options.signal);
+        }
+      }
+    }
+  }
+
+  private async registerOnce(input: RegisterConnectorInput): Promise<RegisteredConnector> {
     const version = await this.knownPlatformVersion();
     const { variables, dropped } = buildRegistrationInput(input, version);
     for (const field of dropped) {

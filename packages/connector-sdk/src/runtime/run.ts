@@ -368,15 +368,18 @@ async function daemon(
   logger.info({ version: about.version, url: config.OPENCTI_URL }, 'OpenCTI is reachable');
 
   const register = () =>
-    platform.registerConnector({
-      id: config.CONNECTOR_ID,
-      name: config.CONNECTOR_NAME,
-      type: isEnrichment ? 'INTERNAL_ENRICHMENT' : 'EXTERNAL_IMPORT',
-      scope: config.CONNECTOR_SCOPE,
-      auto: config.CONNECTOR_AUTO,
-      only_contextual: config.CONNECTOR_ONLY_CONTEXTUAL,
-      playbook_compatible: isEnrichment ? (definition.playbookCompatible ?? false) : false,
-    });
+    platform.registerConnector(
+      {
+        id: config.CONNECTOR_ID,
+        name: config.CONNECTOR_NAME,
+        type: isEnrichment ? 'INTERNAL_ENRICHMENT' : 'EXTERNAL_IMPORT',
+        scope: config.CONNECTOR_SCOPE,
+        auto: config.CONNECTOR_AUTO,
+        only_contextual: config.CONNECTOR_ONLY_CONTEXTUAL,
+        playbook_compatible: isEnrichment ? (definition.playbookCompatible ?? false) : false,
+      },
+      { deadlineMs: STARTUP_DEADLINE_MS, signal: shutdown },
+    );
   const registered = await register();
   logger.info(
     {

@@ -110,6 +110,31 @@ describe('OpenCTI faults at start-up', () => {
     );
   }, 90_000);
 
+  /*
+   * BUG (reported to the lead): packages/connector-sdk/src/runtime/run.ts daemon(): a stop requested while
+   * the daemon waits for OpenCTI at start-up makes waitUntilReachable() throw "cancelled", which
+   * runConnector() reports as a CRITICAL error and exit code 1 (the `if (shutdown.aborted) return 0` after
+   * the wait is never reached). SIGTERM is a normal stop: it should exit 0. Flip to it() once fixed.
+   */
+  it.fails('a stop requested while waiting for OpenCTI at start-up exits 0', async () => {
+    await platform.stop();
+    const { d } = start();
+    await waitUntil(() => messages(d, /OpenCTI not reachable/).length >= 1, {
+      timeoutMs: 30_000,
+      message: 'a start-up warning',
+    });
+    daemon = null;
+    const code = await d.stop();
+    const critical = parsed(d).find((l) => l.level === 'CRITICAL');
+    doc.record(
+      'SIGTERM (a stop) while the daemon waits for OpenCTI at start-up',
+      code === 0
+        ? 'Stopped at once with exit code 0.'
+        : `BUG: stopped at once but with exit code ${code} and a CRITICAL line "${normalise(String(critical?.message), '<opencti>')}".`,
+    );
+    expect(code).toBe(0);
+  }, 60_000);
+
   it('unreachable for good: the start-up wait is bounded', async () => {
     await platform.stop();
     const client = new OpenCtiClient({ url: platform.url, token: platform.token, userAgent: 'fault-suite' });
@@ -155,13 +180,11 @@ describe('OpenCTI faults at start-up', () => {
   }, 60_000);
 
   /*
-   * BUG (reported to the lead): packages/connector-sdk/src/runtime/run.ts daemon(): only the health check
-   * waits for the platform (waitUntilReachable, 5 min); registerConnector right after it has the client's
-   * 3 attempts (about 1.5 s). A platform that answers the health check but 5xx on the registration for a
-   * few seconds (a restart behind a proxy, a busy Elasticsearch) makes the daemon exit 1 at once. The
-   * registration should be retried with the same start-up deadline.
+   * The registration waits for the platform with the same start-up deadline as the health check
+   * (client.ts registerConnector with deadlineMs): a platform that answers the health check but 5xx on
+   * registerConnector for a while (a restart behind a proxy) does not make the daemon exit.
    */
-  it.fails('HTTP 503 on registerConnector for a few seconds: the daemon keeps trying and starts', async () => {
+  it('HTTP 503 on registerConnector for a few seconds: the daemon keeps trying and starts', async () => {
     const fault = platform.faults.graphql({ operation: 'RegisterConnector', status: 503, times: 8 });
     const { d, state } = start();
     await waitUntil(() => state.exitCode !== null || d.logs.some((l) => l.includes('listening for enrichment')), {
