@@ -103,25 +103,31 @@ export class ImportRunner<State> {
       })
       [Symbol.asyncIterator]();
 
+    // One item per call, in a frame of its own: a loop here would keep the last bundle reachable (from the
+    // suspended frame) while the handler builds the next one, so two bundles would be in memory, not one.
+    const step = async (): Promise<boolean> => {
+      const next = await iterator.next();
+      if (next.done) return false;
+      const item = next.value;
+      if (item.bundle && item.bundle.objects.length > 0) {
+        const workId = await openWork(item.work ?? defaultWork);
+        const sent = await this.o.sink.send(item.bundle as StixBundle, {
+          workId,
+          applicantId: this.o.connectorUserId,
+          draftId: null,
+          update: this.o.config.CONNECTOR_UPDATE_EXISTING_DATA,
+        });
+        bundles++;
+        objects += sent.objects;
+      }
+      if (item.state !== undefined && !signal.aborted) await this.o.state.save(item.state);
+      return true;
+    };
+
     let failure: unknown = null;
     try {
-      while (true) {
-        if (signal.aborted) break;
-        const next = await iterator.next();
-        if (next.done) break;
-        const item = next.value;
-        if (item.bundle && item.bundle.objects.length > 0) {
-          const workId = await openWork(item.work ?? defaultWork);
-          const sent = await this.o.sink.send(item.bundle as StixBundle, {
-            workId,
-            applicantId: this.o.connectorUserId,
-            draftId: null,
-            update: this.o.config.CONNECTOR_UPDATE_EXISTING_DATA,
-          });
-          bundles++;
-          objects += sent.objects;
-        }
-        if (item.state !== undefined && !signal.aborted) await this.o.state.save(item.state);
+      while (!signal.aborted && (await step())) {
+        // each step sends one bundle and/or saves one state
       }
     } catch (err) {
       failure = err;

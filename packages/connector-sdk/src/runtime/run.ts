@@ -29,12 +29,16 @@ import { ImportRunner, type StateStore } from './import-runner.js';
 import { Metrics, startMetricsServer } from './metrics.js';
 import { ConnectorPinger } from './pinger.js';
 import { AmqpBundleSink, ApiBundleSink, type BundleSink, StdoutBundleSink } from './sinks.js';
+import { flushOutput, writeWithBackPressure } from './stdout.js';
 
 export interface RunOptions {
   argv?: readonly string[];
   env?: Env;
-  /** Where dry-run output goes (default process.stdout). */
-  stdout?: (text: string) => void;
+  /**
+   * Where dry-run output goes (default process.stdout, written with back-pressure and flushed before the
+   * run resolves). A returned promise holds the next bundle back until it settles.
+   */
+  stdout?: (text: string) => void | Promise<void>;
   /** Where configuration errors go (default process.stderr). */
   stderr?: (text: string) => void;
   /** Handle process signals (default true; tests drive shutdown with `signal`). */
@@ -56,7 +60,7 @@ const SHUTDOWN_GRACE_MS = 8_000;
 
 /** Runs the connector as the command line asks; resolves with the process exit code. */
 export async function runConnector(definition: ConnectorDefinition, options: RunOptions = {}): Promise<number> {
-  const stdout = options.stdout ?? ((t: string) => void process.stdout.write(t));
+  const stdout = options.stdout ?? writeProcessStdout;
   const stderr = options.stderr ?? ((t: string) => void process.stderr.write(t));
   let argv = options.argv ?? process.argv.slice(2);
   let environment = readEnvironment({ env: options.env ?? process.env, dotenvPath: options.dotenvPath });
@@ -70,11 +74,13 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
     return 2;
   }
   if (command.kind === 'help') {
-    stdout(`${usage(definition)}\n${settingsHelp(shapeOf(definition))}`);
+    await stdout(`${usage(definition)}\n${settingsHelp(shapeOf(definition))}`);
+    if (options.stdout === undefined) await flushProcessStdout();
     return 0;
   }
   if (command.kind === 'version') {
-    stdout(`${definition.slug} ${definition.version ?? SDK_VERSION} (cti-connector-sdk ${SDK_VERSION})\n`);
+    await stdout(`${definition.slug} ${definition.version ?? SDK_VERSION} (cti-connector-sdk ${SDK_VERSION})\n`);
+    if (options.stdout === undefined) await flushProcessStdout();
     return 0;
   }
 
@@ -162,7 +168,7 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
   try {
     const client = await definition.setup(setupContext as never);
     if (command.kind === 'enrich') {
-      return await dryRunEnrich(
+      const code = await dryRunEnrich(
         definition as EnrichmentDefinition,
         command,
         config,
@@ -171,9 +177,13 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
         stdout,
         shutdown.signal,
       );
+      if (options.stdout === undefined) await flushProcessStdout();
+      return code;
     }
     if (command.kind === 'import') {
-      return await dryRunImport(definition as ImportDefinition, command, config, client, logger, stdout);
+      const code = await dryRunImport(definition as ImportDefinition, command, config, client, logger, stdout);
+      if (options.stdout === undefined) await flushProcessStdout();
+      return code;
     }
     return await daemon(definition, config, client, logger, shutdown.signal, options.pingIntervalMs);
   } catch (err) {
@@ -189,6 +199,15 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
     await closeSharedRateLimits();
     logger.flush();
   }
+}
+
+function writeProcessStdout(text: string): Promise<void> | undefined {
+  return writeWithBackPressure(process.stdout, text);
+}
+
+/** main.ts ends with process.exit, which would drop what a pipe's reader had not taken yet. */
+function flushProcessStdout(): Promise<void> {
+  return flushOutput(process.stdout);
 }
 
 /** The full settings shape: base, then the definition's defaults for name and scope, then its own. */
@@ -245,7 +264,7 @@ async function dryRunEnrich(
   config: AnyConfig,
   client: unknown,
   logger: Logger,
-  stdout: (t: string) => void,
+  stdout: (t: string) => void | Promise<void>,
   signal: AbortSignal,
 ): Promise<number> {
   const entity = dryRunEntity(command.value, command.type ?? guessEntityType(command.value), command.tlp ?? undefined);
@@ -280,7 +299,7 @@ async function dryRunEnrich(
     }),
   );
   await processor.handle(body, false);
-  if (sink.sent === 0 && !failed) stdout('null\n');
+  if (sink.sent === 0 && !failed) await stdout('null\n');
   return failed ? 1 : 0;
 }
 
@@ -290,7 +309,7 @@ async function dryRunImport(
   config: AnyConfig,
   client: unknown,
   logger: Logger,
-  stdout: (t: string) => void,
+  stdout: (t: string) => void | Promise<void>,
 ): Promise<number> {
   let state: unknown = null;
   if (command.state) {

@@ -356,6 +356,59 @@ describe('splitBundle: embedded lists and internal ids', () => {
   });
 });
 
+describe('splitBundle: the caller keeps its objects', () => {
+  it('rewrites copies: nested lists, shared values and every rewritten property stay as the caller built them', () => {
+    const markings = ['marking-definition--t1', 'x-custom--zzz'];
+    const refs = [
+      { source_name: 'a', external_id: '1' },
+      { source_name: 'a', external_id: '1' },
+    ];
+    const input = bundle([
+      { type: 'marking-definition', id: 'marking-definition--t1' },
+      { type: 'malware', id: 'malware--1', object_marking_refs: markings, external_references: refs },
+      { type: 'indicator', id: 'indicator--1', object_marking_refs: markings, created_by_ref: 'x-custom--q' },
+      { type: 'note', id: 'note--1', object_refs: ['malware--1', 'malware--1', 'indicator--missing'] },
+    ]);
+    const before = structuredClone(input);
+    const result = splitBundle(input, { cleanupInconsistentBundle: true });
+    expect(sent(result, 'malware--1')).toMatchObject({
+      object_marking_refs: ['marking-definition--t1'],
+      external_references: [refs[0]],
+    });
+    expect(sent(result, 'indicator--1').created_by_ref).toBeNull();
+    expect(sent(result, 'note--1').object_refs).toEqual(['malware--1']);
+    expect(input).toEqual(before);
+    expect(input.objects[1]?.object_marking_refs).toBe(markings);
+    expect(markings).toEqual(['marking-definition--t1', 'x-custom--zzz']);
+  });
+
+  it('sends one object listed twice (the same instance) once, as when the bundle was deep-copied', () => {
+    const malware = { type: 'malware', id: 'malware--1', created_by_ref: 'identity--1' };
+    const result = splitBundle(bundle([{ type: 'identity', id: 'identity--1' }, malware, malware]));
+    expect(order(result)).toEqual([
+      ['identity--1', 1],
+      ['malware--1', 2],
+    ]);
+    expect(malware).not.toHaveProperty('nb_deps');
+  });
+
+  it('refuses an object holding a function or another value JSON would not carry', () => {
+    const withFunction = { type: 'malware', id: 'malware--1', name: () => 'x' };
+    expect(() => splitBundle(bundle([withFunction]))).toThrow(BundleError);
+    let refused: unknown;
+    try {
+      splitBundle(bundle([withFunction, { type: 'malware', id: 'malware--2', size: 1n }]));
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(BundleError);
+    expect((refused as BundleError).problems).toEqual([
+      'objects[0].name is a function, not data',
+      'objects[1].size is a bigint, not data',
+    ]);
+  });
+});
+
 describe('splitBundle: envelope', () => {
   it('copies the event version into every chunk', () => {
     const result = splitBundle(bundle([{ type: 'malware', id: 'malware--1' }]), { eventVersion: '4' });

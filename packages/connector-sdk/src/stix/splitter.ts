@@ -205,8 +205,6 @@ interface Frame {
   /** The id it was called with (an object's id or one of its internal ids). */
   readonly id: string;
   readonly item: Item;
-  /** `cache_refs[id]`: ids this id was found to depend on (shared by re-entrant frames). */
-  readonly deps: Set<string>;
   /** The item's keys when the call started (pycti iterates a snapshot). */
   readonly keys: string[];
   /** Whether `id` is in the `parents` path (false for the top-level call). */
@@ -217,7 +215,8 @@ interface Frame {
   refs: readonly unknown[] | undefined;
   refIndex: number;
   keep: string[];
-  keepSet: Set<string>;
+  /** Created on the first kept id (most objects have no list: a Set per frame was most of the garbage). */
+  keepSet: Set<string> | undefined;
   /** Set while a child call for a reference is running. */
   waiting: 'refs' | 'ref' | undefined;
 }
@@ -225,6 +224,7 @@ interface Frame {
 class Splitter {
   private readonly raw = new Map<string, Item>();
   private readonly cacheIndex = new Map<string, Item>();
+  /** `cache_refs`: ids each id was found to depend on (shared by re-entrant frames); absent means none yet. */
   private readonly cacheRefs = new Map<string, Set<string>>();
   /** How many times each id is on the current `parents` path. */
   private readonly path = new Map<string, number>();
@@ -250,16 +250,10 @@ class Splitter {
 
   private frame(id: string, inPath: boolean): Frame {
     const item = this.raw.get(id) as Item;
-    let deps = this.cacheRefs.get(id);
-    if (deps === undefined) {
-      deps = new Set();
-      this.cacheRefs.set(id, deps);
-    }
     if (inPath) this.path.set(id, (this.path.get(id) ?? 0) + 1);
     return {
       id,
       item,
-      deps,
       keys: Object.keys(item),
       inPath,
       keyIndex: 0,
@@ -267,7 +261,7 @@ class Splitter {
       refs: undefined,
       refIndex: 0,
       keep: [],
-      keepSet: new Set(),
+      keepSet: undefined,
       waiting: undefined,
     };
   }
@@ -281,6 +275,12 @@ class Splitter {
       ref !== frame.id &&
       !(this.cacheRefs.get(ref)?.has(frame.id) ?? false)
     );
+  }
+
+  private addDep(id: string, ref: string): void {
+    const deps = this.cacheRefs.get(id);
+    if (deps === undefined) this.cacheRefs.set(id, new Set([ref]));
+    else deps.add(ref);
   }
 
   /** The top-level `enlist_element(id, parents=[])`. */
@@ -323,8 +323,13 @@ class Splitter {
   }
 
   private keepRef(frame: Frame, ref: string): void {
-    if (!frame.keepSet.has(ref)) {
-      frame.keepSet.add(ref);
+    let kept = frame.keepSet;
+    if (kept === undefined) {
+      kept = new Set();
+      frame.keepSet = kept;
+    }
+    if (!kept.has(ref)) {
+      kept.add(ref);
       frame.keep.push(ref);
     }
     // pycti assigns the kept list after every element, followed or not.
@@ -350,13 +355,13 @@ class Splitter {
           frame.refs = value;
           frame.refIndex = 0;
           frame.keep = [];
-          frame.keepSet = new Set();
+          frame.keepSet = undefined;
         }
         const refs = frame.refs;
         while (frame.refIndex < refs.length) {
           const ref = refs[frame.refIndex];
           if (typeof ref === 'string' && this.follows(frame, ref)) {
-            frame.deps.add(ref);
+            this.addDep(frame.id, ref);
             const nb = this.shortcut(ref);
             if (nb === undefined) {
               frame.waiting = 'refs';
@@ -373,7 +378,7 @@ class Splitter {
       } else if (key.endsWith('_ref')) {
         if (value !== undefined) {
           if (typeof value === 'string' && this.follows(frame, value)) {
-            frame.deps.add(value);
+            this.addDep(frame.id, value);
             const nb = this.shortcut(value);
             if (nb === undefined) {
               frame.waiting = 'ref';
@@ -416,25 +421,40 @@ function isCompatible(id: string, item: Item): boolean {
   return isIdSupported(id);
 }
 
-function parseBundle(bundle: unknown): Item {
-  let data: unknown;
+/** A value JSON cannot carry as it is: the worker would receive something else than what was built. */
+function isNonData(value: unknown): boolean {
+  return typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint';
+}
+
+/**
+ * The bundle's objects, ready to be rewritten: parsed from text, or shallow copies of the caller's objects.
+ * The walk only ever replaces an object's top-level values (reference lists, deduplicated lists, nb_deps),
+ * never changes a nested value in place, so a shallow copy keeps the caller's bundle untouched without
+ * duplicating every string and nested value of a large bundle (as a deep clone did).
+ */
+function bundleObjects(bundle: unknown): { id: unknown; objects: unknown[] } {
+  let data: unknown = bundle;
   if (typeof bundle === 'string') {
     try {
       data = JSON.parse(bundle);
     } catch (err) {
       throw new BundleError('File data is not a valid JSON', [], { cause: err });
     }
-  } else {
-    try {
-      data = structuredClone(bundle);
-    } catch (err) {
-      throw new BundleError('The bundle cannot be copied (it holds functions or other non-data values)', [], {
-        cause: err,
-      });
-    }
   }
   if (!isRecord(data) || !Array.isArray(data.objects)) throw new BundleError('File data is not a valid bundle');
-  return data;
+  if (typeof bundle === 'string') return { id: data.id, objects: data.objects };
+  // One copy per object, even when the same object is listed twice (as a deep clone keeps it).
+  const copies = new Map<Item, Item>();
+  const objects = data.objects.map((object: unknown) => {
+    if (!isRecord(object)) return object;
+    let copy = copies.get(object);
+    if (copy === undefined) {
+      copy = { ...object };
+      copies.set(object, copy);
+    }
+    return copy;
+  });
+  return { id: data.id, objects };
 }
 
 /**
@@ -453,15 +473,22 @@ function parseBundle(bundle: unknown): Item {
  * Where pycti would crash on malformed input (a relationship without `source_ref`, a non-string
  * reference), this treats it as absent instead.
  *
- * @throws BundleError for text that is not JSON, a value without an `objects` list, or objects
- *   without a string `id`.
+ * @throws BundleError for text that is not JSON, a value without an `objects` list, objects
+ *   without a string `id`, or an object property that is a function, symbol or bigint.
  */
 export function splitBundle(bundle: unknown, options: SplitOptions = {}): SplitResult {
-  const data = parseBundle(bundle);
-  const objects = data.objects as unknown[];
+  const data = bundleObjects(bundle);
+  const objects = data.objects;
   const problems: string[] = [];
   objects.forEach((object, index) => {
-    if (!isRecord(object) || typeof object.id !== 'string') problems.push(`objects[${index}] has no string id`);
+    if (!isRecord(object) || typeof object.id !== 'string') {
+      problems.push(`objects[${index}] has no string id`);
+      return;
+    }
+    for (const key of Object.keys(object)) {
+      const value = object[key];
+      if (isNonData(value)) problems.push(`objects[${index}].${key} is a ${typeof value}, not data`);
+    }
   });
   if (problems.length > 0) throw new BundleError('File data is not a valid bundle', problems);
   const items = objects as Item[];
