@@ -119,21 +119,8 @@ export class SpycloudClient {
     const seenCursors = new Set<string>();
     let cursor: string | null = null;
     for (let number = 1; ; number++) {
-      const params: QueryParams = {
-        watchlist_type: query.watchlistType,
-        severity: query.severities.length > 0 ? query.severities : null,
-        since: query.since,
-        cursor,
-      };
-      const res: HttpResponse<WatchlistPageAnswer> = await this.call(() =>
-        this.o.http.get('breach/data/watchlist', {
-          params,
-          schema: watchlistPageSchema,
-          ...(signal ? { signal } : {}),
-        }),
-      );
-      yield { number, hits: res.data.hits ?? null, ...parseRecords(res.data.results) };
-      const next: string = res.data.cursor ?? '';
+      const { page, next } = await this.watchlistPage(query, cursor, number, signal);
+      yield page;
       if (next === '') return;
       if (seenCursors.has(next)) {
         throw new UpstreamApiError(
@@ -144,6 +131,35 @@ export class SpycloudClient {
       seenCursors.add(next);
       cursor = next;
     }
+  }
+
+  /**
+   * One page, validated. Only what the caller needs leaves this frame: the parsed JSON of the answer is
+   * not held (by a suspended generator) while its records are mapped and sent.
+   */
+  private async watchlistPage(
+    query: WatchlistQuery,
+    cursor: string | null,
+    number: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ page: WatchlistPage; next: string }> {
+    const params: QueryParams = {
+      watchlist_type: query.watchlistType,
+      severity: query.severities.length > 0 ? query.severities : null,
+      since: query.since,
+      cursor,
+    };
+    const res: HttpResponse<WatchlistPageAnswer> = await this.call(() =>
+      this.o.http.get('breach/data/watchlist', {
+        params,
+        schema: watchlistPageSchema,
+        ...(signal ? { signal } : {}),
+      }),
+    );
+    return {
+      page: { number, hits: res.data.hits ?? null, ...parseRecords(res.data.results) },
+      next: res.data.cursor ?? '',
+    };
   }
 
   /**

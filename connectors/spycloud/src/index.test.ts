@@ -12,7 +12,7 @@ import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SpycloudClient, spycloudHttpOptions } from './client.js';
 import type { SpycloudConfig } from './config.js';
-import spycloud, { type SpycloudState, stateKey } from './index.js';
+import spycloud, { RECORDS_PER_BUNDLE, type SpycloudState, stateKey } from './index.js';
 
 const HOST = 'https://api.spycloud.io';
 const WATCHLIST = '/enterprise-v2/breach/data/watchlist';
@@ -123,6 +123,42 @@ describe('the SpyCloud import run', () => {
     expect(queries).toHaveLength(2);
     expect((await items.next()).value.state).toBeDefined();
     expect((await items.next()).done).toBe(true);
+  });
+
+  it('sends a large page as bundles of at most RECORDS_PER_BUNDLE records, the state after the last', async () => {
+    const base = firstPage.results[0] as Record<string, unknown>;
+    const results = Array.from({ length: 2 * RECORDS_PER_BUNDLE + 30 }, (_, i) => ({
+      ...base,
+      document_id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      email: `user${i}@example.org`,
+      username: `user${i}`,
+    }));
+    // A record colliding with the first one, at the end of the page: it goes with the first bundle.
+    results.push({ ...results[0], document_id: 'collides-with-the-first' } as (typeof results)[number]);
+    nock(HOST).get(WATCHLIST).query(true).reply(200, { cursor: '', hits: results.length, results });
+    nock(HOST)
+      .persist()
+      .get(/\/enterprise-v2\/breach\/catalog\/\d+/)
+      .reply(200, catalog);
+    const r = await run({}, null);
+    expect(r.error).toBeNull();
+    expect(r.items.map((i) => (i.bundle ? 'bundle' : 'state'))).toEqual(['bundle', 'bundle', 'bundle', 'state']);
+    const incidentsPerBundle = r.bundles.map((b) => b.objects.filter((o) => o.type === 'incident').length);
+    // 231 records: the first bundle's 100 include both records of the merged incident.
+    expect(incidentsPerBundle).toEqual([RECORDS_PER_BUNDLE - 1, RECORDS_PER_BUNDLE, 31]);
+    const first = r.bundles[0]?.objects.find(
+      (o) => o.type === 'incident' && o.name === 'Spycloud high alert on user0@example.org',
+    );
+    expect(first?.description).toMatch(/^SpyCloud reported 2 breach records/);
+    // Each bundle stands alone: its author and marking, and no reference outside it.
+    for (const bundle of r.bundles) {
+      const ids = new Set(bundle.objects.map((o) => o.id));
+      expect(bundle.objects.filter((o) => o.type === 'identity' || o.type === 'marking-definition')).toHaveLength(2);
+      for (const o of bundle.objects) {
+        if (o.type === 'relationship')
+          expect(ids.has(o.source_ref as string) && ids.has(o.target_ref as string)).toBe(true);
+      }
+    }
   });
 
   it('runs one pass per watchlist type from its own saved date, keeps the other keys, and repeats severity', async () => {

@@ -11,6 +11,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { type BreachRecord, parseRecords } from './client.js';
 import {
+  groupForBundles,
   IncidentMerger,
   incidentName,
   isCredentialField,
@@ -326,6 +327,53 @@ describe('toStixBundle (SpyCloud)', () => {
     const incident = [...objects.values()].find((o) => o.type === 'incident');
     expect(incident?.source).toBe('Unknown');
     expect(incident?.created_by_ref).toBe(identityId('Acme SpyCloud', 'organization'));
+  });
+});
+
+describe('groupForBundles', () => {
+  const numbered = (n: number, overrides: Record<string, unknown> = {}) =>
+    record({ document_id: `doc-${n}`, email: `user${n}@example.org`, ...overrides });
+
+  it('cuts a page into groups of at most the given size, in order', () => {
+    const page = Array.from({ length: 7 }, (_, i) => numbered(i));
+    const groups = groupForBundles(page, 3);
+    expect(groups.map((g) => g.map((r) => r.document_id))).toEqual([
+      ['doc-0', 'doc-1', 'doc-2'],
+      ['doc-3', 'doc-4', 'doc-5'],
+      ['doc-6'],
+    ]);
+  });
+
+  it("keeps the records of one incident together, in the group of the incident's first record", () => {
+    const a = byDoc('04ce76ae-eef2-4e2e-82cf-5844469d7995');
+    const b = byDoc('02ce6542-7bce-4def-adbb-5ae0830e7ad4');
+    const page = [a, numbered(1), numbered(2), b, numbered(3)];
+    const groups = groupForBundles(page, 2);
+    expect(groups.map((g) => g.map((r) => r.document_id))).toEqual([
+      [a.document_id, b.document_id],
+      ['doc-1', 'doc-2'],
+      ['doc-3'],
+    ]);
+    // Records whose publish dates differ only in how they are written name the same incident.
+    const sameInstant = numbered(1, { spycloud_publish_date: '2024-12-04T00:00:00+00:00' });
+    expect(recordIncidentId(sameInstant)).toBe(recordIncidentId(numbered(1)));
+    expect(groupForBundles([numbered(1), numbered(9), sameInstant], 1).map((g) => g.length)).toEqual([2, 1]);
+  });
+
+  it('lets one incident with more records than the size fill a group of its own', () => {
+    const same = Array.from({ length: 4 }, (_, i) => numbered(0, { document_id: `same-${i}` }));
+    const groups = groupForBundles([numbered(1), ...same, numbered(2)], 2);
+    expect(groups.map((g) => g.length)).toEqual([1, 4, 1]);
+  });
+
+  it('gives the same objects in its bundles as one bundle for the page', () => {
+    const whole = mapped(records).objects;
+    const merger = new IncidentMerger();
+    const parts = groupForBundles(records, 4).map((group) => mapped(group, {}, merger).objects);
+    expect(parts.length).toBeGreaterThan(1);
+    const union = new Map(parts.flatMap((objects) => [...objects]));
+    expect([...union.keys()].sort()).toEqual([...whole.keys()].sort());
+    for (const [id, object] of whole) expect(union.get(id)).toEqual(object);
   });
 });
 

@@ -92,6 +92,40 @@ export function recordIncidentId(record: BreachRecord): string {
   return incidentId(incidentName(record), pythonIsoformat(record.spycloud_publish_date) ?? publishDate(record));
 }
 
+/** What the Incident id is computed from, without hashing it: equal keys give equal ids. */
+function incidentKey(record: BreachRecord): string {
+  return `${incidentName(record)}\n${pythonIsoformat(record.spycloud_publish_date) ?? publishDate(record).toISOString()}`;
+}
+
+/**
+ * Cuts a page's records into groups of at most `maxRecords`, one bundle each, so that a bundle (and what
+ * the SDK makes of it: a split copy, one message per object) stays small however large SpyCloud's pages
+ * are. The records of one Incident stay together, in the group of its first record, so a colliding
+ * Incident is still sent once per page with every record of the page in its description; such a group
+ * may exceed `maxRecords`. Otherwise the records keep their order.
+ */
+export function groupForBundles(records: readonly BreachRecord[], maxRecords: number): BreachRecord[][] {
+  const limit = Math.max(1, Math.floor(maxRecords));
+  const byIncident = new Map<string, BreachRecord[]>();
+  for (const record of records) {
+    const key = incidentKey(record);
+    const same = byIncident.get(key);
+    if (same) same.push(record);
+    else byIncident.set(key, [record]);
+  }
+  const groups: BreachRecord[][] = [];
+  let current: BreachRecord[] = [];
+  for (const same of byIncident.values()) {
+    if (current.length > 0 && current.length + same.length > limit) {
+      groups.push(current);
+      current = [];
+    }
+    current.push(...same);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
 function cellText(value: unknown): string {
   const text =
     typeof value === 'string'
@@ -102,6 +136,7 @@ function cellText(value: unknown): string {
           ? JSON.stringify(value)
           : String(value);
   // A pipe or a line break would end the table cell; a backslash before punctuation would escape it.
+  if (!/[\\|\r\n]/.test(text)) return text;
   return text
     .replace(/\\(?=[!-/:-@[-`{-~])/g, '\\\\')
     .replace(/\|/g, '\\|')
