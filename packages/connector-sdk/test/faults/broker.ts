@@ -69,3 +69,12 @@ export async function pollUntil(check: () => Promise<boolean>, attempts: number,
   }
   throw new Error(`gave up waiting for ${what}`);
 }
+
+/** The broker user of each connection whose client-given name contains `match`. */
+export async function brokerConnectionUsers(match: string): Promise<string[]> {
+  const listing = await rabbitmqctl(['list_connections', 'user', 'client_properties']);
+  return listing
+    .split('\n')
+    .filter((line) => line.includes('{"connection_name","') && line.includes(match))
+    .map((line) => line.split('\t')[0] ?? '');
+}

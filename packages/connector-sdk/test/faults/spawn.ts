@@ -17,8 +17,8 @@ export interface SpawnedConnector {
  * resolves to the sources). Only PATH and `env` reach the process: nothing leaks in from the test's own
  * environment.
  */
-export function spawnConnector(entry: string, env: Record<string, string>): SpawnedConnector {
-  const child = spawn(process.execPath, ['--conditions=@cti/source', '--import', 'tsx', entry], {
+export function spawnConnector(entry: string, env: Record<string, string>, args: string[] = []): SpawnedConnector {
+  const child = spawn(process.execPath, ['--conditions=@cti/source', '--import', 'tsx', entry, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,6 +7,7 @@
  *
  * Rows must hold only what is reproducible from run to run: normalise() strips ports, times and ids.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,8 +71,24 @@ export const SECTIONS = {
     doc: 'security',
     title: 'TLP matrix',
     intro:
-      "Each enricher's daemon with its max-TLP setting at every level, asked to enrich an observable at every TLP level; the fake vendor counts the requests it receives. Expected: one request exactly when pycti's `check_max_tlp(tlp, max_tlp)` allows it (table copied from protocol.md §11.1, not from the SDK), none otherwise.",
-    columns: ['Connector', 'Max TLP setting', 'Entity TLP', 'pycti allows', 'Vendor requests', 'Work'],
+      "Each enricher's daemon with its max-TLP setting at every level, asked to enrich an observable at every TLP level (one observable per cell); the fake vendor counts the requests that carry that observable. Expected, and checked for every cell: one request exactly when pycti's `check_max_tlp(tlp, max_tlp)` allows it (the table is copied from protocol.md §11.1 into the suite, not taken from the SDK), none otherwise, and then the work ends in error naming the TLP. Each cell shows the requests the vendor received.",
+    columns: [
+      'Connector',
+      'Max TLP setting',
+      'No marking',
+      'TLP:CLEAR',
+      'TLP:GREEN',
+      'TLP:AMBER',
+      'TLP:AMBER+STRICT',
+      'TLP:RED',
+    ],
+  },
+  'tlp-edge': {
+    doc: 'security',
+    title: 'TLP: several markings, unknown TLP markings, PAP',
+    intro:
+      "pycti leaves the entity's TLP to each connector; most keep the last TLP marking in list order, so an observable marked GREEN after RED passes a max of AMBER. The SDK takes the highest TLP marking instead, and counts a TLP marking it does not know as TLP:RED. PAP markings are not TLP and are ignored, as in pycti. Each enricher with its max TLP at TLP:AMBER:",
+    columns: ['Connector', 'Markings (in this order)', 'pycti (last TLP wins)', 'Vendor requests', 'Work'],
   },
   secrets: {
     doc: 'security',
@@ -108,7 +125,7 @@ const DOC_HEADERS: Record<DocName, string> = {
     'CTI_UPDATE_DOCS=1 pnpm vitest run packages/connector-sdk/test/faults packages/testkit/test/suites',
     '```',
     '',
-    'Ports, times and generated ids are replaced by placeholders (`<vendor>`, `<time>`, `<id>`).',
+    'Ports, times and generated ids are replaced by placeholders (`<vendor>`, `<opencti>`, `<host>`, `<time>`, `<id>`).',
   ].join('\n'),
   security: [
     '# Security',
@@ -127,6 +144,7 @@ const end = (id: string) => `<!-- END GENERATED ${id} -->`;
 export function normalise(text: string, local = '<vendor>'): string {
   return text
     .replace(/https?:\/\/(?:127\.0\.0\.1|localhost):\d+/g, local)
+    .replace(/\b(?:127\.0\.0\.1|localhost):\d+/g, '<host>')
     .replace(/work_[0-9a-f-]{36}_\S+?Z/g, '<work>')
     .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)/g, '<time>')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>')
@@ -166,11 +184,14 @@ export function generatedSection(id: SectionId): GeneratedSection {
       writeFileSync(join(RAW_DIR, `${id}.json`), `${JSON.stringify({ section: id, rows }, null, 2)}\n`);
       const rendered = renderSection(id, rows);
       if (process.env.CTI_UPDATE_DOCS === '1') {
-        withLock(() => writeSection(spec.doc, id, rendered));
+        withLock(() => {
+          writeSection(spec.doc, id, rendered);
+          formatDoc(spec.doc);
+        });
         return;
       }
       const committed = readSection(spec.doc, id);
-      if (committed !== rendered) {
+      if (committed === undefined || canonical(committed) !== canonical(rendered)) {
         throw new Error(
           `docs/${spec.doc}.md is stale: section "${id}" differs from what the suite observed.\n` +
             `Run with CTI_UPDATE_DOCS=1 to regenerate it.\n--- committed ---\n${committed ?? '(missing)'}\n--- observed ---\n${rendered}`,
@@ -178,6 +199,31 @@ export function generatedSection(id: SectionId): GeneratedSection {
       }
     },
   };
+}
+
+/**
+ * The text with Markdown tables reduced to their cells: Biome (`pnpm format`) pads table columns, and a
+ * padded committed table must compare equal to the compact one rendered here.
+ */
+function canonical(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      if (!line.trim().startsWith('|')) return line.trimEnd();
+      const cells = line
+        .trim()
+        .replace(/^\||\|$/g, '')
+        .split(/(?<!\\)\|/)
+        .map((c) => c.trim());
+      return cells.every((c) => /^:?-+:?$/.test(c)) ? cells.map(() => '---').join('|') : cells.join('|');
+    })
+    .join('\n');
+}
+
+/** Formats the doc as `pnpm format` does, so that the committed file passes `pnpm lint`. */
+function formatDoc(doc: DocName): void {
+  const biome = join(REPO_ROOT, 'node_modules', '.bin', 'biome');
+  execFileSync(biome, ['format', '--write', docPath(doc)], { cwd: REPO_ROOT, stdio: 'ignore' });
 }
 
 function renderSection(id: SectionId, rows: readonly string[][]): string {

@@ -1,0 +1,204 @@
+/**
+ * Bad settings, for every connector: every setting that can be wrong is given a wrong value (the first of
+ * a list of candidates its own schema rejects), with every other setting valid and every secret set to a
+ * recognisable value. The connector must stop with exit 1 before any network call, name the variable on
+ * stderr, and echo no secret. Settings whose combination is wrong (checked in the connector's setup) and
+ * missing secrets are tried too; one bad value per connector is run as a real process for its exit code.
+ */
+import { randomUUID } from 'node:crypto';
+import { baseConfig, fieldMeta, runConnector, shapeOf } from '@cti/connector-sdk';
+import { describe, expect, it } from 'vitest';
+import { spawnConnector } from '../../../connector-sdk/test/faults/spawn.js';
+import { CASES, type ConnectorCase } from './cases.js';
+import { generatedSection } from './generated-docs.js';
+
+const doc = generatedSection('bad-env');
+const rows = new Map<string, string[][]>();
+
+const OPENCTI_TOKEN = 'OPENCTI-TOKEN-bad-env-suite-6d2c81';
+/** Nothing listens here: a configuration that wrongly passes would fail to start, not hang the suite. */
+const NOWHERE = 'http://127.0.0.1:9';
+
+/** Wrong values, tried in this order against each setting's own schema. */
+const CANDIDATES = [
+  'not-a-valid-value',
+  'twelve',
+  '-999999999',
+  '99999999999',
+  'perhaps',
+  'ftp://example.org',
+  '1.5',
+  'P',
+  '1:2;3',
+];
+
+/** A valid environment for the case: platform, id, secrets, its vendor settings. */
+function validEnv(c: ConnectorCase): Record<string, string> {
+  return {
+    OPENCTI_URL: NOWHERE,
+    OPENCTI_TOKEN,
+    CONNECTOR_ID: randomUUID(),
+    ...(c.kind === 'import' ? { CONNECTOR_DURATION_PERIOD: 'PT1H' } : {}),
+    ...c.env(NOWHERE),
+  };
+}
+
+interface Attempt {
+  code: number;
+  stdout: string;
+  stderr: string;
+  logs: string;
+}
+
+/** Runs the daemon command in this process; a configuration that passes is stopped after 10 s. */
+async function attempt(c: ConnectorCase, env: Record<string, string>): Promise<Attempt> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const logs: string[] = [];
+  const safety = new AbortController();
+  const timer = setTimeout(() => safety.abort(), 10_000);
+  try {
+    const code = await runConnector(c.definition, {
+      argv: [],
+      env,
+      dotenvPath: false,
+      handleSignals: false,
+      signal: safety.signal,
+      stdout: (t) => void out.push(t),
+      stderr: (t) => void err.push(t),
+      logDestination: { write: (l: string) => void logs.push(l) },
+    });
+    return { code, stdout: out.join(''), stderr: err.join(''), logs: logs.join('') };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function secretsOf(c: ConnectorCase): string[] {
+  return [OPENCTI_TOKEN, ...Object.values(c.secrets)];
+}
+
+function expectRejected(c: ConnectorCase, variable: string, result: Attempt) {
+  const all = result.stdout + result.stderr + result.logs;
+  expect(result.code, `${c.slug} ${variable}: exit code`).toBe(1);
+  expect(result.stderr, `${c.slug} ${variable}: named on stderr`).toContain(`${variable}:`);
+  for (const secret of secretsOf(c)) expect(all, `${c.slug} ${variable}: a secret was echoed`).not.toContain(secret);
+}
+
+/** The stderr line about `variable`, without the connector's name prefix. */
+const lineAbout = (stderr: string, variable: string) =>
+  stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.includes(`${variable}:`)) ?? '';
+
+describe('bad settings', () => {
+  for (const [ci, c] of CASES.entries()) {
+    it(`${c.slug}: every setting with a wrong value, missing secrets, wrong combinations`, async () => {
+      const shape = shapeOf(c.definition);
+      const connectorRows: string[][] = [];
+      const baseRejected: string[] = [];
+      const acceptsAnything: string[] = [];
+      for (const [variable, schema] of Object.entries(shape)) {
+        const bad = CANDIDATES.find((v) => !schema.safeParse(v).success);
+        if (bad === undefined) {
+          acceptsAnything.push(variable);
+          continue;
+        }
+        const result = await attempt(c, { ...validEnv(c), [variable]: bad });
+        expectRejected(c, variable, result);
+        const isBase = variable in baseConfig && !(variable in c.definition.config);
+        if (isBase) baseRejected.push(variable);
+        else
+          connectorRows.push([c.slug, variable, `\`${bad}\``, String(result.code), lineAbout(result.stderr, variable)]);
+      }
+      // Secrets accept any text: the error is their absence (optional ones are checked in combinations).
+      for (const [variable, schema] of Object.entries(shape)) {
+        if (!fieldMeta(schema).secret || schema.safeParse(undefined).success) continue;
+        const env = validEnv(c);
+        delete env[variable];
+        const result = await attempt(c, env);
+        expectRejected(c, variable, result);
+        if (variable in baseConfig && !(variable in c.definition.config)) baseRejected.push(`${variable} (unset)`);
+        else connectorRows.push([c.slug, variable, '(unset)', String(result.code), lineAbout(result.stderr, variable)]);
+      }
+      for (const extra of COMBINATIONS[c.slug] ?? []) {
+        const env = { ...validEnv(c), ...extra.set };
+        for (const v of extra.unset ?? []) delete env[v];
+        const result = await attempt(c, env);
+        expectRejected(c, extra.variable, result);
+        connectorRows.push([
+          c.slug,
+          extra.variable,
+          extra.label,
+          String(result.code),
+          lineAbout(result.stderr, extra.variable),
+        ]);
+      }
+      expect(baseRejected.length).toBeGreaterThan(10);
+      connectorRows.push([
+        c.slug,
+        `the ${baseRejected.length} base settings that can be wrong`,
+        'each its first rejected candidate',
+        '1',
+        `each named: ${baseRejected.join(', ')}`,
+      ]);
+      connectorRows.push([c.slug, acceptsAnything.join(', '), 'none: any text is accepted', '-', '-']);
+      rows.set(String(ci), connectorRows);
+    }, 120_000);
+  }
+
+  it('the real process exits 1 and names the variable', async () => {
+    for (const c of CASES) {
+      const variable = c.maxTlpVariable ?? 'CONNECTOR_DURATION_PERIOD';
+      const p = spawnConnector(c.main, { ...validEnv(c), [variable]: 'purple' });
+      const { code } = await p.exited;
+      expect(code, `${c.slug} exit code`).toBe(1);
+      const stderr = p.stderr.join('');
+      expect(stderr).toContain(`${variable}:`);
+      for (const secret of secretsOf(c)) expect(p.output.join('')).not.toContain(secret);
+    }
+  }, 120_000);
+
+  it('docs/reliability.md lists what this suite observed', () => {
+    for (const ci of CASES.keys()) for (const row of rows.get(String(ci)) ?? []) doc.record(...row);
+    doc.verify();
+  });
+});
+
+/** Settings that are wrong together, checked by the connector itself. */
+const COMBINATIONS: Record<
+  string,
+  Array<{ label: string; variable: string; set: Record<string, string>; unset?: string[] }>
+> = {
+  urlscan: [
+    {
+      label: '`URLSCAN_SUBMIT_SCAN=true` without `URLSCAN_API_KEY`',
+      variable: 'URLSCAN_SUBMIT_SCAN',
+      set: { URLSCAN_SUBMIT_SCAN: 'true' },
+      unset: ['URLSCAN_API_KEY'],
+    },
+  ],
+  teamt5: [
+    {
+      label: '`TEAMT5_CLIENT_ID` without `TEAMT5_CLIENT_SECRET` (nor `TEAMT5_API_KEY`)',
+      variable: 'TEAMT5_CLIENT_SECRET',
+      set: {},
+      unset: ['TEAMT5_CLIENT_SECRET'],
+    },
+    {
+      label: 'no credential at all',
+      variable: 'TEAMT5_CLIENT_ID',
+      set: {},
+      unset: ['TEAMT5_CLIENT_ID', 'TEAMT5_CLIENT_SECRET'],
+    },
+    {
+      label: '`TEAMT5_OAUTH_TOKEN_URL` over http:// while the API is https://',
+      variable: 'TEAMT5_OAUTH_TOKEN_URL',
+      set: {
+        TEAMT5_API_BASE_URL: 'https://api.threatvision.invalid',
+        TEAMT5_OAUTH_TOKEN_URL: 'http://127.0.0.1:9/oauth/token',
+      },
+    },
+  ],
+};

@@ -1,0 +1,273 @@
+/**
+ * No secret in any output. Each connector runs as a spawned process (every byte of stdout and stderr is
+ * captured, whatever writes it) at debug level with recognisable secret values: its vendor credentials,
+ * the OpenCTI token, and the RabbitMQ password of a broker user created for this suite, which the platform
+ * hands out at registration. It is driven through success and every error path; then stdout, stderr, the
+ * works (messages and errors) and every request the platform recorded are searched for every secret.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addBrokerUser, brokerConnectionUsers, deleteBrokerUser } from '../../../connector-sdk/test/faults/broker.js';
+import { type SpawnedConnector, spawnConnector } from '../../../connector-sdk/test/faults/spawn.js';
+import { type FakeReply, startConnector, startTestPlatform, type TestPlatform } from '../../src/index.js';
+import { CASES, type ConnectorCase } from './cases.js';
+import { generatedSection } from './generated-docs.js';
+import { type CaseVendor, type Fault, processedWork, runTracker, startCaseVendor } from './harness.js';
+
+const suffix = randomUUID().slice(0, 8);
+const BROKER_USER = `cti-secrets-${suffix}`;
+const BROKER_PASSWORD = `RMQ-PASSWORD-secret-suite-${suffix}`;
+const OPENCTI_TOKEN = `OPENCTI-TOKEN-secret-suite-${suffix}`;
+
+const HTML = '<!doctype html><html><body><h1>Maintenance</h1></body></html>';
+const reply =
+  (r: FakeReply): Fault =>
+  () =>
+    r;
+
+interface EnricherPath {
+  name: string;
+  fault?: Fault;
+  markings?: string[];
+  malformed?: boolean;
+  outOfScope?: boolean;
+  platform503?: boolean;
+}
+
+/** Every way an enrichment ends; the rate limit last (some connectors then refuse lookups for a while). */
+const ENRICHER_PATHS: readonly EnricherPath[] = [
+  { name: 'success' },
+  { name: 'vendor 401', fault: reply({ status: 401, body: { message: 'Unauthorized' } }) },
+  { name: 'vendor 500', fault: reply({ status: 500, body: 'Internal Server Error' }) },
+  { name: 'vendor HTML page', fault: reply({ body: HTML, headers: { 'content-type': 'text/html' } }) },
+  { name: 'vendor timeout', fault: reply({ delayMs: 3_000, body: {} }) },
+  { name: 'TLP refusal', markings: ['TLP:RED'] },
+  { name: 'malformed message', malformed: true },
+  { name: 'out of scope', outOfScope: true },
+  { name: 'OpenCTI 503 on toProcessed (requeue)', platform503: true },
+  { name: 'vendor 429', fault: reply({ status: 429, body: { message: 'Too Many Requests' } }) },
+];
+
+const IMPORTER_PATHS: ReadonlyArray<{ name: string; fault?: Fault }> = [
+  { name: 'run: success' },
+  {
+    name: 'run: one vendor 401 (TeamT5 then renews its token)',
+    fault: (_req, hit) => (hit === 1 ? { status: 401, body: { message: 'Unauthorized' } } : undefined),
+  },
+  { name: 'run: vendor 403', fault: reply({ status: 403, body: { message: 'Forbidden' } }) },
+  { name: 'run: vendor 500', fault: reply({ status: 500, body: 'Internal Server Error' }) },
+  { name: 'run: vendor HTML page', fault: reply({ body: HTML, headers: { 'content-type': 'text/html' } }) },
+];
+
+const doc = generatedSection('secrets');
+const rows = new Map<string, string[]>();
+let platform: TestPlatform;
+const processes: SpawnedConnector[] = [];
+
+beforeAll(async () => {
+  await addBrokerUser(BROKER_USER, BROKER_PASSWORD);
+  platform = await startTestPlatform({
+    amqpUrl: `amqp://${BROKER_USER}:${BROKER_PASSWORD}@127.0.0.1:5672`,
+    token: OPENCTI_TOKEN,
+  });
+}, 60_000);
+afterAll(async () => {
+  for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  await platform?.close();
+  await deleteBrokerUser(BROKER_USER);
+}, 60_000);
+
+function spawnCase(c: ConnectorCase, vendor: CaseVendor, env: Record<string, string>, args: string[] = []) {
+  const p = spawnConnector(
+    c.main,
+    { OPENCTI_URL: platform.url, OPENCTI_TOKEN, CONNECTOR_LOG_LEVEL: 'debug', ...c.env(vendor.url), ...env },
+    args,
+  );
+  processes.push(p);
+  return p;
+}
+
+/** A spawned process's output as log lines (for the run tracker). */
+const asLogSource = (p: SpawnedConnector, connectorId: string) => ({
+  connectorId,
+  get logs() {
+    return p.stdout.join('').split('\n');
+  },
+});
+
+/** The secrets that appear in `text`, by name. */
+function found(text: string, secrets: Record<string, string>): string[] {
+  return Object.entries(secrets)
+    .filter(([, value]) => text.includes(value))
+    .map(([name]) => name);
+}
+
+async function driveEnricher(c: ConnectorCase, vendor: CaseVendor, p: SpawnedConnector, connectorId: string) {
+  let n = 0;
+  for (const path of ENRICHER_PATHS) {
+    n++;
+    vendor.setFault(path.fault ?? null);
+    const fault = path.platform503
+      ? platform.faults.graphql({ operation: 'workToProcessed', status: 503, times: 3 })
+      : null;
+    if (path.malformed) {
+      await platform.publishListenRaw(connectorId, `{"internal":{"work_id":null},"event":{"entity_id":42},"k":"${n}"}`);
+      continue;
+    }
+    const observable = path.outOfScope
+      ? { entity_type: 'Email-Addr', value: `someone${n}@example.org` }
+      : n === 1
+        ? (c.observable ?? { entity_type: '', value: '' })
+        : c.observable?.entity_type === 'Domain-Name'
+          ? { entity_type: 'Domain-Name', value: `secrets${n}.example.org` }
+          : { entity_type: 'IPv4-Addr', value: `203.0.113.${100 + n}` };
+    const entity = platform.addEntity({ ...observable, markings: path.markings ?? [] });
+    const workId = await platform.askEnrichment(connectorId, entity.standard_id);
+    await processedWork(platform, workId, 60_000);
+    if (fault) expect(fault.hits).toBe(3);
+  }
+  vendor.setFault(null);
+  expect(p.child.exitCode).toBeNull();
+}
+
+async function driveImporter(vendor: CaseVendor, p: SpawnedConnector, connectorId: string) {
+  const nextRun = runTracker(platform, asLogSource(p, connectorId));
+  for (const path of IMPORTER_PATHS) {
+    vendor.setFault(path.fault ?? null);
+    await nextRun(120_000);
+  }
+  vendor.setFault(null);
+  expect(p.child.exitCode).toBeNull();
+}
+
+describe('no secret in any output', () => {
+  for (const [ci, c] of CASES.entries()) {
+    it.concurrent(`${c.slug}: debug level, success and every error path, daemon and dry run`, async () => {
+      const vendor = await startCaseVendor(c);
+      try {
+        const connectorId = randomUUID();
+        const name = `Secrets-${c.slug}-${suffix}`;
+        const daemon = spawnCase(c, vendor, {
+          CONNECTOR_ID: connectorId,
+          CONNECTOR_NAME: name,
+          ...(c.kind === 'import' ? { CONNECTOR_DURATION_PERIOD: 'PT2S' } : {}),
+        });
+        if (c.kind === 'enrichment') {
+          await daemon.waitForOutput('listening for enrichment requests', 60_000);
+          // The broker connections use the suite's own user: its password is the one handed out.
+          expect(await brokerConnectionUsers(name)).toContain(BROKER_USER);
+          await driveEnricher(c, vendor, daemon, connectorId);
+        } else {
+          await driveImporter(vendor, daemon, connectorId);
+          expect(await brokerConnectionUsers(name)).toContain(BROKER_USER);
+        }
+        daemon.child.kill('SIGTERM');
+        expect((await daemon.exited).code).toBe(0);
+
+        // Dry runs: the command line prints bundles (stdout) and logs (stderr); success, then a failure.
+        const dryArgs = c.kind === 'enrichment' ? ['enrich', c.observable?.value ?? ''] : ['import', '--dry-run'];
+        // SpyCloud requires CONNECTOR_DURATION_PERIOD even for a dry run, which schedules nothing.
+        const dryEnv: Record<string, string> = c.kind === 'import' ? { CONNECTOR_DURATION_PERIOD: 'PT1H' } : {};
+        const dryOk = spawnCase(c, vendor, dryEnv, dryArgs);
+        expect((await dryOk.exited).code).toBe(0);
+        vendor.setFault(reply({ status: 401, body: { message: 'Unauthorized' } }));
+        const dryFail = spawnCase(c, vendor, dryEnv, dryArgs);
+        expect((await dryFail.exited).code).toBe(1);
+        vendor.setFault(null);
+
+        const secrets: Record<string, string> = {
+          ...c.secrets,
+          OPENCTI_TOKEN,
+          'RabbitMQ password': BROKER_PASSWORD,
+          ...Object.fromEntries(vendor.state.issuedSecrets.map((t, i) => [`OAuth access token ${i + 1}`, t])),
+        };
+        // The vendor did receive its credentials: they were in use, not absent.
+        const sentToVendor = JSON.stringify(vendor.requests.map((r) => ({ h: r.headers, b: r.body })));
+        for (const name of Object.keys(c.secrets)) expect(found(sentToVendor, secrets)).toContain(name);
+
+        const places: Record<string, string> = {
+          'daemon stdout': daemon.stdout.join(''),
+          'daemon stderr': daemon.stderr.join(''),
+          'dry run stdout': dryOk.stdout.join('') + dryFail.stdout.join(''),
+          'dry run stderr': dryOk.stderr.join('') + dryFail.stderr.join(''),
+          'works (messages, errors)': JSON.stringify(platform.worksOf(connectorId)),
+          'requests to OpenCTI (variables)': JSON.stringify(
+            platform
+              .requests()
+              .filter((r) => JSON.stringify(r.variables).includes(connectorId) || r.variables.id !== undefined)
+              .map((r) => r.variables),
+          ),
+        };
+        expect(places['daemon stdout']?.length ?? 0).toBeGreaterThan(1000);
+        expect(places['daemon stdout']).toMatch(/"level":"DEBUG"/);
+        const leaks = Object.entries(places).flatMap(([where, text]) =>
+          found(text, secrets).map((s) => `${s} in ${where}`),
+        );
+        expect(leaks).toEqual([]);
+        const paths = c.kind === 'enrichment' ? ENRICHER_PATHS.map((p) => p.name) : IMPORTER_PATHS.map((p) => p.name);
+        rows.set(String(ci), [
+          c.slug,
+          [...paths, 'SIGTERM', 'dry run: success', 'dry run: vendor 401'].join(', '),
+          [
+            ...Object.keys(c.secrets),
+            'OPENCTI_TOKEN',
+            'RabbitMQ password',
+            ...(vendor.state.issuedSecrets.length > 0
+              ? [`the ${vendor.state.issuedSecrets.length} OAuth access tokens it was issued`]
+              : []),
+          ].join(', '),
+          'none',
+        ]);
+      } finally {
+        await vendor.close();
+      }
+    }, 600_000);
+  }
+
+  /*
+   * BUG (reported to the lead): packages/connector-sdk/src/runtime/run.ts logs the whole configuration at
+   * debug level ("configuration loaded", through config/load.ts redactConfig()), which masks only the
+   * settings declared secret. OPENCTI_CUSTOM_HEADERS is not: it is where an admin puts the credentials of
+   * a proxy in front of OpenCTI (Cloudflare Access' CF-Access-Client-Secret, an X-Auth header), and their
+   * values are logged in clear (the logger masks only header names it knows). Its values should be
+   * registered as secrets. Flip to it() once fixed.
+   */
+  it.fails('OPENCTI_CUSTOM_HEADERS values (proxy credentials) are not logged at debug level', async () => {
+    const c = CASES[0] as ConnectorCase;
+    const vendor = await startCaseVendor(c);
+    const proxySecret = `CF-ACCESS-SECRET-secret-suite-${suffix}`;
+    const d = startConnector(c.definition, {
+      OPENCTI_URL: platform.url,
+      OPENCTI_TOKEN,
+      CONNECTOR_LOG_LEVEL: 'debug',
+      OPENCTI_CUSTOM_HEADERS: `CF-Access-Client-Id:cf-client-id.access;CF-Access-Client-Secret:${proxySecret}`,
+      ...c.env(vendor.url),
+    });
+    try {
+      await d.waitForLog('listening for enrichment requests', 60_000);
+      const leakedIn = d.logs.filter((l) => l.includes(proxySecret));
+      rows.set('custom-headers', [
+        c.slug,
+        'OPENCTI_CUSTOM_HEADERS=CF-Access-Client-Id:…;CF-Access-Client-Secret:… (credentials of a proxy in front of OpenCTI), debug level',
+        'the CF-Access-Client-Secret value',
+        leakedIn.length === 0
+          ? 'none'
+          : `BUG: in clear in ${leakedIn.length} log line(s) ("${String((JSON.parse(leakedIn[0] ?? '{}') as { message?: string }).message)}")`,
+      ]);
+      expect(leakedIn).toEqual([]);
+    } finally {
+      await d.stop();
+      await vendor.close();
+    }
+  }, 120_000);
+
+  it('docs/security.md shows what this suite observed', () => {
+    for (const ci of CASES.keys()) {
+      const row = rows.get(String(ci));
+      if (row) doc.record(...row);
+    }
+    const headers = rows.get('custom-headers');
+    if (headers) doc.record(...headers);
+    doc.verify();
+  });
+});

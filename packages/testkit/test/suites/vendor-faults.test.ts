@@ -1,0 +1,156 @@
+/**
+ * Every connector against a vendor that fails in every way a vendor fails: rate limits with and without
+ * Retry-After, 5xx bursts and outages, timeouts, truncated JSON, JSON of the wrong shape, an HTML page
+ * with status 200. Each must end with an error on the work that names the vendor and the problem (a
+ * burst the retries absorb must end well), and the daemon must go on: the next request, once the vendor
+ * is healthy again, is processed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform, type WorkSnapshot } from '../../src/index.js';
+import { CASES, type ConnectorCase } from './cases.js';
+import { generatedSection, normalise } from './generated-docs.js';
+import { type CaseDaemon, enrichOnce, type Fault, runTracker, startCaseDaemon, startCaseVendor } from './harness.js';
+
+interface VendorFault {
+  name: string;
+  fault: Fault;
+  /** What the error must say besides the vendor's name; null when the retries absorb the fault. */
+  problem: RegExp | null;
+}
+
+const HTML = '<!doctype html><html><head><title>Maintenance</title></head><body><h1>Back soon</h1></body></html>';
+
+const FAULTS: readonly VendorFault[] = [
+  {
+    name: 'HTTP 429 without Retry-After, every time',
+    fault: () => ({ status: 429, body: { message: 'Too Many Requests' } }),
+    problem: /429|quota|rate limit/i,
+  },
+  {
+    name: 'HTTP 429 with Retry-After: 1, every time',
+    fault: () => ({ status: 429, headers: { 'retry-after': '1' }, body: { message: 'Too Many Requests' } }),
+    problem: /429|quota|rate limit/i,
+  },
+  {
+    name: 'A burst: HTTP 503 twice, then healthy',
+    fault: (_req, hit) => (hit <= 2 ? { status: 503, body: 'Service Unavailable' } : undefined),
+    problem: null,
+  },
+  {
+    name: 'HTTP 500 on every request',
+    fault: () => ({ status: 500, body: 'Internal Server Error' }),
+    problem: /500/,
+  },
+  {
+    name: 'No answer within the timeout (answers after 3 s; timeout 1 s)',
+    fault: () => ({ delayMs: 3_000, body: {} }),
+    problem: /in time|time ?out|timed out/i,
+  },
+  {
+    name: 'Truncated JSON (`{"results": [{"_id": "4f1d`)',
+    fault: () => ({ body: '{"results": [{"_id": "4f1d', headers: { 'content-type': 'application/json' } }),
+    problem: /JSON|unusable|truncated/i,
+  },
+  {
+    name: 'Valid JSON of the wrong shape (`[{"unexpected": "shape"}]`)',
+    fault: () => ({ body: [{ unexpected: 'shape' }] }),
+    problem: /expected|shape|invalid|unexpected/i,
+  },
+  {
+    name: 'HTTP 200 with an HTML maintenance page',
+    fault: () => ({ body: HTML, headers: { 'content-type': 'text/html; charset=utf-8' } }),
+    problem: /HTML|text\/html|not JSON/i,
+  },
+];
+
+const doc = generatedSection('vendor');
+const rows = new Map<string, string[]>();
+let platform: TestPlatform;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+});
+afterAll(async () => {
+  await platform?.close();
+});
+
+/** The first error any of the works got. */
+const firstError = (works: WorkSnapshot[]) => works.flatMap((w) => w.errors.map((e) => e.message))[0] ?? '';
+/** What happened to a request (enrichers) or a run (importers): its first error, else its messages. */
+const summary = (works: WorkSnapshot[], runMessage?: string) => {
+  const error = firstError(works);
+  if (error !== '') return `processed, in error: "${normalise(error)}"`;
+  const said = works
+    .flatMap((w) => w.messages.map((m) => m.message))
+    .filter((m) => m !== 'Connector ready to process the operation');
+  return `processed without error: "${normalise(said.length > 0 ? said.join(' | ') : (runMessage ?? ''))}"`;
+};
+
+/** One fault against one connector: a fresh daemon, the faulty request, then a healthy one. */
+async function tryFault(c: ConnectorCase, f: VendorFault): Promise<{ error: string; next: string }> {
+  const vendor = await startCaseVendor(c);
+  let daemon: CaseDaemon | null = null;
+  try {
+    vendor.setFault(f.fault);
+    if (c.kind === 'enrichment') {
+      daemon = startCaseDaemon(c, platform, vendor);
+      await daemon.d.waitForLog('listening for enrichment requests', 60_000);
+      const work = await enrichOnce(platform, daemon.d.connectorId, c.observable ?? { entity_type: '', value: '' });
+      vendor.setFault(null);
+      const next = await enrichOnce(platform, daemon.d.connectorId, c.nextObservable ?? { entity_type: '', value: '' });
+      expect(daemon.exitCode(), 'the daemon is still running').toBeNull();
+      return check(c, f, [work], [next]);
+    }
+    daemon = startCaseDaemon(c, platform, vendor, { CONNECTOR_DURATION_PERIOD: 'PT2S' });
+    const nextRun = runTracker(platform, daemon.d);
+    const first = await nextRun();
+    vendor.setFault(null);
+    const second = await nextRun();
+    expect(daemon.exitCode(), 'the daemon is still running').toBeNull();
+    return check(c, f, first.works, second.works, second.message);
+  } finally {
+    if (daemon) expect(await daemon.d.stop()).toBe(0);
+    await vendor.close();
+  }
+}
+
+function check(c: ConnectorCase, f: VendorFault, faulty: WorkSnapshot[], next: WorkSnapshot[], nextRun?: string) {
+  const error = firstError(faulty);
+  if (f.problem === null) {
+    expect(error, `${c.slug}: the retries absorb "${f.name}"`).toBe('');
+  } else {
+    expect(error, `${c.slug}: the work names the vendor`).toMatch(new RegExp(c.vendor.replace('.', '\\.'), 'i'));
+    expect(error, `${c.slug}: the work names the problem of "${f.name}"`).toMatch(f.problem);
+  }
+  const nextError = firstError(next);
+  // After a rate limit, a connector may refuse to call the vendor until the wait is over: that is an error
+  // about the quota, decided without a request; anything else must succeed.
+  if (nextError !== '') expect(nextError, `${c.slug}: the next request after "${f.name}"`).toMatch(/quota|429|rate/i);
+  if (nextError !== '')
+    expect(f.problem?.source, `${c.slug}: only a rate limit may fail the next request`).toMatch(/429/);
+  return {
+    error: error === '' ? `none: ${summary(faulty)}` : `"${normalise(error)}"`,
+    next: summary(next, nextRun),
+  };
+}
+
+describe('vendor faults', () => {
+  for (const [ci, c] of CASES.entries()) {
+    it.concurrent(`${c.slug}: every fault ends in a clear error on the work, and the daemon goes on`, async () => {
+      for (const [fi, f] of FAULTS.entries()) {
+        const outcome = await tryFault(c, f);
+        rows.set(`${ci}-${fi}`, [c.slug, f.name, outcome.error, outcome.next]);
+      }
+    }, 600_000);
+  }
+
+  it('docs/reliability.md lists what this suite observed', () => {
+    for (const ci of CASES.keys()) {
+      for (const fi of FAULTS.keys()) {
+        const row = rows.get(`${ci}-${fi}`);
+        if (row) doc.record(...row);
+      }
+    }
+    doc.verify();
+  });
+});
