@@ -144,12 +144,94 @@ describe('vendor faults', () => {
     }, 600_000);
   }
 
+  const teamt5 = CASES.find((c) => c.slug === 'teamt5');
+  if (teamt5) {
+    it('teamt5: the OAuth token endpoint answering 503 at start-up stops the connector with a clear error', async () => {
+      const c: ConnectorCase = { ...teamt5, faultable: (req) => req.method === 'POST' && req.path === '/oauth/token' };
+      const vendor = await startCaseVendor(c);
+      try {
+        vendor.setFault(() => ({ status: 503, body: 'Service Unavailable' }));
+        const daemon = startCaseDaemon(c, platform, vendor);
+        const code = await daemon.d.exited;
+        const fatal = daemon.d.logs
+          .map((l) => {
+            try {
+              return JSON.parse(l) as { level?: string; message?: string };
+            } catch {
+              return {};
+            }
+          })
+          .find((l) => l.level === 'CRITICAL');
+        // As upstream, the first token is asked for at start-up: an outage of the token endpoint then stops
+        // the connector (the orchestrator restarts it); it does not wait for the endpoint like for OpenCTI.
+        expect(code).toBe(1);
+        expect(fatal?.message).toMatch(/TeamT5/);
+        expect(fatal?.message).toMatch(/503/);
+        rows.set('teamt5-token-503', [
+          'teamt5',
+          'The OAuth token endpoint answers HTTP 503 at start-up (the token is asked for before the first run)',
+          `no work (the connector did not start); logged at CRITICAL: "${normalise(fatal?.message ?? '')}"`,
+          `none: the connector exited ${code} at start-up (as upstream); the orchestrator's restart is the retry`,
+        ]);
+      } finally {
+        await vendor.close();
+      }
+    }, 120_000);
+  }
+
+  const urlscan = CASES.find((c) => c.slug === 'urlscan');
+  if (urlscan) {
+    /*
+     * BUG (reported to the lead): connectors/urlscan/src/client.ts send() fails on a second 429 in a row
+     * ("attempt >= 2") with quotaError(), whose message always says the quota "resets at <t>, more than
+     * URLSCAN_MAX_WAIT_SECONDS away" — also when urlscan asked to wait 1 s and URLSCAN_MAX_WAIT_SECONDS is 2:
+     * an admin is told to raise a setting that would change nothing. And awaitQuota() labels a wait learnt
+     * from a 429 "X-Rate-Limit-Remaining: 0", a header urlscan never sent. Flip to it() once fixed.
+     */
+    it.fails('urlscan: a 429 that persists after its Retry-After is not reported as a reset beyond URLSCAN_MAX_WAIT_SECONDS', async () => {
+      const vendor = await startCaseVendor(urlscan);
+      let daemon: CaseDaemon | null = null;
+      try {
+        vendor.setFault(() => ({
+          status: 429,
+          headers: { 'retry-after': '1' },
+          body: { message: 'Too Many Requests' },
+        }));
+        daemon = startCaseDaemon(urlscan, platform, vendor);
+        await daemon.d.waitForLog('listening for enrichment requests', 60_000);
+        const work = await enrichOnce(
+          platform,
+          daemon.d.connectorId,
+          urlscan.observable ?? { entity_type: '', value: '' },
+        );
+        const error = firstError([work]);
+        rows.set('urlscan-429-wording', [
+          'urlscan',
+          'HTTP 429 with Retry-After: 1, every time, URLSCAN_MAX_WAIT_SECONDS=2: is the error accurate?',
+          `"${normalise(error)}"`,
+          /more than URLSCAN_MAX_WAIT_SECONDS/.test(error)
+            ? 'BUG: the reset is 1 s away, within URLSCAN_MAX_WAIT_SECONDS; the real cause (still 429 after waiting once) is not said'
+            : 'accurate',
+        ]);
+        expect(error).toMatch(/urlscan/);
+        expect(error).not.toMatch(/more than URLSCAN_MAX_WAIT_SECONDS/);
+      } finally {
+        if (daemon) await daemon.d.stop();
+        await vendor.close();
+      }
+    }, 120_000);
+  }
+
   it('docs/reliability.md lists what this suite observed', () => {
     for (const ci of CASES.keys()) {
       for (const fi of FAULTS.keys()) {
         const row = rows.get(`${ci}-${fi}`);
         if (row) doc.record(...row);
       }
+    }
+    for (const key of ['teamt5-token-503', 'urlscan-429-wording']) {
+      const row = rows.get(key);
+      if (row) doc.record(...row);
     }
     doc.verify();
   });
