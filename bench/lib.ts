@@ -2,7 +2,7 @@
  * Shared pieces of the benchmarks: percentiles, peak RSS from /proc, result files, a broker connection.
  * Benchmarks measure; they assert nothing (the test suite proves behaviour, `pnpm bench` quantifies it).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -45,6 +45,7 @@ export function writeResult(name: string, data: Record<string, unknown>): BenchR
     },
     ...data,
   };
+  mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }
