@@ -13,6 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CtiError, InputError, PlatformError, TlpRefusedError } from '../errors/index.js';
 import { type Logger, redactString } from '../log/index.js';
+import type { PlaybookStepVariables } from '../opencti/index.js';
 import { assembleBundle, maxTlpAllows, type StixBundle, type TlpLevel } from '../stix/index.js';
 import type { EnrichmentDefinition, EnrichmentEntity } from './define.js';
 import { toEnrichmentEntity } from './entity.js';
@@ -31,17 +32,7 @@ export interface EnrichmentPlatform {
     id: string,
     opts: { applicantId: string | null; draftId: string | null },
   ): Promise<Record<string, unknown> | null>;
-  playbookStepExecution(variables: {
-    execution_id: string;
-    event_id: string;
-    execution_start: string;
-    data_instance_id: string;
-    playbook_id: string;
-    previous_step_id: string;
-    step_id: string;
-    previous_bundle: string;
-    bundle: string;
-  }): Promise<unknown>;
+  playbookStepExecution(variables: PlaybookStepVariables): Promise<unknown>;
 }
 
 export interface EnrichmentProcessorOptions {
