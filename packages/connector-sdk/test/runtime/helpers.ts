@@ -3,6 +3,7 @@
  * from the testkit (connectors use the same ones); what is specific to broker faults lives here.
  */
 import { waitUntil } from '@cti/connector-testkit';
+import { brokerConnectionPids, closeConnections } from '../faults/broker.js';
 
 export {
   type FakeVendor,
@@ -20,17 +21,5 @@ export function until(check: () => boolean, timeoutMs = 20_000, what = 'conditio
  * (what a broker failover or `rabbitmqctl close_all_connections` does to a connector). Returns how many.
  */
 export async function closeBrokerConnections(match: string): Promise<number> {
-  const { execFile } = await import('node:child_process');
-  const run = (args: string[]) =>
-    new Promise<string>((resolve, reject) =>
-      execFile('rabbitmqctl', args, { timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
-    );
-  const listing = await run(['-q', 'list_connections', 'pid', 'client_properties']);
-  const pids = listing
-    .split('\n')
-    .filter((line) => line.includes(`{"connection_name","`) && line.includes(match))
-    .map((line) => line.split('\t')[0] ?? '')
-    .filter((pid) => pid.startsWith('<'));
-  for (const pid of pids) await run(['-q', 'close_connection', pid, 'test: broker closed the connection']);
-  return pids.length;
+  return closeConnections(await brokerConnectionPids(match));
 }
