@@ -30,7 +30,7 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 const clients: HttpClient[] = [];
 
 /** A client on the real SDK HTTP client; time is vitest's fake clock, driven by each test. */
-function client(env: Record<string, string> = {}) {
+function client(env: Record<string, string> = {}, now?: () => number) {
   const config = loadConfig(shapeOf(urlscan), {
     env: { OPENCTI_TOKEN: 'x', URLSCAN_API_KEY: KEY, ...env },
     dotenvPath: false,
@@ -42,6 +42,7 @@ function client(env: Record<string, string> = {}) {
     hasApiKey: config.URLSCAN_API_KEY !== undefined,
     maxWaitMs: config.URLSCAN_MAX_WAIT_SECONDS * SECOND,
     perHour: config.URLSCAN_RATE_LIMIT_PER_HOUR,
+    ...(now ? { now } : {}),
   });
 }
 
@@ -207,6 +208,19 @@ describe('UrlscanClient: rate limits', () => {
     vi.setSystemTime(T0 + 48 * MINUTE);
     nock(API).get('/api/v1/search/').query(true).reply(200, { results: [] });
     expect((await settle(c.search('domain:c.example', 10))).value).toEqual([]);
+  });
+
+  it('names the exact reset instant of X-Rate-Limit-Reset even when the clock ticks while the answer is read', async () => {
+    const reset = '2099-01-01T00:00:00.000Z';
+    nock(API)
+      .get('/api/v1/search/')
+      .query(true)
+      .reply(429, { message: 'Rate limit exceeded' }, { 'X-Rate-Limit-Reset': reset });
+    // A clock that moves one millisecond at every reading, as a busy process's does.
+    let tick = T0;
+    const c = client({ URLSCAN_MAX_WAIT_SECONDS: '120' }, () => tick++);
+    const { error } = await settle(c.search('domain:a.example', 10));
+    expect((error as Error).message).toContain(`it resets at ${reset},`);
   });
 
   it('reads X-Rate-Limit-Remaining: 0 on a success and waits for the reset before the next request', async () => {

@@ -344,17 +344,20 @@ export class UrlscanClient {
       } catch (err) {
         throw this.explain(err);
       }
-      const resetMs = quotaResetMs(res.headers, this.now());
+      // One reading of the clock: an absolute X-Rate-Limit-Reset turned into a delay and back must give the
+      // same instant, not one a millisecond later when the clock ticks in between.
+      const now = this.now();
+      const resetMs = quotaResetMs(res.headers, now);
       if (res.status === 429) {
-        const until = this.now() + (resetMs ?? DEFAULT_RESET_MS);
+        const until = now + (resetMs ?? DEFAULT_RESET_MS);
         this.exhaustedUntil.set(action, until);
-        if (attempt >= 2 || until - this.now() > this.o.maxWaitMs) {
+        if (attempt >= 2 || until - now > this.o.maxWaitMs) {
           throw this.quotaError(action, until, `HTTP 429${windowOf(res.headers)}`);
         }
         continue;
       }
       if (res.headers['x-rate-limit-remaining']?.trim() === '0' && resetMs !== undefined) {
-        this.exhaustedUntil.set(action, this.now() + resetMs);
+        this.exhaustedUntil.set(action, now + resetMs);
       }
       return res;
     }
