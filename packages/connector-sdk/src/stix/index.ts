@@ -68,7 +68,7 @@ export {
 } from './ids.js';
 export { type ObservableChanges, updateObservable } from './observable-update.js';
 export type { SplitChunk, SplitOptions, SplitResult } from './splitter.js';
-export { isIdSupported, splitBundle } from './splitter.js';
+export { isIdSupported, type LazySplitResult, splitBundle, splitBundleLazily } from './splitter.js';
 export type { EntityMarking, TlpLevel } from './tlp.js';
 export {
   entityTlp,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BundleError } from '../errors/index.js';
-import { type SplitResult, splitBundle } from './splitter.js';
+import { type SplitResult, splitBundle, splitBundleLazily } from './splitter.js';
 import type { StixObject } from './types.js';
 
 function bundle(
@@ -148,6 +148,21 @@ describe('splitBundle against pycti 6.8.10 outputs (testdata/pycti-splitter-orac
     // Compare as JSON: what goes on the wire.
     expect(JSON.parse(JSON.stringify(fromObject))).toEqual(c.expected);
     expect(JSON.parse(JSON.stringify(fromText))).toEqual(c.expected);
+    expect(c.bundle).toEqual(before);
+  });
+
+  it.each(oracleCases.map((c, i) => [i, c] as const))('case %i, read lazily chunk by chunk', (_i, c) => {
+    const before = structuredClone(c.bundle);
+    const options = { cleanupInconsistentBundle: c.cleanup, eventVersion: c.eventVersion ?? undefined };
+    const lazy = splitBundleLazily(c.bundle, options);
+    // Serialised as each chunk is read, the way the push sink reads them.
+    const chunks: unknown[] = [];
+    for (const chunk of lazy.chunks) chunks.push(JSON.parse(JSON.stringify(chunk)));
+    expect(chunks).toHaveLength(lazy.expectations);
+    expect(
+      JSON.parse(JSON.stringify({ expectations: lazy.expectations, incompatible: lazy.incompatible, chunks })),
+    ).toEqual(c.expected);
+    expect([...lazy.chunks]).toEqual([]);
     expect(c.bundle).toEqual(before);
   });
 });

@@ -477,6 +477,29 @@ function bundleObjects(bundle: unknown): { id: unknown; objects: unknown[] } {
  *   without a string `id`, or an object property that is a function, symbol or bigint.
  */
 export function splitBundle(bundle: unknown, options: SplitOptions = {}): SplitResult {
+  const { expectations, chunks, incompatible } = splitBundleLazily(bundle, options);
+  return { expectations, chunks: [...chunks], incompatible };
+}
+
+/** What {@link splitBundleLazily} returns: the walk is done, the chunks are made as they are read. */
+export interface LazySplitResult {
+  /** Number of chunks the iterator yields: what pycti adds to the work's expectations. */
+  expectations: number;
+  /**
+   * The chunks of {@link splitBundle}, the same objects in the same order, each created when it is read:
+   * a publisher reading it as the broker confirms never holds every chunk of a large bundle. Single pass.
+   */
+  chunks: IterableIterator<SplitChunk>;
+  /** Objects dropped because the worker cannot import them (unsupported type, relationship without ends). */
+  incompatible: StixObject[];
+}
+
+/**
+ * {@link splitBundle} with the chunks produced on demand. The dependency walk needs the whole bundle (an
+ * object's position depends on every object that references it), so it runs here, at once, and any
+ * BundleError is thrown here; only the one-object chunk bundles are left to the iterator.
+ */
+export function splitBundleLazily(bundle: unknown, options: SplitOptions = {}): LazySplitResult {
   const data = bundleObjects(bundle);
   const objects = data.objects;
   const problems: string[] = [];
@@ -497,13 +520,34 @@ export function splitBundle(bundle: unknown, options: SplitOptions = {}): SplitR
   const splitter = new Splitter(items, options.cleanupInconsistentBundle === true);
   for (const item of items) splitter.enlist(item.id as string);
 
-  const sorted = [...splitter.elements].sort((a, b) => (a.nb_deps as number) - (b.nb_deps as number));
+  const sorted = splitter.elements.sort((a, b) => (a.nb_deps as number) - (b.nb_deps as number));
+  return {
+    expectations: sorted.length,
+    chunks: chunksOf(sorted, bundleId, options.eventVersion),
+    incompatible: splitter.incompatible as StixObject[],
+  };
+}
+
+function* chunksOf(sorted: Item[], bundleId: string, eventVersion: string | undefined): Generator<SplitChunk> {
+  // An object reached both through its id and an internal id is enlisted twice (as in pycti): each of its
+  // chunks after the first gets its own copy. Only those objects are remembered, so that every other
+  // object can be collected once its chunk has been read.
+  const seen = new Set<Item>();
+  const repeated = new Set<Item>();
+  for (const element of sorted) {
+    if (seen.has(element)) repeated.add(element);
+    else seen.add(element);
+  }
+  seen.clear();
   const emitted = new Set<Item>();
-  const chunks = sorted.map((element): SplitChunk => {
-    // An object reached both through its id and an internal id is enlisted twice (as in pycti):
-    // give each chunk its own copy.
-    const object = emitted.has(element) ? structuredClone(element) : element;
-    emitted.add(element);
+  for (let i = 0; i < sorted.length; i++) {
+    const element = sorted[i] as Item;
+    (sorted as Array<Item | undefined>)[i] = undefined;
+    let object = element;
+    if (repeated.has(element)) {
+      if (emitted.has(element)) object = structuredClone(element);
+      else emitted.add(element);
+    }
     const chunk: SplitChunk = {
       type: 'bundle',
       id: bundleId,
@@ -511,8 +555,7 @@ export function splitBundle(bundle: unknown, options: SplitOptions = {}): SplitR
       x_opencti_seq: element.nb_deps as number,
       objects: [object as StixObject],
     };
-    if (options.eventVersion !== undefined) chunk.x_opencti_event_version = options.eventVersion;
-    return chunk;
-  });
-  return { expectations: chunks.length, chunks, incompatible: splitter.incompatible as StixObject[] };
+    if (eventVersion !== undefined) chunk.x_opencti_event_version = eventVersion;
+    yield chunk;
+  }
 }
