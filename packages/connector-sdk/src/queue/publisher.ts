@@ -3,7 +3,12 @@
  *
  * pycti publishes one message, waits for its confirm, then the next: about one round trip per STIX
  * object. Here up to `window` messages are in flight and their confirms are awaited together; the
- * channel's write buffer is respected ('drain'), so memory stays bounded however large the bundle.
+ * channel's write buffer is respected ('drain').
+ *
+ * publish() takes an array or a (sync or async) iterable of bodies and reads it lazily: the publisher never
+ * holds more than `window` bodies it has not seen confirmed (sent, waiting to be sent or to be retried), so
+ * a caller that builds each body as it is read (the push sink serialises a split bundle chunk by chunk)
+ * never has more than that many in memory, however large the bundle.
  *
  * Delivery is at-least-once. A nacked or unroutable message (mandatory flag + messageId) is retried after
  * a backoff, in its original order, until `maxRetryMs` has passed since its first failure; a message whose
@@ -57,9 +62,22 @@ export interface BundlePublisherCounters {
 }
 
 interface Batch {
+  /** Bodies read from the source and not yet confirmed. */
   pending: number;
+  /** The source has no more bodies (or failed: see `sourceError`). */
+  exhausted: boolean;
+  /** Why the source stopped early; the call rejects with it once the bodies read before are confirmed. */
+  sourceError: Error | undefined;
   failed: boolean;
   done: Deferred<void>;
+}
+
+/** One publish() call's bodies, read as the window allows. */
+interface Source {
+  iterator: Iterator<Buffer> | AsyncIterator<Buffer>;
+  batch: Batch;
+  /** Bodies read so far (for error messages). */
+  read: number;
 }
 
 interface Outgoing {
@@ -96,6 +114,8 @@ export class BundlePublisher {
   private readonly highWaterMark: number | undefined;
   private readonly logger: QueueLogger;
 
+  /** publish() calls whose bodies are still being read, in call order; only the first is read. */
+  private sources: Source[] = [];
   /** Messages waiting to be sent, sorted by seq; `head` is the next one. */
   private queue: Outgoing[] = [];
   private head = 0;
@@ -140,7 +160,7 @@ export class BundlePublisher {
     return { ...this.counts };
   }
 
-  /** Messages accepted by publish() and not yet confirmed or failed. */
+  /** Messages read from publish() sources and not yet confirmed or failed. */
   get pending(): number {
     let count = this.inflight.size + this.retryPool.length + this.lost.length;
     for (let i = this.head; i < this.queue.length; i++) if (!this.queue[i]?.batch.failed) count += 1;
@@ -148,34 +168,109 @@ export class BundlePublisher {
   }
 
   /**
-   * Publishes every body and resolves when the broker has confirmed each of them. Rejects with a
-   * BundleError, before sending anything, if a body is too large; with a PlatformError if a message
-   * could not be delivered within `maxRetryMs` or the publisher was closed. Concurrent calls share the
-   * channel and keep their relative order.
+   * Publishes every body and resolves when the broker has confirmed each of them. An array is checked
+   * first: it rejects with a BundleError, before sending anything, if a body is too large. Any other
+   * iterable is read lazily, a body at a time as the window allows; a body found too large (BundleError)
+   * or an error thrown by the iterable stops the reading (the iterator's `return()` is called) and the
+   * call rejects with that error once the bodies read before it are confirmed, as pycti's one-by-one loop
+   * would have sent them. Rejects with a PlatformError if a message could not be
+   * delivered within `maxRetryMs` or the publisher was closed. Concurrent calls share the channel and keep
+   * their relative order: a call's bodies are read once every earlier call's have been.
    */
-  publish(bodies: readonly Buffer[]): Promise<void> {
+  publish(bodies: readonly Buffer[] | Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
     if (this.closed) {
       return Promise.reject(
         new PlatformError('The bundle publisher is closed', { operation: 'amqp', retryable: false }),
       );
     }
-    const tooLarge: string[] = [];
-    bodies.forEach((body, index) => {
-      if (!Buffer.isBuffer(body)) tooLarge.push(`message ${index + 1} is not a Buffer`);
-      else if (body.length > this.maxMessageBytes) {
-        tooLarge.push(
-          `message ${index + 1} of ${bodies.length} is ${body.length} bytes, over the ${this.maxMessageBytes}-byte limit`,
-        );
-      }
-    });
-    if (tooLarge.length > 0) {
-      return Promise.reject(
-        new BundleError('Refusing to publish: RabbitMQ would close the channel on an oversized message', tooLarge),
-      );
+    if (Array.isArray(bodies)) {
+      const list = bodies as readonly Buffer[];
+      const tooLarge: string[] = [];
+      list.forEach((body, index) => {
+        const problem = this.bodyProblem(body, index + 1, list.length);
+        if (problem) tooLarge.push(problem);
+      });
+      if (tooLarge.length > 0) return Promise.reject(oversized(tooLarge));
+      if (list.length === 0) return Promise.resolve();
     }
-    if (bodies.length === 0) return Promise.resolve();
-    const batch: Batch = { pending: bodies.length, failed: false, done: deferred<void>() };
-    for (const body of bodies) {
+    const iterator =
+      Symbol.asyncIterator in bodies
+        ? (bodies as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+        : (bodies as Iterable<Buffer>)[Symbol.iterator]();
+    const batch: Batch = {
+      pending: 0,
+      exhausted: false,
+      sourceError: undefined,
+      failed: false,
+      done: deferred<void>(),
+    };
+    this.sources.push({ iterator, batch, read: 0 });
+    this.kick();
+    return batch.done.promise;
+  }
+
+  /** Why a body cannot be sent, or undefined. */
+  private bodyProblem(body: unknown, position: number, of?: number): string | undefined {
+    if (!Buffer.isBuffer(body)) return `message ${position} is not a Buffer`;
+    if (body.length > this.maxMessageBytes) {
+      const where = of === undefined ? `message ${position}` : `message ${position} of ${of}`;
+      return `${where} is ${body.length} bytes, over the ${this.maxMessageBytes}-byte limit`;
+    }
+    return undefined;
+  }
+
+  /** Bodies read from sources and not settled: queued, in flight, or waiting for a retry. */
+  private held(): number {
+    return this.inflight.size + this.retryPool.length + this.lost.length + (this.queue.length - this.head);
+  }
+
+  /**
+   * Reads the first source's bodies into the queue until `window` bodies are held, the source ends (the
+   * next source is read then) or fails.
+   */
+  private async refill(): Promise<void> {
+    while (!this.closed && this.sources.length > 0 && this.held() < this.window) {
+      const source = this.sources[0] as Source;
+      const { batch } = source;
+      if (batch.failed) {
+        this.dropSource(source);
+        continue;
+      }
+      let step: IteratorResult<Buffer>;
+      try {
+        const next = source.iterator.next();
+        step = next instanceof Promise ? await next : next;
+      } catch (err) {
+        // The iterator threw: it is finished. What it gave before goes out, as pycti's loop would have sent it.
+        this.sources.shift();
+        batch.sourceError = err instanceof Error ? err : new Error(String(err));
+        batch.exhausted = true;
+        this.settle(batch);
+        continue;
+      }
+      if (batch.failed || this.sources[0] !== source) {
+        // Failed (or the publisher closed) while an async source was producing the body.
+        this.dropSource(source);
+        continue;
+      }
+      if (step.done) {
+        this.sources.shift();
+        batch.exhausted = true;
+        this.settle(batch);
+        continue;
+      }
+      const body = step.value;
+      source.read += 1;
+      // An array was checked up front, but the broker may have taught us a lower limit since.
+      const problem = this.bodyProblem(body, source.read);
+      if (problem) {
+        this.dropSource(source);
+        batch.sourceError = oversized([problem]);
+        batch.exhausted = true;
+        this.settle(batch);
+        continue;
+      }
+      batch.pending += 1;
       this.queue.push({
         seq: this.nextSeq++,
         body,
@@ -190,8 +285,18 @@ export class BundlePublisher {
         lastFailure: undefined,
       });
     }
-    this.kick();
-    return batch.done.promise;
+  }
+
+  /** Stops reading a source, letting a generator run its `finally` blocks. */
+  private dropSource(source: Source): void {
+    const index = this.sources.indexOf(source);
+    if (index !== -1) this.sources.splice(index, 1);
+    try {
+      const closing = source.iterator.return?.();
+      if (closing instanceof Promise) closing.catch(() => undefined);
+    } catch {
+      // Nothing more to read from it either way.
+    }
   }
 
   /** Rejects every pending publish() and closes the channel. The session stays open. Idempotent. */
@@ -245,7 +350,8 @@ export class BundlePublisher {
         continue;
       }
       if (!this.hasQueued()) {
-        await this.waitForEvent();
+        if (this.sources.length > 0 && this.held() < this.window) await this.refill();
+        else await this.waitForEvent();
         continue;
       }
       const channel = await this.ensureChannel();
@@ -256,7 +362,13 @@ export class BundlePublisher {
   }
 
   private hasWork(): boolean {
-    return this.hasQueued() || this.inflight.size > 0 || this.retryPool.length > 0 || this.lost.length > 0;
+    return (
+      this.sources.length > 0 ||
+      this.hasQueued() ||
+      this.inflight.size > 0 ||
+      this.retryPool.length > 0 ||
+      this.lost.length > 0
+    );
   }
 
   private hasQueued(): boolean {
@@ -363,7 +475,7 @@ export class BundlePublisher {
       } else {
         this.counts.confirmed += 1;
         message.batch.pending -= 1;
-        if (message.batch.pending === 0 && !message.batch.failed) message.batch.done.resolve();
+        this.settle(message.batch);
       }
     } else if (err instanceof Error && err.message === NACK_MESSAGE) {
       this.lastProgressAt = Date.now();
@@ -529,6 +641,13 @@ export class BundlePublisher {
     for (const message of lost) this.recordFailure(message, `channel closed by the broker: ${reason}`);
   }
 
+  /** Resolves (or rejects with its source's error) a call whose bodies were all read and confirmed. */
+  private settle(batch: Batch): void {
+    if (batch.failed || !batch.exhausted || batch.pending > 0) return;
+    if (batch.sourceError) this.failBatch(batch, batch.sourceError);
+    else batch.done.resolve();
+  }
+
   private failBatch(batch: Batch, error: Error): void {
     if (batch.failed) return;
     batch.failed = true;
@@ -536,6 +655,10 @@ export class BundlePublisher {
   }
 
   private failEverything(error: Error): void {
+    for (const source of [...this.sources]) {
+      this.failBatch(source.batch, error);
+      this.dropSource(source);
+    }
     for (const message of [
       ...this.queue.slice(this.head),
       ...this.inflight.values(),
@@ -592,6 +715,10 @@ export class BundlePublisher {
     this.channel = undefined;
     if (channel) void channel.close().catch(() => {});
   }
+}
+
+function oversized(problems: string[]): BundleError {
+  return new BundleError('Refusing to publish: RabbitMQ would close the channel on an oversized message', problems);
 }
 
 /** Resolves true on 'drain' (or when the channel closes), false if `timeoutMs` passes first. */

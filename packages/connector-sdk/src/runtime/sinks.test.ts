@@ -11,21 +11,21 @@ const bundle: StixBundle = assembleBundle({
 });
 const META = { workId: 'work-1', applicantId: 'user-1', draftId: null, update: false };
 
-interface Published {
-  bodies: Buffer[];
-  confirm(): void;
-  fail(err: Error): void;
-}
-
-/** A publisher whose confirms the test gives, batch by batch, and a platform that records expectations. */
+/**
+ * A publisher that reads the sink's bodies only when the test says (as the real one reads as the broker
+ * confirms), and a platform that records expectations.
+ */
 function harness() {
   const calls: string[] = [];
-  const batches: Published[] = [];
+  let iterator: Iterator<Buffer> | undefined;
+  const read: Buffer[] = [];
+  let settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const publisher = {
-    publish(bodies: readonly Buffer[]): Promise<void> {
-      calls.push(`publish ${bodies.length}`);
+    publish(bodies: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
+      calls.push(`publish ${Array.isArray(bodies) ? 'array' : 'iterable'}`);
+      iterator = (bodies as Iterable<Buffer>)[Symbol.iterator]();
       return new Promise<void>((resolve, reject) => {
-        batches.push({ bodies: [...bodies], confirm: resolve, fail: reject });
+        settle = { resolve, reject };
       });
     },
   };
@@ -34,8 +34,27 @@ function harness() {
       calls.push(`expectations ${workId} ${expectations}`);
     },
   };
+  /** Reads up to `n` more bodies; returns how many there were. */
+  const take = (n: number): number => {
+    let taken = 0;
+    while (taken < n && iterator) {
+      const step = iterator.next();
+      if (step.done) break;
+      read.push(step.value);
+      taken += 1;
+    }
+    return taken;
+  };
   const metrics = new Metrics();
-  return { calls, batches, metrics, sink: new AmqpBundleSink(platform, publisher, metrics, 3) };
+  return {
+    calls,
+    read,
+    take,
+    confirm: () => settle?.resolve(),
+    fail: (err: Error) => settle?.reject(err),
+    metrics,
+    sink: new AmqpBundleSink(platform, publisher, metrics),
+  };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -48,66 +67,60 @@ const decode = (body: Buffer) => {
 };
 
 describe('AmqpBundleSink', () => {
-  it('publishes the split bundle in batches, in order, with action_sequence counting across batches', async () => {
+  it('adds the expectations, then hands the publisher the messages lazily, in split order, numbered from 1', async () => {
     const h = harness();
     const sending = h.sink.send(bundle, META);
     await tick();
     const expected = splitBundle(bundle).chunks.map((c) => c.objects[0].id);
-    // The author and ten observables: batches of 3, 3, 3 and 2.
+    // The author and ten observables.
     expect(expected).toHaveLength(11);
-    // Expectations first, for every message of the bundle; then two batches in flight, not more.
-    expect(h.calls).toEqual(['expectations work-1 11', 'publish 3', 'publish 3']);
-    h.batches[0]?.confirm();
-    await tick();
-    expect(h.calls.slice(3)).toEqual(['publish 3']);
-    h.batches[1]?.confirm();
-    await tick();
-    expect(h.calls.slice(4)).toEqual(['publish 2']);
-    for (const batch of h.batches.slice(2)) batch.confirm();
+    // Expectations first, for every message of the bundle; then one publish of an iterable, not an array.
+    expect(h.calls).toEqual(['expectations work-1 11', 'publish iterable']);
+    // Nothing is built until the publisher reads; each read builds the next message.
+    expect(h.read).toHaveLength(0);
+    expect(h.take(4)).toBe(4);
+    expect(h.read.map(decode).map((m) => m.sequence)).toEqual([1, 2, 3, 4]);
+    expect(h.take(100)).toBe(7);
+    h.confirm();
     await expect(sending).resolves.toEqual({ objects: 11 });
 
-    const sent = h.batches.flatMap((b) => b.bodies.map(decode));
+    const sent = h.read.map(decode);
     expect(sent.map((m) => m.sequence)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(sent.map((m) => m.id)).toEqual(expected);
     expect(sent.every((m) => m.workId === 'work-1')).toBe(true);
     expect(h.metrics.value('bundles_sent_total')).toBe(11);
   });
 
-  it('does not resolve before the last batch is confirmed', async () => {
+  it('does not resolve before the publisher has every message confirmed', async () => {
     const h = harness();
     let done = false;
     const sending = h.sink.send(bundle, META).then(() => {
       done = true;
     });
-    for (let i = 0; i < 3; i++) {
-      await tick();
-      h.batches[i]?.confirm();
-    }
+    await tick();
+    h.take(100);
     await tick();
     expect(done).toBe(false);
-    h.batches[3]?.confirm();
+    h.confirm();
     await sending;
     expect(done).toBe(true);
   });
 
-  it('fails with the first failing batch and leaves no rejection unhandled', async () => {
+  it("fails with the publisher's error, counting nothing as sent", async () => {
     const h = harness();
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
-      const sending = h.sink.send(bundle, META);
-      await tick();
-      h.batches[1]?.fail(new PlatformError('second batch refused', { operation: 'amqp', retryable: true }));
-      h.batches[0]?.fail(new PlatformError('first batch refused', { operation: 'amqp', retryable: true }));
-      await expect(sending).rejects.toThrow('first batch refused');
-      // Nothing after the failure is handed to the broker.
-      expect(h.calls.filter((c) => c.startsWith('publish'))).toHaveLength(2);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    const sending = h.sink.send(bundle, META);
+    await tick();
+    h.take(2);
+    h.fail(new PlatformError('refused', { operation: 'amqp', retryable: true }));
+    await expect(sending).rejects.toThrow('refused');
+    expect(h.metrics.value('bundles_sent_total')).toBe(0);
+  });
+
+  it('refuses a bundle with nothing OpenCTI accepts before adding expectations', async () => {
+    const h = harness();
+    const unsupported = { type: 'bundle', id: 'bundle--1', objects: [{ type: 'x-unknown', id: 'x-unknown--1' }] };
+    await expect(h.sink.send(unsupported as unknown as StixBundle, META)).rejects.toThrow(/Nothing to import/);
+    expect(h.calls).toEqual([]);
   });
 });
 

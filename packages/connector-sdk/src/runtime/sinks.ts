@@ -5,7 +5,7 @@
 import { BundleError } from '../errors/index.js';
 import type { BundlePublisher } from '../queue/index.js';
 import { buildPushMessage } from '../queue/index.js';
-import { type StixBundle, splitBundle } from '../stix/index.js';
+import { type StixBundle, splitBundleLazily } from '../stix/index.js';
 import type { Metrics } from './metrics.js';
 
 export interface SendMeta {
@@ -29,55 +29,55 @@ export interface ExpectationsPort {
 }
 
 /**
- * Push messages built ahead of the broker's confirms. Each message of a split bundle is its object's JSON,
- * then base64, then the envelope: building all of a large bundle's messages at once held several copies of
- * it. Batches of this size go out one after the other, the next built while the broker confirms the previous.
+ * pycti's send_stix2_bundle over AMQP: split, addExpectations before publishing, publish, await confirms.
+ *
+ * Each message of a split bundle is its object's JSON, then base64, then the envelope: building all of a
+ * large bundle's messages at once held several copies of it. The messages are built one at a time as the
+ * publisher reads them, so no more than its window of unconfirmed messages (and their chunks) exist at once.
  */
-export const PUSH_BATCH_MESSAGES = 500;
-
-/** pycti's send_stix2_bundle over AMQP: split, addExpectations before publishing, publish, await confirms. */
 export class AmqpBundleSink implements BundleSink {
   constructor(
     private readonly platform: ExpectationsPort,
     private readonly publisher: Pick<BundlePublisher, 'publish'>,
     private readonly metrics: Metrics,
-    private readonly batchMessages = PUSH_BATCH_MESSAGES,
   ) {}
 
   async send(bundle: StixBundle, meta: SendMeta): Promise<SendResult> {
-    const { chunks } = splitBundle(bundle);
-    if (chunks.length === 0) throw new BundleError('Nothing to import: the bundle has no object OpenCTI accepts');
+    const { expectations, chunks } = splitBundleLazily(bundle);
+    if (expectations === 0) throw new BundleError('Nothing to import: the bundle has no object OpenCTI accepts');
     const workId = meta.workId;
     if (workId)
       await this.metrics.time('platform_wait_seconds_total', () =>
-        this.platform.workAddExpectations(workId, chunks.length),
+        this.platform.workAddExpectations(workId, expectations),
       );
-    const size = Math.max(1, Math.floor(this.batchMessages));
-    // At most two batches exist at once: the one being confirmed and the one being handed over. Their order
-    // on the queue is publish() order, so action_sequence stays the chunk's position in the split bundle.
-    let confirming: Promise<void> | null = null;
-    for (let start = 0; start < chunks.length; start += size) {
-      const bodies = chunks.slice(start, start + size).map((chunk, i) =>
-        buildPushMessage(JSON.stringify(chunk), {
+    let buildSeconds = 0;
+    /** action_sequence is the chunk's 1-based position in the split bundle. */
+    function* messages(): Generator<Buffer> {
+      let sequence = 0;
+      for (const chunk of chunks) {
+        const started = performance.now();
+        sequence += 1;
+        const body = buildPushMessage(JSON.stringify(chunk), {
           applicantId: meta.applicantId,
           workId: meta.workId,
           draftId: meta.draftId,
           update: meta.update,
-          actionSequence: start + i + 1,
-        }),
-      );
-      const published = this.publisher.publish(bodies);
-      // If the previous batch fails, this one's failure is not the one reported (and is not left unhandled).
-      published.catch(() => undefined);
-      const previous = confirming;
-      if (previous) await this.metrics.time('broker_wait_seconds_total', () => previous);
-      confirming = published;
+          actionSequence: sequence,
+        });
+        buildSeconds += (performance.now() - started) / 1000;
+        yield body;
+      }
     }
-    const last = confirming;
-    if (last) await this.metrics.time('broker_wait_seconds_total', () => last);
-    this.metrics.inc('bundles_sent_total', chunks.length);
-    this.metrics.inc('records_sent_total', chunks.length);
-    return { objects: chunks.length };
+    const started = performance.now();
+    try {
+      await this.publisher.publish(messages());
+    } finally {
+      // The broker's share: the publish minus the time spent building the messages it read.
+      this.metrics.inc('broker_wait_seconds_total', Math.max(0, (performance.now() - started) / 1000 - buildSeconds));
+    }
+    this.metrics.inc('bundles_sent_total', expectations);
+    this.metrics.inc('records_sent_total', expectations);
+    return { objects: expectations };
   }
 }
 

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BundleError, PlatformError } from '../../src/errors/index.js';
 import { type AmqpSession, BundlePublisher, type BundlePublisherOptions } from '../../src/queue/index.js';
+import { Metrics } from '../../src/runtime/metrics.js';
+import { AmqpBundleSink } from '../../src/runtime/sinks.js';
+import { assembleBundle, buildAuthor, buildObservable, splitBundle } from '../../src/stix/index.js';
 import {
   Broker,
   brokerMaxMessageSize,
@@ -246,5 +249,175 @@ describe('BundlePublisher against the real broker', () => {
 
     await expect(pending).rejects.toBeInstanceOf(PlatformError);
     await expect(publisher.publish([Buffer.from('after')])).rejects.toBeInstanceOf(PlatformError);
+  });
+
+  describe('reading a lazy source', () => {
+    /**
+     * `count` bodies built one at a time as the publisher reads them; records, at each read, how many
+     * bodies the publisher has read and not seen confirmed (this one included), and whether it was closed.
+     */
+    function source(publisher: BundlePublisher, count: number, tag: string) {
+      const seen = { read: 0, maxUnconfirmed: 0, finished: false };
+      function* bodies(): Generator<Buffer> {
+        try {
+          for (let i = 0; i < count; i++) {
+            seen.read += 1;
+            seen.maxUnconfirmed = Math.max(seen.maxUnconfirmed, seen.read - publisher.counters.confirmed);
+            yield Buffer.from(`${tag}-${i}`);
+          }
+        } finally {
+          seen.finished = true;
+        }
+      }
+      return { seen, bodies: bodies() };
+    }
+
+    it('never holds more than `window` unconfirmed bodies, fills the window, and keeps the order', async () => {
+      const window = 50;
+      const { broker, publisher, names } = await setUp('pub-lazy', {}, { window });
+      const { seen, bodies } = source(publisher, 3000, 'lazy');
+
+      await publisher.publish(bodies);
+
+      expect(seen.read).toBe(3000);
+      // Bounded by the window, and pipelined up to it (not one at a time).
+      expect(seen.maxUnconfirmed).toBe(window);
+      expect(publisher.counters).toMatchObject({ published: 3000, confirmed: 3000, republished: 0 });
+      expect(publisher.pending).toBe(0);
+      expect(await broker.takeAll(names.queue)).toEqual(Array.from({ length: 3000 }, (_, i) => `lazy-${i}`));
+    });
+
+    it('reads an async iterable the same way', async () => {
+      const { broker, publisher, names } = await setUp('pub-async', {}, { window: 8 });
+      let maxUnconfirmed = 0;
+      async function* bodies(): AsyncGenerator<Buffer> {
+        for (let i = 0; i < 200; i++) {
+          if (i % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+          maxUnconfirmed = Math.max(maxUnconfirmed, i + 1 - publisher.counters.confirmed);
+          yield Buffer.from(`async-${i}`);
+        }
+      }
+
+      await publisher.publish(bodies());
+
+      expect(maxUnconfirmed).toBeLessThanOrEqual(8);
+      expect(await broker.takeAll(names.queue)).toEqual(Array.from({ length: 200 }, (_, i) => `async-${i}`));
+    });
+
+    it('keeps the order of concurrent calls: an array published after a lazy source goes after all of it', async () => {
+      const { broker, publisher, names } = await setUp('pub-lazy-order', {}, { window: 16 });
+      const { bodies } = source(publisher, 500, 'first');
+
+      await Promise.all([publisher.publish(bodies), publisher.publish([Buffer.from('second')])]);
+
+      const onQueue = await broker.takeAll(names.queue);
+      expect(onQueue).toEqual([...Array.from({ length: 500 }, (_, i) => `first-${i}`), 'second']);
+    });
+
+    it('rejects with the error a source throws, after sending what came before, and carries on', async () => {
+      const { broker, publisher, names } = await setUp('pub-lazy-throw', {}, { window: 4 });
+      function* bodies(): Generator<Buffer> {
+        for (let i = 0; i < 10; i++) yield Buffer.from(`ok-${i}`);
+        throw new Error('chunk 11 cannot be serialised');
+      }
+
+      await expect(publisher.publish(bodies())).rejects.toThrow('chunk 11 cannot be serialised');
+      await publisher.publish([Buffer.from('next')]);
+
+      expect(await broker.takeAll(names.queue)).toEqual([...Array.from({ length: 10 }, (_, i) => `ok-${i}`), 'next']);
+    });
+
+    it('rejects an oversized body when it reads it, with a BundleError, and stops reading the source', async () => {
+      const { broker, publisher, names } = await setUp('pub-lazy-oversize', {}, { maxMessageBytes: 1024, window: 4 });
+      let finished = false;
+      let read = 0;
+      function* bodies(): Generator<Buffer> {
+        try {
+          for (let i = 0; i < 100; i++) {
+            read += 1;
+            yield i === 6 ? Buffer.alloc(2000) : Buffer.from(`small-${i}`);
+          }
+        } finally {
+          finished = true;
+        }
+      }
+
+      const error = await publisher.publish(bodies()).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+
+      expect(error).toBeInstanceOf(BundleError);
+      expect((error as BundleError).problems.join()).toContain('message 7 is 2000 bytes, over the 1024-byte limit');
+      expect(read).toBe(7);
+      expect(finished).toBe(true);
+      expect(await broker.takeAll(names.queue)).toEqual(Array.from({ length: 6 }, (_, i) => `small-${i}`));
+    });
+
+    it('close() stops reading a source and rejects its call', async () => {
+      const { publisher } = await setUp('pub-lazy-close', { bind: false }, { window: 2 });
+      const { seen, bodies } = source(publisher, 1000, 'closed');
+      const publishing = publisher.publish(bodies);
+      await waitFor(() => publisher.counters.returned >= 1, 'a return');
+
+      await publisher.close();
+
+      await expect(publishing).rejects.toBeInstanceOf(PlatformError);
+      expect(seen.finished).toBe(true);
+      expect(seen.read).toBeLessThanOrEqual(2);
+    });
+
+    it('carries a split bundle from AmqpBundleSink: every chunk in order, numbered, never more than `window` built ahead', async () => {
+      const window = 32;
+      const { broker, publisher, names } = await setUp('pub-sink', {}, { window });
+      const author = buildAuthor('Sink Broker Org');
+      const bundle = assembleBundle({
+        author,
+        objects: Array.from({ length: 1500 }, (_, i) =>
+          buildObservable('ipv4-addr', { value: `10.1.${i >> 8}.${i & 255}` }, { author }),
+        ),
+      });
+      let read = 0;
+      let maxUnconfirmed = 0;
+      const counting = {
+        publish(bodies: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
+          expect(Array.isArray(bodies)).toBe(false);
+          const iterator = (bodies as Iterable<Buffer>)[Symbol.iterator]();
+          return publisher.publish({
+            [Symbol.iterator]: () => ({
+              next: () => {
+                const step = iterator.next();
+                if (!step.done) {
+                  read += 1;
+                  maxUnconfirmed = Math.max(maxUnconfirmed, read - publisher.counters.confirmed);
+                }
+                return step;
+              },
+            }),
+          });
+        },
+      };
+      const expectations: number[] = [];
+      const sink = new AmqpBundleSink(
+        { workAddExpectations: async (_work, n) => void expectations.push(n) },
+        counting,
+        new Metrics(),
+      );
+
+      const result = await sink.send(bundle, { workId: 'work-1', applicantId: 'user-1', draftId: null, update: false });
+
+      const chunks = splitBundle(bundle).chunks;
+      expect(result.objects).toBe(chunks.length);
+      expect(expectations).toEqual([chunks.length]);
+      expect(maxUnconfirmed).toBeLessThanOrEqual(window);
+      const onQueue = (await broker.takeAll(names.queue)).map(
+        (body) => JSON.parse(body) as { action_sequence: number; content: string; work_id: string },
+      );
+      expect(onQueue.map((m) => m.action_sequence)).toEqual(chunks.map((_, i) => i + 1));
+      expect(onQueue.map((m) => JSON.parse(Buffer.from(m.content, 'base64').toString('utf8')))).toEqual(
+        JSON.parse(JSON.stringify(chunks)),
+      );
+      expect(onQueue.every((m) => m.work_id === 'work-1')).toBe(true);
+    });
   });
 });
