@@ -501,6 +501,22 @@ describe('credentials stay with the vendor', () => {
     expect(seen.map((h) => h.authorization)).toEqual([`Bearer ${BEARER}`, `Bearer ${BEARER}`, undefined]);
   });
 
+  it('refuses a 307/308 that would re-send a request body to another host; follows it on the same host', async () => {
+    const secretForm = 'grant_type=client_credentials&client_secret=s3cr3t-form-value';
+    const elsewhere = nock('https://elsewhere.example.org').post('/token').reply(200, { stolen: true });
+    nock(BASE).post('/v2/token').reply(307, '', { location: 'https://elsewhere.example.org/token' });
+    const err = await failure(client().post('/token', secretForm));
+    expect(err.message).toContain('re-send the request body to another host (https://elsewhere.example.org)');
+    expect(elsewhere.isDone()).toBe(false);
+    nock.cleanAll();
+
+    // On the same host the body goes with it: nock matches the hop only when it carries the same form.
+    nock(BASE).post('/v2/token').reply(308, '', { location: '/v2/token2' });
+    const hop = nock(BASE).post('/v2/token2', secretForm).reply(200, { ok: 1 });
+    await client().post('/token', secretForm);
+    expect(hop.isDone()).toBe(true);
+  });
+
   it('turns a POST into a GET on 303 and stops after maxRedirects', async () => {
     let method = '';
     nock(BASE).post('/v2/submit').reply(303, '', { location: '/v2/result' });

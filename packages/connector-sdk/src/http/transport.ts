@@ -211,6 +211,16 @@ export async function sendOverWire(
       method = 'GET';
       data = undefined;
     }
+    // A 307/308 keeps the method and the body. Credential headers are dropped on an origin change, but a
+    // body can carry them too (an OAuth client-credentials form holds the client secret): never re-send
+    // a body to another origin.
+    if (data !== undefined && data !== null && next.origin !== url.origin) {
+      return {
+        kind: 'redirect-refused',
+        status: response.status,
+        why: `the redirect would re-send the request body to another host (${next.origin})`,
+      };
+    }
     url = next;
   }
 }

@@ -92,15 +92,10 @@ describe('credentials stay with their host', () => {
 
   const teamt5 = CASES.find((c) => c.slug === 'teamt5');
   if (teamt5) {
-    /*
-     * BUG (reported to the lead): packages/connector-sdk/src/http/transport.ts sendOverWire() follows a
-     * 307/308 to another host with the same method and body. Credential headers are dropped on the host
-     * change, but an OAuth client-credentials request carries the client secret in its form body: a token
-     * endpoint (or anything on the path to it) answering 307 to another host receives the secret. A
-     * redirect to another host should not carry a request body (refuse it, as the client refuses an
-     * unsupported redirect). Flip to it() once fixed.
-     */
-    it.fails('teamt5: the token endpoint redirects its form POST with 307 to another host', async () => {
+    // A 307/308 keeps the method and body; an OAuth client-credentials POST carries the client secret in its
+    // form body, so the SDK refuses to follow such a redirect to another host (credential headers alone
+    // are not enough to drop).
+    it('teamt5: the token endpoint redirects its form POST with 307 to another host', async () => {
       const other = await startFakeVendor({ 'POST *': { status: 404, body: { message: 'the other host' } } });
       const c: ConnectorCase = { ...teamt5, faultable: (req) => req.method === 'POST' && req.path === '/oauth/token' };
       const vendor = await startCaseVendor(c);
@@ -118,6 +113,8 @@ describe('credentials stay with their host', () => {
           `the connector stopped at start-up (exit ${code}): no token`,
         ]);
         expect(found, 'secrets the other host received').toEqual([]);
+        expect(other.requests, 'requests the other host received').toHaveLength(0);
+        expect(code).toBe(1);
       } finally {
         await vendor.close();
         await other.close();
