@@ -65,7 +65,12 @@ const customHeaders = z
     return headers;
   })
   .optional()
-  .meta({ description: 'Extra headers sent to OpenCTI, "name:value;name:value"' });
+  // Secret: this is where admins put the credentials of a proxy in front of OpenCTI (Cloudflare Access'
+  // CF-Access-Client-Secret, an X-Auth header). Header names stay readable in logs; values are masked.
+  .meta({
+    cti: { secret: true, description: 'Extra headers sent to OpenCTI, "name:value;name:value"' },
+    description: 'Extra headers sent to OpenCTI, "name:value;name:value"',
+  });
 
 export const baseConfig = {
   OPENCTI_URL: env.url({ description: 'The OpenCTI platform URL, e.g. http://opencti:8080' }),

@@ -181,4 +181,23 @@ describe('loadConfig', () => {
     expect(redactConfig(baseConfig, cfg).OPENCTI_TOKEN).toBe('[REDACTED]');
     expect(redactConfig(baseConfig, cfg).CONNECTOR_NAME).toBe('Test');
   });
+
+  it('treats OPENCTI_CUSTOM_HEADERS values as secrets: names stay readable, values are masked', () => {
+    const cfg = loadConfig(baseConfig, {
+      env: {
+        ...minimal,
+        OPENCTI_CUSTOM_HEADERS: 'CF-Access-Client-Id:cf-id.access;CF-Access-Client-Secret:cf-s3cr3t-xyz',
+      },
+      dotenvPath: false,
+    });
+    expect(cfg.OPENCTI_CUSTOM_HEADERS).toEqual({
+      'CF-Access-Client-Id': 'cf-id.access',
+      'CF-Access-Client-Secret': 'cf-s3cr3t-xyz',
+    });
+    expect(redactConfig(baseConfig, cfg).OPENCTI_CUSTOM_HEADERS).toEqual({
+      'CF-Access-Client-Id': '[REDACTED]',
+      'CF-Access-Client-Secret': '[REDACTED]',
+    });
+    expect(redactString('proxy said cf-s3cr3t-xyz')).toBe('proxy said [REDACTED]');
+  });
 });

@@ -90,6 +90,8 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
   for (const key of secretKeys(shape)) {
     const value = (result.data as Record<string, unknown>)[key];
     if (typeof value === 'string') registerSecret(value);
+    // A secret map (OPENCTI_CUSTOM_HEADERS): its values are the secrets, its keys are names.
+    else if (isStringMap(value)) for (const v of Object.values(value)) registerSecret(v);
   }
   return result.data as ConfigOf<S>;
 }
@@ -105,7 +107,18 @@ export function redactConfig(shape: ConfigShape, config: Record<string, unknown>
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
     if (v === undefined) continue;
-    out[k] = secrets.has(k) ? REDACTED : v;
+    if (!secrets.has(k)) out[k] = v;
+    else if (isStringMap(v)) out[k] = Object.fromEntries(Object.keys(v).map((name) => [name, REDACTED]));
+    else out[k] = REDACTED;
   }
   return out;
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'string')
+  );
 }

@@ -224,15 +224,9 @@ describe('no secret in any output', () => {
     }, 600_000);
   }
 
-  /*
-   * BUG (reported to the lead): packages/connector-sdk/src/runtime/run.ts logs the whole configuration at
-   * debug level ("configuration loaded", through config/load.ts redactConfig()), which masks only the
-   * settings declared secret. OPENCTI_CUSTOM_HEADERS is not: it is where an admin puts the credentials of
-   * a proxy in front of OpenCTI (Cloudflare Access' CF-Access-Client-Secret, an X-Auth header), and their
-   * values are logged in clear (the logger masks only header names it knows). Its values should be
-   * registered as secrets. Flip to it() once fixed.
-   */
-  it.fails('OPENCTI_CUSTOM_HEADERS values (proxy credentials) are not logged at debug level', async () => {
+  // OPENCTI_CUSTOM_HEADERS is where an admin puts the credentials of a proxy in front of OpenCTI (Cloudflare
+  // Access' CF-Access-Client-Secret, an X-Auth header): its values are secrets, logged masked even at debug.
+  it('OPENCTI_CUSTOM_HEADERS values (proxy credentials) are not logged at debug level', async () => {
     const c = CASES[0] as ConnectorCase;
     const vendor = await startCaseVendor(c);
     const proxySecret = `CF-ACCESS-SECRET-secret-suite-${suffix}`;
