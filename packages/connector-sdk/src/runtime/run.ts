@@ -191,6 +191,12 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
       stderr(`${definition.name}: ${err.message}\n`);
       return 1;
     }
+    // SIGTERM while still starting (waiting for OpenCTI, fetching a token): the wait it cut short is not a
+    // failure, the stop is a normal one.
+    if (shutdown.signal.aborted && causedBy(err, shutdown.signal.reason)) {
+      logger.info('stopped before start-up completed');
+      return 0;
+    }
     logger.fatal({ err }, err instanceof CtiError ? err.message : 'the connector stopped on an unexpected error');
     return 1;
   } finally {
@@ -199,6 +205,16 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
     await closeSharedRateLimits();
     logger.flush();
   }
+}
+
+/** Whether `reason` (an abort signal's reason) is `err` or somewhere in its chain of causes. */
+function causedBy(err: unknown, reason: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    if (current === reason) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function writeProcessStdout(text: string): Promise<void> | undefined {
@@ -490,6 +506,7 @@ async function daemon(
         queue: registered.config.listen,
         prefetch: config.CONNECTOR_PREFETCH,
         onMessage: (delivery) => processor.handle(delivery.body, delivery.redelivered),
+        logger,
       });
       consumer.on('queue-missing', () => {
         logger.warn('the listen queue is gone: registering again, which re-creates it');

@@ -62,6 +62,8 @@ describe('broker failures', () => {
         expect(types).toEqual(new Set(['identity', 'indicator', 'relationship']));
       }
       expect(d.logs.some((l) => /reconnect/i.test(l))).toBe(true);
+      // The listen consumer logs through the daemon's logger: it subscribed once, then again after the cut.
+      expect(d.logs.filter((l) => l.includes('Consuming the listen queue')).length).toBeGreaterThanOrEqual(2);
       expect(await platform.queueDepth(d.connectorId, 'listen')).toBe(0);
     } finally {
       expect(await d.stop()).toBe(0);
