@@ -178,6 +178,30 @@ describe('UrlscanClient: rate limits', () => {
     expect((sentAt[1] ?? 0) - (sentAt[0] ?? 0)).toBeGreaterThanOrEqual(30 * SECOND);
   });
 
+  it('on a 429 that persists after the announced reset, says so instead of blaming URLSCAN_MAX_WAIT_SECONDS', async () => {
+    nock(API)
+      .get('/api/v1/search/')
+      .query(true)
+      .times(2)
+      .reply(429, { message: 'Too Many Requests' }, { 'Retry-After': '1' });
+    const c = client({ URLSCAN_MAX_WAIT_SECONDS: '2' });
+    const { error } = await settle(c.search('domain:a.example', 10), 2 * SECOND);
+    expect(error).toBeInstanceOf(RateLimitError);
+    const message = (error as Error).message;
+    expect(message).toMatch(
+      /^urlscan\.io search quota exhausted \(HTTP 429\): still refused after waiting once for the reset urlscan announced; no search request is sent before \d{4}-\d\d-\d\dT/,
+    );
+    expect(message).not.toContain('more than URLSCAN_MAX_WAIT_SECONDS');
+  });
+
+  it('names the 429 that taught it, not X-Rate-Limit-Remaining, when a later request finds the quota used up', async () => {
+    nock(API).get('/api/v1/search/').query(true).reply(429, {}, { 'X-Rate-Limit-Reset-After': '600' });
+    const c = client({ URLSCAN_MAX_WAIT_SECONDS: '60' });
+    await settle(c.search('domain:a.example', 10));
+    const again = await settle(c.search('domain:b.example', 10));
+    expect((again.error as Error).message).toMatch(/^urlscan\.io search quota exhausted \(HTTP 429\): it resets at /);
+  });
+
   it('on 429 with a far reset, fails at once with the reset time, and sends no more of that action until then', async () => {
     const reset = new Date(T0 + 47 * MINUTE).toISOString();
     nock(API).get('/api/v1/search/').query(true).reply(

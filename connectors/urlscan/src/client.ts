@@ -251,7 +251,7 @@ export function quotaResetMs(headers: Record<string, string>, now: number): numb
 
 export class UrlscanClient {
   /** Per action, the time before which urlscan will refuse it (its quota is used up). */
-  private readonly exhaustedUntil = new Map<QuotaAction, number>();
+  private readonly exhaustedUntil = new Map<QuotaAction, { until: number; why: string }>();
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
@@ -350,34 +350,44 @@ export class UrlscanClient {
       const resetMs = quotaResetMs(res.headers, now);
       if (res.status === 429) {
         const until = now + (resetMs ?? DEFAULT_RESET_MS);
-        this.exhaustedUntil.set(action, until);
-        if (attempt >= 2 || until - now > this.o.maxWaitMs) {
-          throw this.quotaError(action, until, `HTTP 429${windowOf(res.headers)}`);
-        }
+        const why = `HTTP 429${windowOf(res.headers)}`;
+        this.exhaustedUntil.set(action, { until, why });
+        if (until - now > this.o.maxWaitMs) throw this.quotaError(action, until, why);
+        // Still refused after waiting for the reset urlscan announced: its clock and ours disagree, or the
+        // quota is shared with another client. Say that, not that the reset is too far away.
+        if (attempt >= 2) throw this.stillRefusedError(action, until, why);
         continue;
       }
       if (res.headers['x-rate-limit-remaining']?.trim() === '0' && resetMs !== undefined) {
-        this.exhaustedUntil.set(action, now + resetMs);
+        this.exhaustedUntil.set(action, { until: now + resetMs, why: 'X-Rate-Limit-Remaining: 0' });
       }
       return res;
     }
   }
 
   private async awaitQuota(action: QuotaAction, signal: AbortSignal | undefined): Promise<void> {
-    const until = this.exhaustedUntil.get(action);
-    if (until === undefined) return;
+    const known = this.exhaustedUntil.get(action);
+    if (known === undefined) return;
+    const { until, why } = known;
     const wait = until - this.now();
     if (wait <= 0) {
       this.exhaustedUntil.delete(action);
       return;
     }
-    if (wait > this.o.maxWaitMs) throw this.quotaError(action, until, 'X-Rate-Limit-Remaining: 0');
+    if (wait > this.o.maxWaitMs) throw this.quotaError(action, until, why);
     this.o.logger?.info(
       { action, waitMs: wait, resetAt: new Date(until).toISOString() },
       'urlscan.io quota used up: waiting for its reset',
     );
     await this.sleep(wait, signal);
     this.exhaustedUntil.delete(action);
+  }
+
+  private stillRefusedError(action: QuotaAction, until: number, why: string): RateLimitError {
+    return new RateLimitError(
+      `urlscan.io ${action} quota exhausted (${why}): still refused after waiting once for the reset urlscan announced; no ${action} request is sent before ${new Date(until).toISOString()}`,
+      { vendor: VENDOR, status: 429, retryAfterMs: Math.max(0, until - this.now()) },
+    );
   }
 
   private quotaError(action: QuotaAction, until: number, why: string): RateLimitError {
