@@ -85,6 +85,12 @@ describe('listen messages', () => {
     expect(() => decodeListenMessage(body)).toThrow(pattern);
   });
 
+  it('counts bytes, not characters, in the size of a body that is not JSON', () => {
+    // Four characters, six bytes of UTF-8: "é" and "€" take two and three bytes.
+    expect(() => decodeListenMessage('{é€')).toThrow('not JSON (6 bytes)');
+    expect(() => decodeListenMessage(Buffer.from([0x7b, 0xff, 0xfe]))).toThrow('not JSON (3 bytes)');
+  });
+
   it('digs the work id out of a malformed message', () => {
     expect(workIdOf({ internal: { work_id: 'w9' }, event: 7 })).toBe('w9');
     expect(workIdOf({ internal: { work_id: 3 } })).toBeNull();

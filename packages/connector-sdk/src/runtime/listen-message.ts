@@ -130,7 +130,8 @@ export function decodeListenMessage(body: Buffer | string): ListenMessage {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new MessageError(`Malformed listen message: not JSON (${text.length} bytes)`);
+    const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    throw new MessageError(`Malformed listen message: not JSON (${bytes} bytes)`);
   }
   return parseListenMessage(parsed);
 }
