@@ -6,11 +6,11 @@
  */
 import { isIP } from 'node:net';
 import {
+  credentialsRejected,
   type HttpClient,
   type HttpClientOptions,
   InputError,
   RateLimitError,
-  UpstreamApiError,
   z,
 } from '@cti/connector-sdk';
 import type { CrowdsecConfig } from './config.js';
@@ -124,21 +124,10 @@ export class CrowdsecClient {
         this.quotaExhaustedUntil = this.now() + waitMs;
         throw this.quotaError(waitMs, err);
       }
-      if (err instanceof UpstreamApiError && (err.status === 401 || err.status === 403)) {
-        throw new UpstreamApiError(
-          `CrowdSec rejected the API key (HTTP ${err.status}): check CROWDSEC_KEY`,
-          {
-            vendor: 'CrowdSec',
-            status: err.status,
-            retryable: false,
-            reason: 'auth',
-            method: err.method,
-            url: err.url,
-          },
-          { cause: err },
-        );
-      }
-      throw err;
+      throw (
+        credentialsRejected(err, (status) => `CrowdSec rejected the API key (HTTP ${status}): check CROWDSEC_KEY`) ??
+        err
+      );
     }
   }
 

@@ -11,11 +11,11 @@
  */
 import { isIP } from 'node:net';
 import {
+  credentialsRejected,
   type HttpClient,
   type HttpClientOptions,
   InputError,
   RateLimitError,
-  UpstreamApiError,
   z,
 } from '@cti/connector-sdk';
 import type { ScoutConfig } from './config.js';
@@ -150,21 +150,12 @@ export class ScoutClient {
         if (err.retryAfterMs !== undefined) this.quotaExhaustedUntil = this.now() + err.retryAfterMs;
         throw this.quotaError(err.retryAfterMs, err);
       }
-      if (err instanceof UpstreamApiError && (err.status === 401 || err.status === 403)) {
-        throw new UpstreamApiError(
-          `Team Cymru Scout rejected the API token (HTTP ${err.status}): check PURE_SIGNAL_SCOUT_API_TOKEN`,
-          {
-            vendor: SCOUT_VENDOR,
-            status: err.status,
-            retryable: false,
-            reason: 'auth',
-            method: err.method,
-            url: err.url,
-          },
-          { cause: err },
-        );
-      }
-      throw err;
+      throw (
+        credentialsRejected(
+          err,
+          (status) => `Team Cymru Scout rejected the API token (HTTP ${status}): check PURE_SIGNAL_SCOUT_API_TOKEN`,
+        ) ?? err
+      );
     }
   }
 

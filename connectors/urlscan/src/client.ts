@@ -10,6 +10,7 @@
  *   the reset time, without calling urlscan. The consumer is never blocked for an hour.
  */
 import {
+  credentialsRejected,
   type HttpAcceptedResponse,
   type HttpClient,
   type HttpClientOptions,
@@ -412,16 +413,13 @@ export class UrlscanClient {
         { cause: err },
       );
     }
-    if (err instanceof UpstreamApiError && (err.status === 401 || err.status === 403)) {
-      return new UpstreamApiError(
+    return (
+      credentialsRejected(err, (status) =>
         this.o.hasApiKey
-          ? `urlscan.io rejected the API key (HTTP ${err.status}): check URLSCAN_API_KEY`
-          : `urlscan.io refused an anonymous request (HTTP ${err.status}): set URLSCAN_API_KEY`,
-        { vendor: VENDOR, status: err.status, retryable: false, reason: 'auth', method: err.method, url: err.url },
-        { cause: err },
-      );
-    }
-    return err;
+          ? `urlscan.io rejected the API key (HTTP ${status}): check URLSCAN_API_KEY`
+          : `urlscan.io refused an anonymous request (HTTP ${status}): set URLSCAN_API_KEY`,
+      ) ?? err
+    );
   }
 }
 

@@ -92,6 +92,23 @@ export class UpstreamApiError extends CtiError {
   }
 }
 
+/**
+ * When `err` is the vendor refusing the credentials (HTTP 401 or 403), the same failure reworded by
+ * `message` (which names the setting to check), never retried; otherwise undefined. Connectors use it to
+ * say which env var holds the rejected key.
+ */
+export function credentialsRejected(
+  err: unknown,
+  message: (status: 401 | 403) => string,
+): UpstreamApiError | undefined {
+  if (!(err instanceof UpstreamApiError) || (err.status !== 401 && err.status !== 403)) return undefined;
+  return new UpstreamApiError(
+    message(err.status),
+    { vendor: err.vendor, status: err.status, retryable: false, reason: 'auth', method: err.method, url: err.url },
+    { cause: err },
+  );
+}
+
 /** The vendor's quota or rate limit is exhausted; `retryAfterMs` says when it may be tried again. */
 export class RateLimitError extends UpstreamApiError {
   override readonly code: string = 'RATE_LIMIT';
