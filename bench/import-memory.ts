@@ -11,7 +11,9 @@
  *                  this process, so keep N to what this process can hold)
  *   daemon-queued  the same with the worker off: every message stays in the broker until the end (the
  *                  broker holds about 7 MB per 1,000 records), then the queues are deleted
- * Node flags for the connector's process come from BENCH_NODE_ARGS (e.g. "--max-semi-space-size=16").
+ * The connector runs with the environment the image sets (NODE_ENV and NODE_OPTIONS, read from the last
+ * stage of docker/Dockerfile), as it runs in production. For experiments, BENCH_NODE_OPTIONS replaces the
+ * image's NODE_OPTIONS (empty: V8's defaults) and BENCH_NODE_ARGS adds flags on the command line.
  * Usage: tsx bench/import-memory.ts [records] [mode]  — prints one JSON line.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -19,12 +21,17 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type FakeRequest, startFakeVendor, startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
+import { envOf, parseDockerfile } from '../scripts/dockerfile.js';
 import { peakRssMb, round } from './lib.js';
 
 const records = Number(process.argv[2] ?? 100_000);
 const mode = process.argv[3] ?? 'dry-run';
 if (!['dry-run', 'daemon', 'daemon-queued'].includes(mode)) throw new Error(`unknown mode "${mode}"`);
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const image = parseDockerfile(readFileSync(fileURLToPath(new URL('../docker/Dockerfile', import.meta.url)), 'utf8'));
+const imageEnv = envOf(image.stages.at(-1));
+const imageNodeOptions = imageEnv.NODE_OPTIONS ?? '';
+const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? imageNodeOptions;
 const PAGE = 1_000;
 const pages = Math.ceil(records / PAGE);
 const fixtures = fileURLToPath(new URL('../connectors/spycloud/test/fixtures/', import.meta.url));
@@ -57,10 +64,13 @@ const vendor = await startFakeVendor({
 
 const env: Record<string, string | undefined> = {
   PATH: process.env.PATH,
+  // The image's environment (NODE_ENV, NODE_OPTIONS), then the connector's settings.
+  ...imageEnv,
   SPYCLOUD_API_BASE_URL: `${vendor.url}/`,
   SPYCLOUD_API_KEY: 'bench-key',
   CONNECTOR_DURATION_PERIOD: 'PT1H',
   CONNECTOR_LOG_LEVEL: 'warn',
+  NODE_OPTIONS: nodeOptions,
 };
 let platform: TestPlatform | null = null;
 const connectorId = randomUUID();
@@ -122,6 +132,8 @@ process.stdout.write(
   `${JSON.stringify({
     records,
     mode,
+    nodeOptions,
+    imageNodeOptions: nodeOptions === imageNodeOptions,
     nodeArgs: nodeArgs.join(' '),
     pages: arrivals.length,
     exitCode: code,

@@ -109,3 +109,35 @@ function globToRegex(pattern: string): RegExp {
   }
   return new RegExp(`^${out}$`);
 }
+
+/**
+ * The environment a stage's ENV instructions set, in order (a later ENV overrides an earlier one):
+ * `ENV KEY=value KEY2="quoted value"`, or the legacy `ENV KEY value` (one variable, the rest of the line).
+ */
+export function envOf(stage: Pick<Stage, 'instructions'> | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const { args, line } of stage?.instructions.filter((i) => i.keyword === 'ENV') ?? []) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(args)) {
+      const legacy = /^([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/.exec(args);
+      if (!legacy?.[1]) throw new Error(`Dockerfile line ${line}: cannot read ENV ${args}`);
+      env[legacy[1]] = legacy[2] ?? '';
+      continue;
+    }
+    const pair = /\s*([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']*)/y;
+    let at = 0;
+    while (at < args.length) {
+      pair.lastIndex = at;
+      const match = pair.exec(args);
+      if (!match?.[1]) throw new Error(`Dockerfile line ${line}: cannot read ENV ${args}`);
+      const raw = match[2] ?? '';
+      env[match[1]] = raw.startsWith('"')
+        ? raw.slice(1, -1).replace(/\\(.)/g, '$1')
+        : raw.startsWith("'")
+          ? raw.slice(1, -1)
+          : raw;
+      at = pair.lastIndex;
+      while (args[at] === ' ' || args[at] === '\t') at++;
+    }
+  }
+  return env;
+}

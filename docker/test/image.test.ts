@@ -20,6 +20,7 @@ import { connectorSlugs, loadConnector } from '../../scripts/catalog.js';
 import {
   type Dockerfile,
   dockerignoreMatcher,
+  envOf,
   type Instruction,
   parseDockerfile,
   substitute,
@@ -34,6 +35,8 @@ const runtime = dockerfile.stages.at(-1);
 const excluded = dockerignoreMatcher(readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8'));
 /** The build context: what `docker build .` would send, given .dockerignore. */
 const context = join(work, 'context');
+/** What the image's processes start with: PATH (the base image's) and the runtime stage's ENV. */
+const imageEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, ...envOf(runtime) });
 
 beforeAll(() => {
   const listed = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
@@ -89,6 +92,41 @@ describe('docker/Dockerfile', () => {
     expect(only(runtime, 'CMD').map((c) => JSON.parse(c.args))).toEqual([['node', 'dist/main.js']]);
     expect(only(runtime, 'STOPSIGNAL').map((s) => s.args)).toEqual(['SIGTERM']);
     expect(only(runtime, 'ENTRYPOINT')).toEqual([]);
+  });
+
+  it('ships V8 heap flags in NODE_OPTIONS (runtime stage only) that node accepts and applies, as docs/operations.md says', () => {
+    const env = envOf(runtime);
+    expect(env.NODE_ENV).toBe('production');
+    const options = env.NODE_OPTIONS ?? '';
+    const semi = Number(/(?:^| )--max-semi-space-size=(\d+)(?: |$)/.exec(options)?.[1]);
+    const old = Number(/(?:^| )--max-old-space-size=(\d+)(?: |$)/.exec(options)?.[1]);
+    expect(semi).toBeGreaterThan(0);
+    expect(old).toBeGreaterThan(0);
+    expect(envOf(buildStage).NODE_OPTIONS, 'the build (pnpm, tsc) runs with node defaults').toBeUndefined();
+    // Node refuses to start on a NODE_OPTIONS flag it does not allow there; V8 sizes the heap from these two.
+    const probe = run(process.execPath, ['-p', "require('v8').getHeapStatistics().heap_size_limit"], {
+      cwd: REPO_ROOT,
+      env: imageEnv(),
+    });
+    expect(probe.code, probe.stderr).toBe(0);
+    const limitMb = Number(probe.stdout.trim()) / 2 ** 20;
+    expect(limitMb).toBeGreaterThanOrEqual(old);
+    expect(limitMb).toBeLessThanOrEqual(old + 4 * semi);
+    expect(readFileSync(join(REPO_ROOT, 'docs', 'operations.md'), 'utf8')).toContain(`NODE_OPTIONS="${options}"`);
+  });
+
+  it('reads ENV as docker does: KEY=value pairs, quoted values, the legacy one-variable form, later wins', () => {
+    const parsed = parseDockerfile(
+      'FROM a\nENV A=1 B="two words" C=\'x y\'\nENV D the rest of the line\nENV A=3 \\\n    E="q\\"uote"\n',
+    );
+    expect(envOf(parsed.stages[0])).toEqual({
+      A: '3',
+      B: 'two words',
+      C: 'x y',
+      D: 'the rest of the line',
+      E: 'q"uote',
+    });
+    expect(() => envOf(parseDockerfile('FROM a\nENV A="unterminated\n').stages[0])).toThrow(/cannot read ENV/);
   });
 
   it('labels the image with its title, version and source (OCI)', () => {
@@ -201,20 +239,20 @@ describe.each(slugs)('the %s image contents (pnpm deploy output)', (slug) => {
     expect(addons).toEqual([]);
   });
 
-  it('starts: `node dist/main.js --help` from /app with only PATH set lists every setting', async () => {
+  it("starts: `node dist/main.js --help` from /app with the image's environment only lists every setting", async () => {
     const loaded = await loadConnector(slug);
     if ('missing' in loaded) throw new Error(loaded.missing);
-    const result = run(process.execPath, ['dist/main.js', '--help'], { cwd: out, env: { PATH: process.env.PATH } });
+    const result = run(process.execPath, ['dist/main.js', '--help'], { cwd: out, env: imageEnv() });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('Settings (environment variables):');
     for (const name of Object.keys(shapeOf(loaded.definition))) expect(result.stdout).toContain(`  ${name}`);
-    const version = run(process.execPath, ['dist/main.js', '--version'], { cwd: out, env: { PATH: process.env.PATH } });
+    const version = run(process.execPath, ['dist/main.js', '--version'], { cwd: out, env: imageEnv() });
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(new RegExp(`^${slug} \\S+ \\(cti-connector-sdk \\S+\\)`));
   });
 
   it('refuses to start without its required settings, naming them (exit 1)', () => {
-    const result = run(process.execPath, ['dist/main.js'], { cwd: out, env: { PATH: process.env.PATH } });
+    const result = run(process.execPath, ['dist/main.js'], { cwd: out, env: imageEnv() });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/Invalid configuration/);
   });
@@ -251,7 +289,7 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
   });
 
   const env = () => ({
-    PATH: process.env.PATH,
+    ...imageEnv(),
     OPENCTI_URL: platform.url,
     OPENCTI_TOKEN: platform.token,
     CONNECTOR_ID: randomUUID(),
@@ -293,7 +331,7 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
     // Metrics on and nothing answering: unhealthy.
     expect(healthcheck(environment).code).toBe(1);
     // Metrics off: nothing to ask, the check passes while the container runs.
-    expect(healthcheck({ PATH: process.env.PATH }).code).toBe(0);
+    expect(healthcheck(imageEnv()).code).toBe(0);
   });
 });
 
