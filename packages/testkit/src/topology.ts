@@ -57,7 +57,9 @@ export class Topology {
   }
 
   static async connect(amqpUrl: string, queuePrefix: string): Promise<Topology> {
-    const model = await amqp.connect(amqpUrl);
+    // Nagle off, as the SDK's sessions: amqplib writes a message's frames separately, and with Nagle the
+    // last ones waited for the broker's delayed ACK (tens of milliseconds per listen message published).
+    const model = await amqp.connect(amqpUrl, { noDelay: true });
     // An error event without a listener would crash the test process; the facade reports closures itself.
     model.on('error', () => {});
     return new Topology(model, queuePrefix ? `${queuePrefix}_` : '');

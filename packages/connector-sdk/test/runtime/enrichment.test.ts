@@ -120,6 +120,37 @@ describe('enrichment daemon against the stand-in platform and the real broker', 
     expect(vendor.requests[0]?.url).toBe('/lookup/198.51.100.7');
   });
 
+  it('reaches the platform in the protocol order for every work, several at once: received and the entity read, then expectations, then the push, then processed', async () => {
+    const d = start({ CONNECTOR_PREFETCH: '4' });
+    await registered(d);
+    const asked: Array<{ workId: string; entityId: string }> = [];
+    for (let i = 0; i < 8; i++) {
+      const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: `198.51.100.${40 + i}` });
+      asked.push({ workId: await platform.askEnrichment(d.connectorId, ip.standard_id), entityId: ip.standard_id });
+    }
+    for (const { workId } of asked) await platform.waitForWork(workId, { timeoutMs: 20_000 });
+
+    const requests = platform.requests();
+    const arrival = (operation: string, id: string) => {
+      const found = requests.filter((r) => r.operationName === operation && r.variables.id === id);
+      expect(found, `${operation} for ${id}`).toHaveLength(1);
+      return found[0]?.seq as number;
+    };
+    for (const { workId, entityId } of asked) {
+      const received = arrival('workToReceived', workId);
+      const read = arrival('ReadStixCoreObject', entityId);
+      const expectations = arrival('addExpectations', workId);
+      const processed = arrival('workToProcessed', workId);
+      // The received/read pair is answered before the handler's bundle is counted, and both precede processed.
+      expect(Math.max(received, read)).toBeLessThan(expectations);
+      expect(expectations).toBeLessThan(processed);
+      const pushed = platform.pushMessages(d.connectorId).filter((m) => m.envelope?.work_id === workId);
+      expect(pushed.length).toBeGreaterThan(0);
+      expect(Math.min(...pushed.map((m) => m.seq))).toBeGreaterThan(expectations);
+      expect(platform.work(workId)?.tracking.import_expected_number).toBe(pushed.length);
+    }
+  });
+
   it('refuses an entity above the max TLP without any request to the vendor', async () => {
     const d = start();
     await registered(d);
