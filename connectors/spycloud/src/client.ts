@@ -5,6 +5,7 @@
  * an empty last page, so a run cannot silently import less and still move its state forward.
  */
 import {
+  credentialsRejected,
   type HttpClient,
   type HttpClientOptions,
   type HttpResponse,
@@ -202,13 +203,12 @@ export class SpycloudClient {
     } catch (err) {
       if (!(err instanceof UpstreamApiError)) throw err;
       const where = `${err.method ?? 'GET'} ${err.url ?? ''}`.trim();
-      if (err.status === 401 || err.status === 403) {
-        throw new UpstreamApiError(
-          `SpyCloud refused ${where} (HTTP ${err.status}): check SPYCLOUD_API_KEY, and that this host's public IP address is on SpyCloud's IP allow-list (SpyCloud answers ${err.status} to both)`,
-          { vendor: VENDOR, status: err.status, retryable: false, reason: 'auth', method: err.method, url: err.url },
-          { cause: err },
-        );
-      }
+      const refused = credentialsRejected(
+        err,
+        (status) =>
+          `SpyCloud refused ${where} (HTTP ${status}): check SPYCLOUD_API_KEY, and that this host's public IP address is on SpyCloud's IP allow-list (SpyCloud answers ${status} to both)`,
+      );
+      if (refused) throw refused;
       if (err.status === 504) {
         throw new UpstreamApiError(
           `SpyCloud timed out on ${where} (HTTP 504, retried): some filter combinations time out on SpyCloud's side (SPYCLOUD_SEVERITY_LEVELS=5,20 is a known one); choose other SPYCLOUD_SEVERITY_LEVELS or SPYCLOUD_WATCHLIST_TYPES, or ask SpyCloud support about this combination`,

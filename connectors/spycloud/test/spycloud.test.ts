@@ -230,7 +230,7 @@ describe('the dry run of the built connector', () => {
         PATH: process.env.PATH ?? '',
         SPYCLOUD_API_BASE_URL: `${vendor.url}/enterprise-v2`,
         SPYCLOUD_API_KEY: KEY,
-        CONNECTOR_DURATION_PERIOD: 'PT1H',
+        // No CONNECTOR_DURATION_PERIOD: a dry run is one run, the schedule is not needed.
         CONNECTOR_LOG_LEVEL: 'debug',
       },
     });

@@ -91,6 +91,8 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
       OPENCTI_URL: 'http://dry-run.invalid',
       OPENCTI_TOKEN: 'dry-run',
       CONNECTOR_ID: '00000000-0000-4000-8000-000000000000',
+      // A dry run is one run: no schedule to require (SpyCloud's period is otherwise mandatory).
+      CONNECTOR_DURATION_PERIOD: '0',
       ...environment,
     };
   }
