@@ -21,15 +21,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type FakeRequest, startFakeVendor, startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
-import { envOf, parseDockerfile } from '../scripts/dockerfile.js';
-import { peakRssMb, round } from './lib.js';
+import { imageEnvironment, peakRssMb, round } from './lib.js';
 
 const records = Number(process.argv[2] ?? 100_000);
 const mode = process.argv[3] ?? 'dry-run';
 if (!['dry-run', 'daemon', 'daemon-queued'].includes(mode)) throw new Error(`unknown mode "${mode}"`);
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-const image = parseDockerfile(readFileSync(fileURLToPath(new URL('../docker/Dockerfile', import.meta.url)), 'utf8'));
-const imageEnv = envOf(image.stages.at(-1));
+const imageEnv = imageEnvironment();
 const imageNodeOptions = imageEnv.NODE_OPTIONS ?? '';
 const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? imageNodeOptions;
 const PAGE = 1_000;

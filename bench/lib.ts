@@ -4,6 +4,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { envOf, parseDockerfile } from '../scripts/dockerfile.js';
 
 export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -20,6 +21,15 @@ export function peakRssMb(pid: number | 'self' = 'self'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
   return Math.round((kb / 1024) * 10) / 10;
+}
+
+/**
+ * The environment the connector image sets for node (docker/Dockerfile's last stage: NODE_ENV, NODE_OPTIONS
+ * with its heap flags), so that benchmarks measure the process as it runs in production.
+ */
+export function imageEnvironment(): Record<string, string> {
+  const dockerfile = readFileSync(fileURLToPath(new URL('../docker/Dockerfile', import.meta.url)), 'utf8');
+  return envOf(parseDockerfile(dockerfile).stages.at(-1));
 }
 
 export function round(n: number, digits = 1): number {
