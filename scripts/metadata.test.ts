@@ -92,7 +92,14 @@ describe('what the generator writes (CrowdSec, whose facts are known independent
       .filter(([, p]) => p.writeOnly === true)
       .map(([k]) => k)
       .sort();
-    expect(writeOnly).toEqual(['CROWDSEC_KEY', 'MQ_PASS', 'MQ_USE_SSL_KEY', 'MQ_USE_SSL_PASSPHRASE', 'OPENCTI_TOKEN']);
+    expect(writeOnly).toEqual([
+      'CROWDSEC_KEY',
+      'MQ_PASS',
+      'MQ_USE_SSL_KEY',
+      'MQ_USE_SSL_PASSPHRASE',
+      'OPENCTI_CUSTOM_HEADERS',
+      'OPENCTI_TOKEN',
+    ]);
     expect(schema.required).toEqual(expect.arrayContaining(['OPENCTI_URL', 'OPENCTI_TOKEN', 'CROWDSEC_KEY']));
     expect(schema.required).not.toContain('CROWDSEC_MAX_TLP');
   });
