@@ -134,8 +134,13 @@ export class TlpRefusedError extends CtiError {
   readonly tlp: string;
   readonly maxTlp: string;
 
-  constructor(tlp: string, maxTlp: string) {
-    super(`Do not send any data: the entity's TLP (${tlp}) is above the connector's maximum (${maxTlp})`);
+  /** `unknownMarkings`: the entity's TLP markings the SDK does not know, which count as TLP:RED. */
+  constructor(tlp: string, maxTlp: string, unknownMarkings: readonly string[] = []) {
+    super(
+      unknownMarkings.length > 0 && tlp === 'TLP:RED'
+        ? `Do not send any data: the entity's marking ${unknownMarkings.join(', ')} is not a TLP level this connector knows, so it counts as TLP:RED, above the connector's maximum (${maxTlp})`
+        : `Do not send any data: the entity's TLP (${tlp}) is above the connector's maximum (${maxTlp})`,
+    );
     this.tlp = tlp;
     this.maxTlp = maxTlp;
   }

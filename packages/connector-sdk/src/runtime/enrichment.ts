@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CtiError, InputError, PlatformError, TlpRefusedError } from '../errors/index.js';
 import { type Logger, redactString } from '../log/index.js';
 import type { PlaybookStepVariables } from '../opencti/index.js';
-import { assembleBundle, maxTlpAllows, type StixBundle, type TlpLevel } from '../stix/index.js';
+import { assembleBundle, maxTlpAllows, type StixBundle, type TlpLevel, unknownTlpMarkings } from '../stix/index.js';
 import type { EnrichmentDefinition, EnrichmentEntity } from './define.js';
 import { toEnrichmentEntity } from './entity.js';
 import { decodeListenMessage, type ListenMessage, workIdOf } from './listen-message.js';
@@ -224,7 +224,7 @@ export class EnrichmentProcessor {
 
     if (!maxTlpAllows(this.o.maxTlp, entity.tlp)) {
       if (msg.playbook) await this.answerPlaybook(msg, null, log);
-      return done(new TlpRefusedError(entity.tlp, this.o.maxTlp).message, true);
+      return done(new TlpRefusedError(entity.tlp, this.o.maxTlp, unknownTlpMarkings(entity.markings)).message, true);
     }
 
     const controller = new AbortController();
@@ -248,6 +248,7 @@ export class EnrichmentProcessor {
     } catch (err) {
       if (this.o.shutdown.aborted) throw new ShutdownError('shutdown');
       log.debug({ err }, 'enrichment failed');
+      this.o.metrics.countVendorError(err);
       if (msg.playbook) await this.answerPlaybook(msg, null, log);
       return done(describe(err), true);
     } finally {

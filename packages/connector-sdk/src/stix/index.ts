@@ -80,6 +80,7 @@ export {
   tlpOfMarkingId,
   tlpRank,
   tlpSchema,
+  unknownTlpMarkings,
 } from './tlp.js';
 export type {
   AttackPattern,

@@ -10,6 +10,7 @@ import {
   tlpMarkingDefinition,
   tlpOfMarkingId,
   tlpSchema,
+  unknownTlpMarkings,
 } from './tlp.js';
 
 describe('parseTlp', () => {
@@ -81,8 +82,10 @@ describe('entityTlp', () => {
     expect(entityTlp([tlp('TLP:WHITE')])).toBe('TLP:CLEAR');
   });
 
-  it('counts an unknown TLP definition as TLP:RED', () => {
+  it('counts an unknown TLP definition as TLP:RED, and names it', () => {
     expect(entityTlp([tlp('TLP:GREEN'), tlp('TLP:EX:CHEMICALS')])).toBe('TLP:RED');
+    expect(unknownTlpMarkings([tlp('TLP:GREEN'), tlp('TLP:EX:CHEMICALS')])).toEqual(['TLP:EX:CHEMICALS']);
+    expect(unknownTlpMarkings([tlp('TLP:RED'), tlp('TLP:AMBER+STRICT')])).toEqual([]);
     expect(entityTlp([tlp(null)])).toBe('TLP:RED');
   });
 

@@ -90,6 +90,17 @@ export function entityTlp(markings: readonly EntityMarking[] | null | undefined)
 }
 
 /**
+ * The definitions of the entity's TLP markings that are not a TLP level this SDK knows (an admin's
+ * 'TLP:EX:CHEMICALS'): entityTlp() counts them as TLP:RED, and a refusal should name them.
+ */
+export function unknownTlpMarkings(markings: readonly EntityMarking[] | null | undefined): string[] {
+  return (markings ?? [])
+    .filter((m) => typeof m.definition_type === 'string' && m.definition_type.toUpperCase() === 'TLP')
+    .filter((m) => typeof m.definition !== 'string' || lookupTlp(m.definition) === undefined)
+    .map((m) => (typeof m.definition === 'string' ? m.definition : '(a TLP marking without definition)'));
+}
+
+/**
  * The `created` of every TLP marking built here. stix2's built-ins use this date; the statement
  * markings (CLEAR, AMBER+STRICT) reuse it so that the same bundle input gives the same bytes.
  */

@@ -132,6 +132,9 @@ describe('TLP: the vendor is asked exactly when pycti allows it', () => {
             );
             expect(requests, `${c.slug}, ${edge.label}`).toBe(sdkAllows ? 1 : 0);
             if (!sdkAllows) expect(work.errors[0]?.message).toMatch(/TLP/);
+            // A marking the SDK does not know is named, not passed off as the entity being TLP:RED.
+            if (edge.label.startsWith('TLP:EX:CHEMICALS'))
+              expect(work.errors[0]?.message).toContain('TLP:EX:CHEMICALS');
             edgeRows.set(`${ci}-${ei}`, [
               c.slug,
               edge.label,
