@@ -141,6 +141,7 @@ export class ImportRunner<State> {
     let outcome: RunOutcome;
     if (failure !== null && !signal.aborted) {
       metrics.inc('errors_total');
+      metrics.countVendorError(failure);
       outcome = {
         status: 'failed',
         bundles,

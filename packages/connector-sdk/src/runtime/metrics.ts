@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RateLimitError, UpstreamApiError } from '../errors/index.js';
 
 type Labels = Record<string, string>;
 
@@ -32,6 +33,11 @@ export class Metrics {
     this.declare('enrichment_seconds_total', 'Time spent handling listen messages');
     this.declare('platform_wait_seconds_total', 'Time spent waiting on OpenCTI (works, entity reads, expectations)');
     this.declare('broker_wait_seconds_total', 'Time spent waiting on the broker to confirm published bundles');
+  }
+
+  /** Counts `err` in client_errors_total, by vendor, when it is a vendor API failure. */
+  countVendorError(err: unknown): void {
+    if (UpstreamApiError.is(err) || RateLimitError.is(err)) this.inc('client_errors_total', 1, { vendor: err.vendor });
   }
 
   /** Runs `fn`, adding its duration in seconds to the counter `name`. */

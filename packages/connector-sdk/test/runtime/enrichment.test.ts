@@ -241,5 +241,26 @@ describe('enrichment daemon against the stand-in platform and the real broker', 
     expect(metrics).toMatch(/^bundles_sent_total 3$/m);
     expect(metrics).toMatch(/^ping_api_total [1-9]/m);
     expect(metrics).toMatch(/^enrichments_total\{outcome="processed"\} 1$/m);
+    expect(metrics).toMatch(/^client_errors_total 0$/m);
+  });
+
+  it('counts vendor API failures in client_errors_total, by vendor', async () => {
+    const port = 30000 + Math.floor(Math.random() * 20000);
+    const d = start({
+      ECHO_KEY: 'a-key-the-vendor-refuses',
+      CONNECTOR_EXPOSE_METRICS: 'true',
+      CONNECTOR_METRICS_PORT: String(port),
+    });
+    await registered(d);
+    for (const value of ['198.51.100.14', '198.51.100.15']) {
+      const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value });
+      const work = await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id), {
+        timeoutMs: 20_000,
+      });
+      expect(work.errors.map((e) => e.message).join()).toContain('401');
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^client_errors_total\{vendor="Echo"\} 2$/m);
+    expect(metrics).toMatch(/^enrichments_total\{outcome="error"\} 2$/m);
   });
 });
