@@ -56,6 +56,7 @@ export interface RunOptions {
 type AnyConfig = BaseConfig & Record<string, unknown>;
 
 const STARTUP_DEADLINE_MS = 5 * 60_000;
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SHUTDOWN_GRACE_MS = 8_000;
 
 /** Runs the connector as the command line asks; resolves with the process exit code. */
@@ -391,6 +392,14 @@ async function daemon(
 ): Promise<number> {
   const metrics = new Metrics();
   const isEnrichment = definition.kind === 'enrichment';
+  if (!UUID_PATTERN.test(config.CONNECTOR_ID)) {
+    // Accepted as pycti accepts it (Scout's documented compose uses a name), but two instances left with the
+    // same copied text would share one connector, its queue and its state in OpenCTI.
+    logger.warn(
+      { connectorId: config.CONNECTOR_ID },
+      `CONNECTOR_ID "${config.CONNECTOR_ID}" is not a UUID: OpenCTI documents a UUIDv4 unique to each connector instance; it is used as given`,
+    );
+  }
   const platform = new OpenCtiClient({
     url: config.OPENCTI_URL,
     token: config.OPENCTI_TOKEN,

@@ -244,6 +244,24 @@ describe('enrichment daemon against the stand-in platform and the real broker', 
     expect(metrics).toMatch(/^client_errors_total 0$/m);
   });
 
+  it('warns, once, about a CONNECTOR_ID that is not a UUID, and runs with it', async () => {
+    const named = start({ CONNECTOR_ID: `echo-enrichment-${randomUUID().slice(0, 8)}` });
+    await registered(named);
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.16' });
+    const work = await platform.waitForWork(await platform.askEnrichment(named.connectorId, ip.standard_id), {
+      timeoutMs: 20_000,
+    });
+    expect(work.status).toBe('complete');
+    const warnings = named.logs
+      .map((l) => JSON.parse(l) as { level?: string; message?: string })
+      .filter((l) => /^CONNECTOR_ID "echo-enrichment-[0-9a-f]{8}" is not a UUID/.test(l.message ?? ''));
+    expect(warnings.map((w) => w.level)).toEqual(['WARNING']);
+    await named.stop();
+    const withUuid = start();
+    await registered(withUuid);
+    expect(withUuid.logs.filter((l) => l.includes('is not a UUID'))).toHaveLength(0);
+  });
+
   it('counts vendor API failures in client_errors_total, by vendor', async () => {
     const port = 30000 + Math.floor(Math.random() * 20000);
     const d = start({
