@@ -6,14 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  type FakeVendor,
-  type RunningConnector,
-  startConnector,
-  startFakeVendor,
-  startTestPlatform,
-  type TestPlatform,
-} from '@cti/connector-testkit';
+import { connectorTestbed } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import crowdsec from '../src/index.js';
 
@@ -21,13 +14,9 @@ const KEY = 'CROWDSEC-KEY-must-never-be-logged-42';
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 const smoke = fixture('smoke-ip-146.70.186.190.json');
 
-let platform: TestPlatform;
-let cti: FakeVendor;
-let daemon: RunningConnector | null = null;
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  cti = await startFakeVendor({
+const bed = connectorTestbed({
+  definition: crowdsec,
+  routes: {
     'GET /v2/smoke/:ip': (req) => {
       if (req.headers['x-api-key'] !== KEY) return { status: 403, body: { message: 'Forbidden' } };
       const ip = req.path.split('/').pop();
@@ -35,55 +24,42 @@ beforeAll(async () => {
       if (ip === '203.0.113.99') return { status: 429, body: fixture('smoke-429.json') };
       return { status: 404, body: fixture('smoke-404.json') };
     },
-  });
-});
-afterEach(async () => {
-  await daemon?.stop();
-  daemon = null;
-  cti.requests.length = 0;
-});
-afterAll(async () => {
-  await cti?.close();
-  await platform?.close();
-});
-
-async function start(env: Record<string, string> = {}) {
-  daemon = startConnector(crowdsec, {
-    OPENCTI_URL: platform.url,
-    OPENCTI_TOKEN: platform.token,
+  },
+  env: (cti) => ({
     CROWDSEC_KEY: KEY,
     CROWDSEC_API_URL: cti.url,
     CROWDSEC_QUOTA_BACKOFF_SECONDS: '0',
     CONNECTOR_TYPE: 'INTERNAL_ENRICHMENT',
-    ...env,
-  });
-  await daemon.waitForLog('listening for enrichment requests');
-  return daemon;
-}
+  }),
+});
+beforeAll(() => bed.setup());
+afterEach(() => bed.reset());
+afterAll(() => bed.close());
+const { start } = bed;
 
 describe('CrowdSec connector end to end', () => {
   it('registers as INTERNAL_ENRICHMENT with its scope and enriches an IP', async () => {
     const d = await start({ CROWDSEC_INDICATOR_CREATE_FROM: 'malicious,suspicious' });
-    expect(platform.connector(d.connectorId)?.registrations.at(-1)?.input).toMatchObject({
+    expect(bed.platform.connector(d.connectorId)?.registrations.at(-1)?.input).toMatchObject({
       type: 'INTERNAL_ENRICHMENT',
       scope: ['IPv4-Addr', 'IPv6-Addr'],
       name: 'CrowdSec',
     });
-    const ip = platform.addEntity({
+    const ip = bed.platform.addEntity({
       entity_type: 'IPv4-Addr',
       value: '146.70.186.190',
       markings: ['TLP:GREEN'],
       labels: ['seen-before'],
     });
-    const workId = await platform.askEnrichment(d.connectorId, ip.standard_id);
-    const work = await platform.waitForWork(workId, { timeoutMs: 30_000 });
+    const workId = await bed.platform.askEnrichment(d.connectorId, ip.standard_id);
+    const work = await bed.platform.waitForWork(workId, { timeoutMs: 30_000 });
     expect(work.status).toBe('complete');
     expect(work.messages.map((m) => m.message).join()).toMatch(/146\.70\.186\.190 is malicious/);
     const ops = work.operations.map((o) => o.op);
     expect(ops.indexOf('toReceived')).toBeLessThan(ops.indexOf('addExpectations'));
     expect(ops.indexOf('addExpectations')).toBeLessThan(ops.indexOf('toProcessed'));
 
-    const objects = platform.objects({ workId }).map((o) => o.object);
+    const objects = bed.platform.objects({ workId }).map((o) => o.object);
     const types = new Set(objects.map((o) => o.type));
     expect(types).toEqual(
       new Set([
@@ -107,30 +83,30 @@ describe('CrowdSec connector end to end', () => {
     const read = (observable?.labels ?? ext?.labels ?? observable?.x_opencti_labels) as string[] | undefined;
     expect(read).toContain('HTTP Path Traversal Exploit');
     expect(read).toContain('seen-before');
-    expect(cti.requests).toHaveLength(1);
-    expect(cti.requests[0]?.path).toBe('/v2/smoke/146.70.186.190');
+    expect(bed.vendor.requests).toHaveLength(1);
+    expect(bed.vendor.requests[0]?.path).toBe('/v2/smoke/146.70.186.190');
   });
 
   it('refuses a TLP:RED observable without any request to CrowdSec', async () => {
     const d = await start();
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '146.70.186.190', markings: ['TLP:RED'] });
-    const work = await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id), {
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '146.70.186.190', markings: ['TLP:RED'] });
+    const work = await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, ip.standard_id), {
       timeoutMs: 30_000,
     });
     expect(work.errors.map((e) => e.message).join()).toMatch(/TLP:RED/);
-    expect(cti.requests).toHaveLength(0);
+    expect(bed.vendor.requests).toHaveLength(0);
   });
 
   it('reports an unknown IP as a success that adds nothing, and a quota error clearly', async () => {
     const d = await start();
-    const unknown = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.1' });
-    const w1 = await platform.waitForWork(await platform.askEnrichment(d.connectorId, unknown.standard_id), {
+    const unknown = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.1' });
+    const w1 = await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, unknown.standard_id), {
       timeoutMs: 30_000,
     });
     expect(w1.errors).toEqual([]);
     expect(w1.messages.map((m) => m.message).join()).toMatch(/unknown to CrowdSec CTI/);
-    const limited = platform.addEntity({ entity_type: 'IPv4-Addr', value: '203.0.113.99' });
-    const w2 = await platform.waitForWork(await platform.askEnrichment(d.connectorId, limited.standard_id), {
+    const limited = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '203.0.113.99' });
+    const w2 = await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, limited.standard_id), {
       timeoutMs: 30_000,
     });
     expect(w2.errors.map((e) => e.message).join()).toMatch(/quota exhausted/);
@@ -138,9 +114,9 @@ describe('CrowdSec connector end to end', () => {
 
   it('survives a malformed message and goes on', async () => {
     const d = await start();
-    await platform.publishListenRaw(d.connectorId, '{"internal":{"work_id":null},"event":{}}');
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '146.70.186.190' });
-    const work = await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id), {
+    await bed.platform.publishListenRaw(d.connectorId, '{"internal":{"work_id":null},"event":{}}');
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '146.70.186.190' });
+    const work = await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, ip.standard_id), {
       timeoutMs: 30_000,
     });
     expect(work.status).toBe('complete');
@@ -150,12 +126,14 @@ describe('CrowdSec connector end to end', () => {
   it('never logs CROWDSEC_KEY, even at debug level and on errors', async () => {
     const d = await start({ CONNECTOR_LOG_LEVEL: 'debug' });
     for (const value of ['146.70.186.190', '198.51.100.2', '203.0.113.99']) {
-      const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value });
-      await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id), { timeoutMs: 30_000 });
+      const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value });
+      await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, ip.standard_id), {
+        timeoutMs: 30_000,
+      });
     }
     expect(d.logs.some((l) => l.includes('"level":"DEBUG"'))).toBe(true);
     expect(d.logs.join('\n')).not.toContain(KEY);
-    expect(JSON.stringify(platform.worksOf(d.connectorId))).not.toContain(KEY);
+    expect(JSON.stringify(bed.platform.worksOf(d.connectorId))).not.toContain(KEY);
   });
 });
 
@@ -164,13 +142,18 @@ describe('the dry run of the built connector', () => {
 
   it('node dist/main.js enrich 1.2.3.4 prints the bundle from the CTI answer', async () => {
     expect(existsSync(main), 'connectors/crowdsec/dist/main.js is missing: run `pnpm build` first').toBe(true);
-    cti.route('GET /v2/smoke/1.2.3.4', { body: { ...smoke, ip: '1.2.3.4' } });
+    bed.vendor.route('GET /v2/smoke/1.2.3.4', { body: { ...smoke, ip: '1.2.3.4' } });
     const { stdout } = await promisify(execFile)(process.execPath, [main, 'enrich', '1.2.3.4'], {
-      env: { PATH: process.env.PATH ?? '', CROWDSEC_KEY: KEY, CROWDSEC_API_URL: cti.url, CONNECTOR_LOG_LEVEL: 'debug' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        CROWDSEC_KEY: KEY,
+        CROWDSEC_API_URL: bed.vendor.url,
+        CONNECTOR_LOG_LEVEL: 'debug',
+      },
     });
     const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; value?: string }> };
     expect(bundle.objects.find((o) => o.type === 'ipv4-addr')?.value).toBe('1.2.3.4');
     expect(bundle.objects.filter((o) => o.type === 'sighting').length).toBeGreaterThan(0);
-    expect(cti.requests.map((r) => r.path)).toEqual(['/v2/smoke/1.2.3.4']);
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/v2/smoke/1.2.3.4']);
   });
 });

@@ -8,15 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  type FakeRequest,
-  type FakeVendor,
-  type RunningConnector,
-  startConnector,
-  startFakeVendor,
-  startTestPlatform,
-  type TestPlatform,
-} from '@cti/connector-testkit';
+import { connectorTestbed, type FakeRequest } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import spycloud from '../src/index.js';
 
@@ -28,9 +20,6 @@ const catalog = fixture('breach-catalog.json');
 const CURSOR: string = firstPage.cursor;
 type Rec = { spycloud_publish_date: string; severity: number; document_id: string };
 
-let platform: TestPlatform;
-let vendor: FakeVendor;
-let daemon: RunningConnector | null = null;
 /** Records SpyCloud has published since the fixtures were recorded (served on the first page). */
 let newerRecords: Rec[] = [];
 /** When set, the second page fails (503) however often it is asked for. */
@@ -53,64 +42,54 @@ function watchlist(req: FakeRequest) {
   return { status: 400, body: { message: 'bad cursor' } };
 }
 
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  vendor = await startFakeVendor({
+const bed = connectorTestbed({
+  definition: spycloud,
+  routes: {
     'GET /enterprise-v2/breach/data/watchlist': watchlist,
     'GET /enterprise-v2/breach/catalog/:id': (req) =>
       req.headers['x-api-key'] === KEY ? { body: catalog } : { status: 403, body: { message: 'Forbidden' } },
-  });
+  },
+  env: (vendor) => ({
+    CONNECTOR_DURATION_PERIOD: 'PT1H',
+    SPYCLOUD_API_BASE_URL: `${vendor.url}/enterprise-v2/`,
+    SPYCLOUD_API_KEY: KEY,
+  }),
+  // Each test waits for the part of the run it looks at.
+  readyLog: null,
 });
+beforeAll(() => bed.setup());
 beforeEach(() => {
   newerRecords = [];
   secondPageDown = false;
 });
-afterEach(async () => {
-  await daemon?.stop();
-  daemon = null;
-  vendor.requests.length = 0;
-});
-afterAll(async () => {
-  await vendor?.close();
-  await platform?.close();
-});
+afterEach(() => bed.reset());
+afterAll(() => bed.close());
+const start = (connectorId: string, env: Record<string, string> = {}) =>
+  bed.start({ CONNECTOR_ID: connectorId, ...env });
 
-function start(connectorId: string, env: Record<string, string> = {}) {
-  daemon = startConnector(spycloud, {
-    OPENCTI_URL: platform.url,
-    OPENCTI_TOKEN: platform.token,
-    CONNECTOR_ID: connectorId,
-    CONNECTOR_DURATION_PERIOD: 'PT1H',
-    SPYCLOUD_API_BASE_URL: `${vendor.url}/enterprise-v2/`,
-    SPYCLOUD_API_KEY: KEY,
-    ...env,
-  });
-  return daemon;
-}
-
-const watchlistRequests = () => vendor.requests.filter((r) => r.path.endsWith('/breach/data/watchlist'));
-const state = (connectorId: string) => JSON.parse(platform.connector(connectorId)?.connector_state || 'null');
+const watchlistRequests = () => bed.vendor.requests.filter((r) => r.path.endsWith('/breach/data/watchlist'));
+const state = (connectorId: string) => JSON.parse(bed.platform.connector(connectorId)?.connector_state || 'null');
 const idsOf = (connectorId: string, workId?: string) =>
-  new Set(platform.objects(workId ? { workId } : connectorId).map((o) => o.object.id as string));
+  new Set(bed.platform.objects(workId ? { workId } : connectorId).map((o) => o.object.id as string));
 
 describe('SpyCloud connector end to end', () => {
   it('imports in one work, saves the state on the platform, and a second run only asks for newer data', async () => {
     const connectorId = randomUUID();
-    const d = start(connectorId);
+    const d = await start(connectorId);
     await d.waitForLog('next run scheduled', 30_000);
-    expect(platform.connector(connectorId)?.registrations.at(-1)?.input).toMatchObject({
+    expect(bed.platform.connector(connectorId)?.registrations.at(-1)?.input).toMatchObject({
       type: 'EXTERNAL_IMPORT',
       name: 'SpyCloud',
       scope: ['spycloud'],
     });
-    const works = platform.worksOf(connectorId);
+    const works = bed.platform.worksOf(connectorId);
     expect(works).toHaveLength(1);
-    const work = await platform.waitForWork(works[0]?.id as string, { timeoutMs: 30_000 });
+    const work = await bed.platform.waitForWork(works[0]?.id as string, { timeoutMs: 30_000 });
     expect(work.status).toBe('complete');
     expect(work.errors).toEqual([]);
     expect(work.messages.map((m) => m.message).join()).toMatch(/Imported 2 bundles/);
 
-    const objects = platform.objects(connectorId).map((o) => o.object);
+    const objects = bed.platform.objects(connectorId).map((o) => o.object);
     const incidents = objects.filter((o) => o.type === 'incident');
     expect(new Set(incidents.map((o) => o.id)).size).toBe(14); // 15 records, two of them merged
     expect(incidents.every((o) => o.source === 'Telegram Combo Cloudxurl')).toBe(true);
@@ -135,20 +114,20 @@ describe('SpyCloud connector end to end', () => {
       { since: '1970-01-01' },
       { since: '1970-01-01', cursor: CURSOR },
     ]);
-    const catalogRequests = vendor.requests.filter((r) => r.path.includes('/breach/catalog/'));
+    const catalogRequests = bed.vendor.requests.filter((r) => r.path.includes('/breach/catalog/'));
     expect(catalogRequests).toHaveLength(7); // one per breach, cached for the others
     const firstIds = idsOf(connectorId);
     await d.stop();
 
     // The next run (a restart here) goes on from the saved date; SpyCloud re-sends that day's records.
-    vendor.requests.length = 0;
-    const again = start(connectorId);
+    bed.vendor.requests.length = 0;
+    const again = await start(connectorId);
     await again.waitForLog('next run scheduled', 30_000);
     // Both pages are asked for from the saved day on (the fake, like SpyCloud, filters on it).
     expect(watchlistRequests().map((r) => r.query.get('since'))).toEqual(['2024-12-04', '2024-12-04']);
-    const second = platform.worksOf(connectorId).at(-1);
+    const second = bed.platform.worksOf(connectorId).at(-1);
     expect(second?.id).not.toBe(works[0]?.id);
-    await platform.waitForWork(second?.id as string, { timeoutMs: 30_000 });
+    await bed.platform.waitForWork(second?.id as string, { timeoutMs: 30_000 });
     const secondIds = idsOf(connectorId, second?.id);
     expect(secondIds.size).toBeGreaterThan(0);
     expect([...secondIds].filter((id) => !firstIds.has(id))).toEqual([]);
@@ -158,19 +137,19 @@ describe('SpyCloud connector end to end', () => {
 
   it('with CONNECTOR_RUN_AND_TERMINATE=true exits 0 after one run; a failing page then keeps the old state', async () => {
     const connectorId = randomUUID();
-    const first = start(connectorId, { CONNECTOR_RUN_AND_TERMINATE: 'true' });
+    const first = await start(connectorId, { CONNECTOR_RUN_AND_TERMINATE: 'true' });
     expect(await first.exited).toBe(0);
-    expect(platform.worksOf(connectorId)).toHaveLength(1);
+    expect(bed.platform.worksOf(connectorId)).toHaveLength(1);
     expect(state(connectorId)).toEqual({ last_import_date: '2024-12-04T00:00:00+00:00' });
 
     newerRecords = [
       { ...firstPage.results[0], document_id: 'newer-0001', spycloud_publish_date: '2024-12-10T00:00:00Z' },
     ];
     secondPageDown = true;
-    const second = start(connectorId, { CONNECTOR_RUN_AND_TERMINATE: 'true' });
+    const second = await start(connectorId, { CONNECTOR_RUN_AND_TERMINATE: 'true' });
     expect(await second.exited).toBe(1);
-    const failed = platform.worksOf(connectorId).at(-1);
-    const work = await platform.waitForWork(failed?.id as string, { status: 'any-processed', timeoutMs: 30_000 });
+    const failed = bed.platform.worksOf(connectorId).at(-1);
+    const work = await bed.platform.waitForWork(failed?.id as string, { status: 'any-processed', timeoutMs: 30_000 });
     expect(work.errors.map((e) => e.message).join()).toMatch(/Import failed .*SpyCloud API answered 503/);
     // The first page was imported, but the state does not move past the page that failed.
     expect(state(connectorId)).toEqual({ last_import_date: '2024-12-04T00:00:00+00:00' });
@@ -180,14 +159,14 @@ describe('SpyCloud connector end to end', () => {
 
   it('runs one pass per watchlist type in one work, with the severities, and saves one date per type', async () => {
     const connectorId = randomUUID();
-    const d = start(connectorId, {
+    const d = await start(connectorId, {
       CONNECTOR_RUN_AND_TERMINATE: 'true',
       SPYCLOUD_WATCHLIST_TYPES: 'email,domain',
       SPYCLOUD_SEVERITY_LEVELS: '20,25',
       SPYCLOUD_IMPORT_START_DATE: '2024-11-01T00:00:00Z',
     });
     expect(await d.exited).toBe(0);
-    expect(platform.worksOf(connectorId)).toHaveLength(1);
+    expect(bed.platform.worksOf(connectorId)).toHaveLength(1);
     const firstPages = watchlistRequests().filter((r) => !r.query.get('cursor'));
     expect(
       firstPages.map((r) => [r.query.get('watchlist_type'), r.query.getAll('severity'), r.query.get('since')]),
@@ -199,23 +178,23 @@ describe('SpyCloud connector end to end', () => {
       email_last_import_date: '2024-12-04T00:00:00+00:00',
       domain_last_import_date: '2024-12-04T00:00:00+00:00',
     });
-    const incidents = platform.objects(connectorId).filter((o) => o.object.type === 'incident');
+    const incidents = bed.platform.objects(connectorId).filter((o) => o.object.type === 'incident');
     expect(new Set(incidents.map((o) => o.object.severity))).toEqual(new Set(['high', 'critical']));
   });
 
   it('fails a rejected key with the allow-list hint and never logs the key, even at debug level', async () => {
     const connectorId = randomUUID();
     const wrongKey = 'WRONG-spycloud-key-never-logged-7';
-    const d = start(connectorId, { CONNECTOR_RUN_AND_TERMINATE: 'true', SPYCLOUD_API_KEY: wrongKey });
+    const d = await start(connectorId, { CONNECTOR_RUN_AND_TERMINATE: 'true', SPYCLOUD_API_KEY: wrongKey });
     expect(await d.exited).toBe(1);
-    const work = platform.worksOf(connectorId).at(-1);
+    const work = bed.platform.worksOf(connectorId).at(-1);
     expect(work?.errors.map((e) => e.message).join()).toMatch(
       /SpyCloud refused .*check SPYCLOUD_API_KEY.*IP allow-list/,
     );
-    expect(vendor.requests[0]?.headers['x-api-key']).toBe(wrongKey);
+    expect(bed.vendor.requests[0]?.headers['x-api-key']).toBe(wrongKey);
     expect(d.logs.some((l) => l.includes('"level":"DEBUG"'))).toBe(true);
     expect(d.logs.join('\n')).not.toContain(wrongKey);
-    expect(JSON.stringify(platform.worksOf(connectorId))).not.toContain(wrongKey);
+    expect(JSON.stringify(bed.platform.worksOf(connectorId))).not.toContain(wrongKey);
     expect(state(connectorId)).toBeNull();
   });
 });
@@ -228,7 +207,7 @@ describe('the dry run of the built connector', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [main, 'import', '--dry-run'], {
       env: {
         PATH: process.env.PATH ?? '',
-        SPYCLOUD_API_BASE_URL: `${vendor.url}/enterprise-v2`,
+        SPYCLOUD_API_BASE_URL: `${bed.vendor.url}/enterprise-v2`,
         SPYCLOUD_API_KEY: KEY,
         // No CONNECTOR_DURATION_PERIOD: a dry run is one run, the schedule is not needed.
         CONNECTOR_LOG_LEVEL: 'debug',

@@ -7,15 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { observableId } from '@cti/connector-sdk';
-import {
-  type FakeRequest,
-  type FakeVendor,
-  type RunningConnector,
-  startConnector,
-  startFakeVendor,
-  startTestPlatform,
-  type TestPlatform,
-} from '@cti/connector-testkit';
+import { connectorTestbed, type FakeRequest, type RunningConnector } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import scout from '../src/index.js';
 
@@ -117,10 +109,6 @@ const answers: Record<string, unknown> = {
   },
 };
 
-let platform: TestPlatform;
-let vendor: FakeVendor;
-let daemon: RunningConnector | null = null;
-
 function answer(req: FakeRequest, key: string | null) {
   if (req.headers.authorization !== `Bearer ${TOKEN}`) return { status: 401, body: { message: 'Unauthorized' } };
   if (key === '203.0.113.9') return { status: 429, body: { message: 'Too Many Requests' } };
@@ -128,42 +116,29 @@ function answer(req: FakeRequest, key: string | null) {
   return body === undefined ? { status: 204 } : { body };
 }
 
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  vendor = await startFakeVendor({
+const bed = connectorTestbed({
+  definition: scout,
+  routes: {
     'GET /api/scout/ip/foundation': (req) => answer(req, req.query.get('ips')),
     'GET /api/scout/search': (req) => answer(req, req.query.get('query')),
-  });
-});
-afterEach(async () => {
-  await daemon?.stop();
-  daemon = null;
-  vendor.requests.length = 0;
-});
-afterAll(async () => {
-  await vendor?.close();
-  await platform?.close();
-});
-
-async function start(env: Record<string, string> = {}) {
-  daemon = startConnector(scout, {
-    OPENCTI_URL: platform.url,
-    OPENCTI_TOKEN: platform.token,
+  },
+  env: (vendor) => ({
     // The configured URL ends with a slash: upstream strips it, so does this connector.
     PURE_SIGNAL_SCOUT_API_URL: `${vendor.url}/api/scout/`,
     PURE_SIGNAL_SCOUT_API_TOKEN: TOKEN,
     // The spacing is proven in the unit tests; here it would only slow the suite down.
     PURE_SIGNAL_SCOUT_RATE_LIMIT_PER_SECOND: '50',
     PURE_SIGNAL_SCOUT_MAX_RETRIES: '0',
-    ...env,
-  });
-  await daemon.waitForLog('listening for enrichment requests');
-  return daemon;
-}
+  }),
+});
+beforeAll(() => bed.setup());
+afterEach(() => bed.reset());
+afterAll(() => bed.close());
+const { start } = bed;
 
 async function enrich(d: RunningConnector, entityId: string, mode: 'manual' | 'auto' = 'manual') {
-  const workId = await platform.askEnrichment(d.connectorId, entityId, { mode });
-  return { workId, work: await platform.waitForWork(workId, { timeoutMs: 30_000 }) };
+  const workId = await bed.platform.askEnrichment(d.connectorId, entityId, { mode });
+  return { workId, work: await bed.platform.waitForWork(workId, { timeoutMs: 30_000 }) };
 }
 
 const messagesOf = (work: { messages: Array<{ message: string }> }) => work.messages.map((m) => m.message).join('\n');
@@ -172,21 +147,21 @@ const errorsOf = (work: { errors: Array<{ message: string }> }) => work.errors.m
 describe('Team Cymru Scout connector end to end', () => {
   it('registers as a manual INTERNAL_ENRICHMENT for IPs and domains, playbook compatible, and enriches an IPv4', async () => {
     const d = await start();
-    expect(platform.connector(d.connectorId)?.registrations.at(-1)?.input).toMatchObject({
+    expect(bed.platform.connector(d.connectorId)?.registrations.at(-1)?.input).toMatchObject({
       type: 'INTERNAL_ENRICHMENT',
       name: 'TeamCymruScout',
       scope: ['IPv4-Addr', 'IPv6-Addr', 'Domain-Name'],
       auto: false,
       playbook_compatible: true,
     });
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '1.1.1.1', markings: ['TLP:GREEN'] });
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '1.1.1.1', markings: ['TLP:GREEN'] });
     expect(ip.standard_id).toBe(ipFoundation.objects[0]?.id);
     const { workId, work } = await enrich(d, ip.standard_id);
     expect(work.status).toBe('complete');
     expect(work.errors).toEqual([]);
     expect(messagesOf(work)).toMatch(/Team Cymru Scout: 1\.1\.1\.1: kept 9 of 9 objects, 10 sent/);
 
-    const objects = platform.objects({ workId }).map((o) => o.object);
+    const objects = bed.platform.objects({ workId }).map((o) => o.object);
     expect(objects.map((o) => o.id).sort()).toEqual([...ipFoundation.objects.map((o) => o.id), AUTHOR].sort());
     const byId = new Map(objects.map((o) => [o.id, o]));
     expect(byId.get(AUTHOR)).toMatchObject({ name: 'Team Cymru', identity_class: 'organization' });
@@ -197,18 +172,18 @@ describe('Team Cymru Scout connector end to end', () => {
     expect(byId.get('relationship--95fb815d-03be-5b1f-b6f9-83799b8ab5ee')?.relationship_type).toBe('related-to');
     expect(byId.get(ip.standard_id)).toMatchObject({ value: '1.1.1.1', x_opencti_created_by_ref: AUTHOR });
 
-    expect(vendor.requests).toHaveLength(1);
-    expect(vendor.requests[0]?.path).toBe('/api/scout/ip/foundation');
-    expect(vendor.requests[0]?.query.get('ips')).toBe('1.1.1.1');
-    expect(vendor.requests[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(bed.vendor.requests).toHaveLength(1);
+    expect(bed.vendor.requests[0]?.path).toBe('/api/scout/ip/foundation');
+    expect(bed.vendor.requests[0]?.query.get('ips')).toBe('1.1.1.1');
+    expect(bed.vendor.requests[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
   });
 
   it('enriches an IPv6 address', async () => {
     const d = await start();
-    const ip = platform.addEntity({ entity_type: 'IPv6-Addr', value: IPV6 });
+    const ip = bed.platform.addEntity({ entity_type: 'IPv6-Addr', value: IPV6 });
     const { workId, work } = await enrich(d, ip.standard_id);
     expect(work.status).toBe('complete');
-    const objects = platform.objects({ workId }).map((o) => o.object);
+    const objects = bed.platform.objects({ workId }).map((o) => o.object);
     expect(objects.map((o) => o.type).sort()).toEqual(
       ['autonomous-system', 'identity', 'indicator', 'ipv6-addr', 'relationship', 'relationship'].sort(),
     );
@@ -219,12 +194,12 @@ describe('Team Cymru Scout connector end to end', () => {
         .map((o) => o.relationship_type)
         .sort(),
     ).toEqual(['based-on', 'belongs-to']);
-    expect(vendor.requests.map((r) => [r.path, r.query.get('ips')])).toEqual([['/api/scout/ip/foundation', IPV6]]);
+    expect(bed.vendor.requests.map((r) => [r.path, r.query.get('ips')])).toEqual([['/api/scout/ip/foundation', IPV6]]);
   });
 
   it('enriches a domain through /search: 27 objects in, 17 ingested', async () => {
     const d = await start();
-    const domain = platform.addEntity({
+    const domain = bed.platform.addEntity({
       entity_type: 'Domain-Name',
       value: 'one.one.one.one',
       markings: ['TLP:AMBER'],
@@ -232,87 +207,87 @@ describe('Team Cymru Scout connector end to end', () => {
     const { workId, work } = await enrich(d, domain.standard_id);
     expect(work.status).toBe('complete');
     expect(messagesOf(work)).toMatch(/kept 16 of 27 objects, 17 sent/);
-    const objects = platform.objects({ workId }).map((o) => o.object);
+    const objects = bed.platform.objects({ workId }).map((o) => o.object);
     expect(objects).toHaveLength(17);
     expect(objects.some((o) => o.type === 'network-traffic')).toBe(false);
     expect(objects.some((o) => String(o.value ?? '').includes('in-addr.arpa'))).toBe(false);
-    expect(vendor.requests.map((r) => [r.path, r.query.get('query')])).toEqual([
+    expect(bed.vendor.requests.map((r) => [r.path, r.query.get('query')])).toEqual([
       ['/api/scout/search', 'one.one.one.one'],
     ]);
   });
 
   it('refuses a TLP:RED observable without any request to Scout', async () => {
     const d = await start();
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '1.1.1.1', markings: ['TLP:RED'] });
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '1.1.1.1', markings: ['TLP:RED'] });
     const { workId, work } = await enrich(d, ip.standard_id);
     expect(errorsOf(work)).toMatch(/TLP:RED/);
-    expect(platform.objects({ workId })).toEqual([]);
-    expect(vendor.requests).toHaveLength(0);
+    expect(bed.platform.objects({ workId })).toEqual([]);
+    expect(bed.vendor.requests).toHaveLength(0);
   });
 
   it('gates each entity by its own TLP: an unmarked entity after a TLP:RED one is enriched (TLP:CLEAR)', async () => {
     const d = await start();
-    const red = platform.addEntity({ entity_type: 'Domain-Name', value: 'one.one.one.one', markings: ['TLP:RED'] });
-    const unmarked = platform.addEntity({ entity_type: 'IPv4-Addr', value: '8.8.8.8' });
+    const red = bed.platform.addEntity({ entity_type: 'Domain-Name', value: 'one.one.one.one', markings: ['TLP:RED'] });
+    const unmarked = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '8.8.8.8' });
     const first = await enrich(d, red.standard_id);
     expect(errorsOf(first.work)).toMatch(/TLP:RED/);
-    expect(vendor.requests).toHaveLength(0);
+    expect(bed.vendor.requests).toHaveLength(0);
     const second = await enrich(d, unmarked.standard_id);
     expect(second.work.errors).toEqual([]);
-    expect(platform.objects({ workId: second.workId }).length).toBeGreaterThan(0);
-    expect(vendor.requests.map((r) => r.query.get('ips'))).toEqual(['8.8.8.8']);
+    expect(bed.platform.objects({ workId: second.workId }).length).toBeGreaterThan(0);
+    expect(bed.vendor.requests.map((r) => r.query.get('ips'))).toEqual(['8.8.8.8']);
     // And back: a marked entity after the unmarked one is refused again.
     const redAgain = await enrich(d, red.standard_id);
     expect(errorsOf(redAgain.work)).toMatch(/TLP:RED/);
-    expect(vendor.requests).toHaveLength(1);
+    expect(bed.vendor.requests).toHaveLength(1);
   });
 
   it('reports "no intelligence found" as a success that sends nothing, also when everything is filtered out', async () => {
     const d = await start();
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '192.0.2.1' });
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '192.0.2.1' });
     const { workId, work } = await enrich(d, ip.standard_id);
     expect(work.status).toBe('complete');
     expect(work.errors).toEqual([]);
     expect(messagesOf(work)).toMatch(/no intelligence found for 192\.0\.2\.1/);
-    expect(platform.objects({ workId })).toEqual([]);
-    const domain = platform.addEntity({ entity_type: 'Domain-Name', value: 'nothing-left.example' });
+    expect(bed.platform.objects({ workId })).toEqual([]);
+    const domain = bed.platform.addEntity({ entity_type: 'Domain-Name', value: 'nothing-left.example' });
     const filtered = await enrich(d, domain.standard_id);
     expect(filtered.work.status).toBe('complete');
     expect(filtered.work.errors).toEqual([]);
     expect(messagesOf(filtered.work)).toMatch(
       /no intelligence found for nothing-left\.example \(the 2 objects returned/,
     );
-    expect(platform.objects({ workId: filtered.workId })).toEqual([]);
-    expect(platform.pushMessages(d.connectorId)).toEqual([]);
+    expect(bed.platform.objects({ workId: filtered.workId })).toEqual([]);
+    expect(bed.platform.pushMessages(d.connectorId)).toEqual([]);
   });
 
   it('ends the work in error on a rejected token and on an exhausted quota, instead of "no data"', async () => {
     const d = await start({ PURE_SIGNAL_SCOUT_API_TOKEN: 'a-wrong-token-123456' });
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '1.1.1.1' });
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '1.1.1.1' });
     const rejected = await enrich(d, ip.standard_id);
     expect(errorsOf(rejected.work)).toMatch(/Team Cymru Scout rejected the API token \(HTTP 401\)/);
     await d.stop();
     const d2 = await start();
-    const limited = platform.addEntity({ entity_type: 'IPv4-Addr', value: '203.0.113.9' });
+    const limited = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '203.0.113.9' });
     const quota = await enrich(d2, limited.standard_id);
     expect(errorsOf(quota.work)).toMatch(/Team Cymru Scout quota exhausted \(HTTP 429\)/);
   });
 
   it('enriches automatically with CONNECTOR_AUTO=true', async () => {
     const d = await start({ CONNECTOR_AUTO: 'true' });
-    expect(platform.connector(d.connectorId)?.registrations.at(-1)?.input.auto).toBe(true);
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '8.8.8.8' });
+    expect(bed.platform.connector(d.connectorId)?.registrations.at(-1)?.input.auto).toBe(true);
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '8.8.8.8' });
     const { workId, work } = await enrich(d, ip.standard_id, 'auto');
     expect(work.status).toBe('complete');
-    expect(platform.objects({ workId }).some((o) => o.object.id === AUTHOR)).toBe(true);
+    expect(bed.platform.objects({ workId }).some((o) => o.object.id === AUTHOR)).toBe(true);
   });
 
   it('answers a playbook step with the enrichment merged into the playbook bundle', async () => {
     const d = await start();
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '1.1.1.1' });
-    const request = await platform.askPlaybook(d.connectorId, ip.standard_id);
-    const step = await platform.waitFor(
-      () => platform.playbookSteps().find((s) => s.variables.step_id === request.stepId),
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '1.1.1.1' });
+    const request = await bed.platform.askPlaybook(d.connectorId, ip.standard_id);
+    const step = await bed.platform.waitFor(
+      () => bed.platform.playbookSteps().find((s) => s.variables.step_id === request.stepId),
       {
         timeoutMs: 30_000,
       },
@@ -322,7 +297,7 @@ describe('Team Cymru Scout connector end to end', () => {
     expect(objects.find((o) => o.id === 'relationship--e871fa60-c356-50e4-a358-2662b4313a98')?.relationship_type).toBe(
       'based-on',
     );
-    expect(vendor.requests).toHaveLength(1);
+    expect(bed.vendor.requests).toHaveLength(1);
   });
 
   it('never logs the token, even at debug level and on errors', async () => {
@@ -333,14 +308,14 @@ describe('Team Cymru Scout connector end to end', () => {
       ['IPv4-Addr', '192.0.2.7'],
       ['IPv4-Addr', '203.0.113.9'],
     ] as const) {
-      const entity = platform.addEntity({ entity_type: type, value });
+      const entity = bed.platform.addEntity({ entity_type: type, value });
       await enrich(d, entity.standard_id);
     }
-    expect(vendor.requests).toHaveLength(4);
+    expect(bed.vendor.requests).toHaveLength(4);
     expect(d.logs.some((l) => l.includes('"level":"DEBUG"'))).toBe(true);
     expect(d.logs.some((l) => l.includes('Scout bundle filtered'))).toBe(true);
     expect(d.logs.join('\n')).not.toContain(TOKEN);
-    expect(JSON.stringify(platform.worksOf(d.connectorId))).not.toContain(TOKEN);
+    expect(JSON.stringify(bed.platform.worksOf(d.connectorId))).not.toContain(TOKEN);
   });
 });
 
@@ -351,7 +326,7 @@ describe('the dry run of the built connector', () => {
       env: {
         PATH: process.env.PATH ?? '',
         PURE_SIGNAL_SCOUT_API_TOKEN: TOKEN,
-        PURE_SIGNAL_SCOUT_API_URL: `${vendor.url}/api/scout`,
+        PURE_SIGNAL_SCOUT_API_URL: `${bed.vendor.url}/api/scout`,
         CONNECTOR_LOG_LEVEL: 'debug',
       },
     });
@@ -363,7 +338,9 @@ describe('the dry run of the built connector', () => {
     expect(bundle.objects.find((o) => o.type === 'ipv4-addr')?.value).toBe('8.8.8.8');
     expect(bundle.objects[0]?.id).toBe(AUTHOR);
     expect(bundle.objects).toHaveLength(6);
-    expect(vendor.requests.map((r) => [r.path, r.query.get('ips')])).toEqual([['/api/scout/ip/foundation', '8.8.8.8']]);
+    expect(bed.vendor.requests.map((r) => [r.path, r.query.get('ips')])).toEqual([
+      ['/api/scout/ip/foundation', '8.8.8.8'],
+    ]);
     expect(stderr).not.toContain(TOKEN);
   });
 
@@ -372,6 +349,8 @@ describe('the dry run of the built connector', () => {
     const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; value?: string }> };
     expect(bundle.objects.map((o) => o.type).sort()).toEqual(['domain-name', 'identity', 'ipv4-addr', 'relationship']);
     expect(bundle.objects.find((o) => o.type === 'domain-name')?.value).toBe('example.com');
-    expect(vendor.requests.map((r) => [r.path, r.query.get('query')])).toEqual([['/api/scout/search', 'example.com']]);
+    expect(bed.vendor.requests.map((r) => [r.path, r.query.get('query')])).toEqual([
+      ['/api/scout/search', 'example.com'],
+    ]);
   });
 });

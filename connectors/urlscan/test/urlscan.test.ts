@@ -7,16 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runConnector } from '@cti/connector-sdk';
-import {
-  type FakeRequest,
-  type FakeVendor,
-  type RunningConnector,
-  startConnector,
-  startFakeVendor,
-  startTestPlatform,
-  type TestPlatform,
-  waitUntil,
-} from '@cti/connector-testkit';
+import { connectorTestbed, type FakeRequest, waitUntil } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONNECTOR_ID } from '../src/config.js';
 import urlscan from '../src/index.js';
@@ -65,69 +56,46 @@ function resultRoute(req: FakeRequest) {
   return { status: 404, body: { message: 'Not found' } };
 }
 
-let platform: TestPlatform;
-let vendor: FakeVendor;
-let daemon: RunningConnector | null = null;
-
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  vendor = await startFakeVendor({
-    'GET /api/v1/search/': searchRoute,
-    'GET /api/v1/result/:uuid': resultRoute,
-  });
+const bed = connectorTestbed({
+  definition: urlscan,
+  routes: { 'GET /api/v1/search/': searchRoute, 'GET /api/v1/result/:uuid': resultRoute },
+  env: (vendor) => ({ URLSCAN_API_KEY: KEY, URLSCAN_API_URL: vendor.url }),
 });
-afterEach(async () => {
-  await daemon?.stop();
-  daemon = null;
-  vendor.requests.length = 0;
-});
-afterAll(async () => {
-  await vendor?.close();
-  await platform?.close();
-});
-
-async function start(env: Record<string, string> = {}) {
-  daemon = startConnector(urlscan, {
-    OPENCTI_URL: platform.url,
-    OPENCTI_TOKEN: platform.token,
-    URLSCAN_API_KEY: KEY,
-    URLSCAN_API_URL: vendor.url,
-    ...env,
-  });
-  await daemon.waitForLog('listening for enrichment requests');
-  return daemon;
-}
+beforeAll(() => bed.setup());
+afterEach(() => bed.reset());
+afterAll(() => bed.close());
+const { start } = bed;
 
 async function enrichAndWait(connectorId: string, entityId: string) {
-  return platform.waitForWork(await platform.askEnrichment(connectorId, entityId), { timeoutMs: 30_000 });
+  return bed.platform.waitForWork(await bed.platform.askEnrichment(connectorId, entityId), { timeoutMs: 30_000 });
 }
 
 describe('URLScan connector end to end', () => {
   it('registers with the seed defaults and enriches a Url into one bundle', async () => {
     const d = await start();
-    expect(platform.connector(d.connectorId)?.registrations.at(-1)?.input).toMatchObject({
+    expect(bed.platform.connector(d.connectorId)?.registrations.at(-1)?.input).toMatchObject({
       type: 'INTERNAL_ENRICHMENT',
       scope: ['Domain-Name', 'Url'],
       name: 'URLScan.io',
       auto: true,
       playbook_compatible: true,
     });
-    const url = platform.addEntity({ entity_type: 'Url', value: PHISH_URL, markings: ['TLP:AMBER'] });
+    const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL, markings: ['TLP:AMBER'] });
     const work = await enrichAndWait(d.connectorId, url.standard_id);
     expect(work.status).toBe('complete');
     expect(work.errors).toEqual([]);
     expect(work.messages.map((m) => m.message).join()).toMatch(/is malicious \(newest scan 4f1d7a2c/);
 
     // Two requests: the search and that one result.
-    expect(vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
-    const search = vendor.requests[0] as FakeRequest;
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
+    const search = bed.vendor.requests[0] as FakeRequest;
     expect(search.query.get('q')).toBe(`page.url:"${PHISH_URL}" AND date:>now-1y`);
     expect(search.query.get('size')).toBe('10');
     expect(search.url).not.toMatch(/[" ]/); // URL-encoded on the wire
     expect(search.headers['api-key']).toBe(KEY);
     expect(search.headers['user-agent']).toMatch(/^cti-connector-sdk\//);
 
-    const ingested = platform.objects({ workId: work.id });
+    const ingested = bed.platform.objects({ workId: work.id });
     expect(ingested.every((o) => o.update === true)).toBe(true); // UPDATE_EXISTING_DATA defaults to true
     const objects = ingested.map((o) => o.object);
     expect(new Set(objects.map((o) => o.type))).toEqual(
@@ -154,11 +122,11 @@ describe('URLScan connector end to end', () => {
 
   it('enriches a Domain-Name, with UPDATE_EXISTING_DATA=false taken as the update flag', async () => {
     const d = await start({ UPDATE_EXISTING_DATA: 'false' });
-    const domain = platform.addEntity({ entity_type: 'Domain-Name', value: PHISH_DOMAIN, markings: ['TLP:GREEN'] });
+    const domain = bed.platform.addEntity({ entity_type: 'Domain-Name', value: PHISH_DOMAIN, markings: ['TLP:GREEN'] });
     const work = await enrichAndWait(d.connectorId, domain.standard_id);
     expect(work.status).toBe('complete');
-    expect(vendor.requests[0]?.query.get('q')).toBe('domain:office365\\-login.example.net AND date:>now-1y');
-    const ingested = platform.objects({ workId: work.id });
+    expect(bed.vendor.requests[0]?.query.get('q')).toBe('domain:office365\\-login.example.net AND date:>now-1y');
+    const ingested = bed.platform.objects({ workId: work.id });
     expect(ingested.every((o) => o.update === false)).toBe(true);
     const objects = ingested.map((o) => o.object);
     const resolvesTo = objects.filter((o) => o.relationship_type === 'resolves-to');
@@ -168,56 +136,56 @@ describe('URLScan connector end to end', () => {
 
   it('reads the newest live scan with ONLY_ACTIVE_URLS, and ends with "no scan found" when there is none', async () => {
     const d = await start({ ONLY_ACTIVE_URLS: 'true' });
-    const domain = platform.addEntity({ entity_type: 'Domain-Name', value: 'example.com' });
+    const domain = bed.platform.addEntity({ entity_type: 'Domain-Name', value: 'example.com' });
     await enrichAndWait(d.connectorId, domain.standard_id);
-    expect(vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${LIVE_SCAN}/`]);
-    expect(vendor.requests[0]?.query.get('size')).toBe('50');
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${LIVE_SCAN}/`]);
+    expect(bed.vendor.requests[0]?.query.get('size')).toBe('50');
 
-    const unknown = platform.addEntity({ entity_type: 'Url', value: 'https://unknown.example/x' });
+    const unknown = bed.platform.addEntity({ entity_type: 'Url', value: 'https://unknown.example/x' });
     const work = await enrichAndWait(d.connectorId, unknown.standard_id);
     expect(work.errors).toEqual([]);
     expect(work.messages.map((m) => m.message)).toContain('No urlscan.io scan found for https://unknown.example/x');
-    expect(platform.objects({ workId: work.id })).toEqual([]);
+    expect(bed.platform.objects({ workId: work.id })).toEqual([]);
   });
 
   it('refuses a TLP:RED observable without any request to urlscan.io', async () => {
     const d = await start();
-    const url = platform.addEntity({ entity_type: 'Url', value: PHISH_URL, markings: ['TLP:RED'] });
+    const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL, markings: ['TLP:RED'] });
     const work = await enrichAndWait(d.connectorId, url.standard_id);
     expect(work.errors.map((e) => e.message).join()).toMatch(/TLP:RED/);
-    expect(vendor.requests).toHaveLength(0);
+    expect(bed.vendor.requests).toHaveLength(0);
   });
 
   it('fails an enrichment on a far quota reset with the reset time, without blocking the next one', async () => {
     const d = await start();
-    const limited = platform.addEntity({ entity_type: 'Domain-Name', value: 'limited.example' });
+    const limited = bed.platform.addEntity({ entity_type: 'Domain-Name', value: 'limited.example' });
     const w1 = await enrichAndWait(d.connectorId, limited.standard_id);
     expect(w1.errors.map((e) => e.message).join()).toContain('it resets at 2099-01-01T00:00:00.000Z');
     // The search quota is known to be used up: the next search is not even sent.
-    const other = platform.addEntity({ entity_type: 'Domain-Name', value: 'other.example' });
+    const other = bed.platform.addEntity({ entity_type: 'Domain-Name', value: 'other.example' });
     const w2 = await enrichAndWait(d.connectorId, other.standard_id);
     expect(w2.errors.map((e) => e.message).join()).toContain('search quota exhausted');
-    expect(vendor.requests).toHaveLength(1);
+    expect(bed.vendor.requests).toHaveLength(1);
   });
 
   it('never logs URLSCAN_API_KEY, even at debug level and on errors', async () => {
     const d = await start({ CONNECTOR_LOG_LEVEL: 'debug' });
     for (const value of [PHISH_URL, 'https://unknown.example/y']) {
-      const url = platform.addEntity({ entity_type: 'Url', value });
+      const url = bed.platform.addEntity({ entity_type: 'Url', value });
       await enrichAndWait(d.connectorId, url.standard_id);
     }
-    vendor.route('GET /api/v1/search/', { status: 401, body: { message: `Invalid API key ${KEY}` } });
+    bed.vendor.route('GET /api/v1/search/', { status: 401, body: { message: `Invalid API key ${KEY}` } });
     try {
-      const failing = platform.addEntity({ entity_type: 'Url', value: 'https://fails.example/' });
+      const failing = bed.platform.addEntity({ entity_type: 'Url', value: 'https://fails.example/' });
       const work = await enrichAndWait(d.connectorId, failing.standard_id);
       expect(work.errors.map((e) => e.message).join()).toContain('urlscan.io rejected the API key (HTTP 401)');
     } finally {
-      vendor.route('GET /api/v1/search/', searchRoute);
+      bed.vendor.route('GET /api/v1/search/', searchRoute);
     }
     expect(d.logs.some((l) => l.includes('"level":"DEBUG"'))).toBe(true);
     expect(d.logs.some((l) => l.includes('vendor HTTP request'))).toBe(true);
     expect(d.logs.join('\n')).not.toContain(KEY);
-    expect(JSON.stringify(platform.worksOf(d.connectorId))).not.toContain(KEY);
+    expect(JSON.stringify(bed.platform.worksOf(d.connectorId))).not.toContain(KEY);
   });
 
   it('starts from OPENCTI_API_URL and OPENCTI_API_KEY alone, as the fixed default connector', async () => {
@@ -225,7 +193,7 @@ describe('URLScan connector end to end', () => {
     const logs: string[] = [];
     const exited = runConnector(urlscan, {
       argv: [],
-      env: { OPENCTI_API_URL: platform.url, OPENCTI_API_KEY: platform.token, URLSCAN_API_URL: vendor.url },
+      env: { OPENCTI_API_URL: bed.platform.url, OPENCTI_API_KEY: bed.platform.token, URLSCAN_API_URL: bed.vendor.url },
       dotenvPath: false,
       handleSignals: false,
       signal: stop.signal,
@@ -235,15 +203,15 @@ describe('URLScan connector end to end', () => {
     });
     try {
       await waitUntil(() => logs.some((l) => l.includes('listening for enrichment requests')), { timeoutMs: 20_000 });
-      expect(platform.connector(DEFAULT_CONNECTOR_ID)?.registrations.at(-1)?.input).toMatchObject({
+      expect(bed.platform.connector(DEFAULT_CONNECTOR_ID)?.registrations.at(-1)?.input).toMatchObject({
         name: 'URLScan.io',
         auto: true,
       });
-      const url = platform.addEntity({ entity_type: 'Url', value: PHISH_URL });
+      const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL });
       const work = await enrichAndWait(DEFAULT_CONNECTOR_ID, url.standard_id);
       expect(work.status).toBe('complete');
       // No key: anonymous search, no API-Key header.
-      expect(vendor.requests.every((r) => r.headers['api-key'] === undefined)).toBe(true);
+      expect(bed.vendor.requests.every((r) => r.headers['api-key'] === undefined)).toBe(true);
     } finally {
       stop.abort();
       expect(await exited).toBe(0);
@@ -255,12 +223,12 @@ describe('the dry run of the built connector', () => {
   const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
   const run = (args: string[]) =>
     promisify(execFile)(process.execPath, [main, ...args], {
-      env: { PATH: process.env.PATH ?? '', URLSCAN_API_KEY: KEY, URLSCAN_API_URL: vendor.url },
+      env: { PATH: process.env.PATH ?? '', URLSCAN_API_KEY: KEY, URLSCAN_API_URL: bed.vendor.url },
     });
 
   it('node dist/main.js enrich https://example.com/login --type Url prints the bundle', async () => {
     expect(existsSync(main), 'connectors/urlscan/dist/main.js is missing: run `pnpm build` first').toBe(true);
-    vendor.route('GET /api/v1/search/', (req) =>
+    bed.vendor.route('GET /api/v1/search/', (req) =>
       req.query.get('q')?.startsWith('page.url:"https://example.com/login"')
         ? {
             body: {
@@ -274,9 +242,9 @@ describe('the dry run of the built connector', () => {
       const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; value?: string }> };
       expect(bundle.objects.find((o) => o.type === 'url')?.value).toBe('https://example.com/login');
       expect(bundle.objects.some((o) => o.type === 'note')).toBe(true);
-      expect(vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
+      expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
     } finally {
-      vendor.route('GET /api/v1/search/', searchRoute);
+      bed.vendor.route('GET /api/v1/search/', searchRoute);
     }
   });
 
@@ -286,8 +254,8 @@ describe('the dry run of the built connector', () => {
     expect(bundle.objects.find((o) => o.type === 'domain-name')?.value).toBe('example.com');
     // -a: the newest scan is of a dead page, the live one before it is used.
     expect(bundle.objects.find((o) => o.type === 'note')?.content).toContain(LIVE_SCAN);
-    expect(vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${LIVE_SCAN}/`]);
-    expect(vendor.requests[0]?.query.get('q')).toBe('domain:example.com AND date:>now-1y');
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${LIVE_SCAN}/`]);
+    expect(bed.vendor.requests[0]?.query.get('q')).toBe('domain:example.com AND date:>now-1y');
     // -d: debug lines on stderr, without the key.
     expect(stderr).toMatch(/"level":"DEBUG"/);
     expect(stderr).not.toContain(KEY);
