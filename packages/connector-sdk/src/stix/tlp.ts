@@ -70,6 +70,11 @@ export interface EntityMarking {
   definition?: string | null | undefined;
 }
 
+/** A TLP marking (not PAP, not a statement), whatever the case of its definition_type. */
+function isTlpMarking(marking: EntityMarking): boolean {
+  return typeof marking.definition_type === 'string' && marking.definition_type.toUpperCase() === 'TLP';
+}
+
 /**
  * The TLP of an OpenCTI entity from its `objectMarking` list: the highest TLP marking present, or
  * TLP:CLEAR when it carries none. Non-TLP markings (PAP, statements) are ignored.
@@ -82,7 +87,7 @@ export interface EntityMarking {
 export function entityTlp(markings: readonly EntityMarking[] | null | undefined): TlpLevel {
   let highest: TlpLevel = 'TLP:CLEAR';
   for (const marking of markings ?? []) {
-    if (typeof marking.definition_type !== 'string' || marking.definition_type.toUpperCase() !== 'TLP') continue;
+    if (!isTlpMarking(marking)) continue;
     const level = (typeof marking.definition === 'string' ? lookupTlp(marking.definition) : undefined) ?? 'TLP:RED';
     if (tlpRank(level) > tlpRank(highest)) highest = level;
   }
@@ -95,7 +100,7 @@ export function entityTlp(markings: readonly EntityMarking[] | null | undefined)
  */
 export function unknownTlpMarkings(markings: readonly EntityMarking[] | null | undefined): string[] {
   return (markings ?? [])
-    .filter((m) => typeof m.definition_type === 'string' && m.definition_type.toUpperCase() === 'TLP')
+    .filter(isTlpMarking)
     .filter((m) => typeof m.definition !== 'string' || lookupTlp(m.definition) === undefined)
     .map((m) => (typeof m.definition === 'string' ? m.definition : '(a TLP marking without definition)'));
 }
