@@ -16,6 +16,10 @@ export interface FakeRequest {
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   body: string;
+  /** When the whole answer was written (ms since the epoch). */
+  answeredAt?: number;
+  /** When the client gave up on the request (closed it) before the whole answer was written. */
+  abandonedAt?: number;
 }
 
 export interface FakeReply {
@@ -79,6 +83,12 @@ export async function startFakeVendor(routes: Record<string, FakeRoute> = {}): P
         body: Buffer.concat(chunks).toString('utf8'),
       };
       requests.push(request);
+      res.on('close', () => {
+        if (!res.writableFinished) request.abandonedAt = Date.now();
+      });
+      res.on('finish', () => {
+        request.answeredAt = Date.now();
+      });
       void (async () => {
         let reply: FakeReply | undefined;
         for (const t of table) {
@@ -87,7 +97,17 @@ export async function startFakeVendor(routes: Record<string, FakeRoute> = {}): P
           if (reply) break;
         }
         reply ??= { status: 404, body: { message: 'no fake route' } };
-        if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
+        if (reply.delayMs) {
+          const delayMs = reply.delayMs;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delayMs);
+            res.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+        }
+        if (request.abandonedAt !== undefined) return;
         const isText = typeof reply.body === 'string';
         res.writeHead(reply.status ?? 200, {
           'content-type': isText ? 'text/plain' : 'application/json',

@@ -53,8 +53,12 @@ export class ImportRunner<State> {
     this.now = o.now ?? (() => new Date());
   }
 
-  /** Runs once. `signal` aborts the run (shutdown or a state reset from the UI). */
-  async run(signal: AbortSignal): Promise<RunOutcome> {
+  /**
+   * Runs once. `stop` ends the run after the item in hand (a shutdown: its bundle is sent and its state
+   * saved); `cancel` abandons the item in hand too (the grace period is over, or the state was reset from
+   * the UI), and is the handler's signal. Either way the run ends "interrupted", not failed.
+   */
+  async run(stop: AbortSignal, cancel: AbortSignal = stop): Promise<RunOutcome> {
     const { definition, logger, metrics, platform } = this.o;
     const started = this.now();
     const defaultWork =
@@ -86,7 +90,7 @@ export class ImportRunner<State> {
         config: this.o.config as never,
         client: this.o.client,
         logger,
-        signal,
+        signal: cancel,
         state: initialState,
         dryRun: this.o.dryRun,
         now: this.now,
@@ -120,14 +124,20 @@ export class ImportRunner<State> {
         bundles++;
         objects += sent.objects;
       }
-      if (item.state !== undefined && !signal.aborted) await this.o.state.save(item.state);
+      // Not after a cancel: a reset's fresh state must stay, and a cut step may not have sent everything.
+      if (item.state !== undefined && !cancel.aborted) await this.o.state.save(item.state);
       return true;
     };
 
     let failure: unknown = null;
+    let finished = false;
     try {
-      while (!signal.aborted && (await step())) {
-        // each step sends one bundle and/or saves one state
+      // Each step sends one bundle and/or saves one state.
+      while (!stop.aborted && !cancel.aborted) {
+        if (!(await step())) {
+          finished = true;
+          break;
+        }
       }
     } catch (err) {
       failure = err;
@@ -139,7 +149,9 @@ export class ImportRunner<State> {
 
     const elapsed = ((this.now().getTime() - started.getTime()) / 1000).toFixed(1);
     let outcome: RunOutcome;
-    if (failure !== null && !signal.aborted) {
+    // A failure while stopping counts as one only when the step was not cut by the cancel.
+    const interrupted = !finished && (stop.aborted || cancel.aborted) && (failure === null || cancel.aborted);
+    if (failure !== null && !interrupted) {
       metrics.inc('errors_total');
       metrics.countVendorError(failure);
       outcome = {
@@ -149,12 +161,14 @@ export class ImportRunner<State> {
         message: `Import failed after ${bundles} bundles (${objects} objects) in ${elapsed}s; the state stays at the last confirmed point: ${describe(failure)}`,
       };
       logger.error({ err: failure, bundles, objects }, outcome.message);
-    } else if (signal.aborted) {
+    } else if (interrupted) {
+      const reason = stop.aborted ? stop.reason : cancel.reason;
+      const abandoned = failure !== null ? '; the step in progress was abandoned and will be done again' : '';
       outcome = {
         status: 'interrupted',
         bundles,
         objects,
-        message: `Import interrupted (${String(signal.reason instanceof Error ? signal.reason.message : (signal.reason ?? 'shutdown'))}) after ${bundles} bundles (${objects} objects)`,
+        message: `Import interrupted (${String(reason instanceof Error ? reason.message : (reason ?? 'shutdown'))}) after ${bundles} bundles (${objects} objects)${abandoned}`,
       };
       logger.warn(outcome.message);
     } else {

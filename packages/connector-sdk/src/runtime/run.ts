@@ -28,6 +28,7 @@ import { dryRunEntity, guessEntityType } from './entity.js';
 import { ImportRunner, type StateStore } from './import-runner.js';
 import { Metrics, startMetricsServer } from './metrics.js';
 import { ConnectorPinger } from './pinger.js';
+import { ShutdownSequence } from './shutdown.js';
 import { AmqpBundleSink, ApiBundleSink, type BundleSink, StdoutBundleSink } from './sinks.js';
 import { flushOutput, writeWithBackPressure } from './stdout.js';
 
@@ -57,7 +58,12 @@ type AnyConfig = BaseConfig & Record<string, unknown>;
 
 const STARTUP_DEADLINE_MS = 5 * 60_000;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** How long the work in hand may run on after SIGTERM before it is cancelled and its message requeued. */
 const SHUTDOWN_GRACE_MS = 8_000;
+/** Beyond the grace period, the time left to record outcomes and close connections before a forced exit. */
+const SHUTDOWN_CLOSE_MS = 2_000;
+/** The exit code of a dry run stopped by Ctrl-C or SIGTERM before it finished (the shells' 128 + SIGINT). */
+const INTERRUPTED_EXIT_CODE = 130;
 
 /** Runs the connector as the command line asks; resolves with the process exit code. */
 export async function runConnector(definition: ConnectorDefinition, options: RunOptions = {}): Promise<number> {
@@ -134,11 +140,14 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
   });
   logger.debug({ config: redactConfig(shapeOf(definition), config) }, 'configuration loaded');
 
-  const shutdown = new AbortController();
-  if (options.signal) options.signal.addEventListener('abort', () => shutdown.abort(), { once: true });
+  // A stop first stops taking work; vendor calls in hand are cancelled only once the grace period is over.
+  const shutdown = new ShutdownSequence();
+  if (options.signal) {
+    options.signal.addEventListener('abort', () => shutdown.stop(new Error('shutdown requested')), { once: true });
+  }
   const onSignal = (sig: NodeJS.Signals) => {
     logger.info(`${sig} received: shutting down`);
-    shutdown.abort();
+    shutdown.stop(new Error(`${sig} received`));
   };
   if (options.handleSignals ?? true) {
     process.once('SIGTERM', onSignal);
@@ -148,7 +157,7 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
   const setupContext: SetupContext<AnyConfig> = {
     config,
     logger,
-    signal: shutdown.signal,
+    signal: shutdown.requested,
     dryRun,
     http: (http: Omit<HttpClientOptions, 'logger' | 'signal'>) =>
       createHttpClient({
@@ -164,7 +173,7 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
             }
           : {}),
         logger,
-        signal: shutdown.signal,
+        signal: shutdown.cancelled,
       }),
   };
 
@@ -178,17 +187,25 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
         client,
         logger,
         stdout,
-        shutdown.signal,
+        shutdown.cancelled,
       );
       if (options.stdout === undefined) await flushProcessStdout();
       return code;
     }
     if (command.kind === 'import') {
-      const code = await dryRunImport(definition as ImportDefinition, command, config, client, logger, stdout);
+      const code = await dryRunImport(
+        definition as ImportDefinition,
+        command,
+        config,
+        client,
+        logger,
+        stdout,
+        shutdown,
+      );
       if (options.stdout === undefined) await flushProcessStdout();
       return code;
     }
-    return await daemon(definition, config, client, logger, shutdown.signal, options.pingIntervalMs);
+    return await daemon(definition, config, client, logger, shutdown, options.pingIntervalMs);
   } catch (err) {
     if (err instanceof ConfigError) {
       stderr(`${definition.name}: ${err.message}\n`);
@@ -196,7 +213,7 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
     }
     // SIGTERM while still starting (waiting for OpenCTI, fetching a token): the wait it cut short is not a
     // failure, the stop is a normal one.
-    if (shutdown.signal.aborted && causedBy(err, shutdown.signal.reason)) {
+    if (shutdown.requested.aborted && causedBy(err, shutdown.requested.reason)) {
       logger.info('stopped before start-up completed');
       return 0;
     }
@@ -317,7 +334,13 @@ async function dryRunEnrich(
       event: { entity_id: entity.id, entity_type: entity.entityType, stix_entity: JSON.stringify(entity.stix) },
     }),
   );
-  await processor.handle(body, false);
+  // 'requeue' means the enrichment did not finish: cut by Ctrl-C, or its output could not be written.
+  if ((await processor.handle(body, false)) === 'requeue') {
+    if (!signal.aborted) return 1;
+    // No "null" either: that would say the vendor knows nothing of the value.
+    logger.warn(`interrupted before the enrichment of ${command.value} finished`);
+    return INTERRUPTED_EXIT_CODE;
+  }
   if (sink.sent === 0 && !failed) await stdout('null\n');
   return failed ? 1 : 0;
 }
@@ -329,6 +352,7 @@ async function dryRunImport(
   client: unknown,
   logger: Logger,
   stdout: (t: string) => void | Promise<void>,
+  stopping: ShutdownSequence,
 ): Promise<number> {
   let state: unknown = null;
   if (command.state) {
@@ -351,7 +375,8 @@ async function dryRunImport(
     connectorUserId: null,
     dryRun: true,
   });
-  const outcome = await runner.run(new AbortController().signal);
+  const outcome = await runner.run(stopping.requested, stopping.cancelled);
+  if (outcome.status === 'interrupted') return INTERRUPTED_EXIT_CODE;
   return outcome.status === 'processed' ? 0 : 1;
 }
 
@@ -387,9 +412,10 @@ async function daemon(
   config: AnyConfig,
   client: unknown,
   logger: Logger,
-  shutdown: AbortSignal,
+  stopping: ShutdownSequence,
   pingIntervalMs: number | undefined,
 ): Promise<number> {
+  const shutdown = stopping.requested;
   const metrics = new Metrics();
   const isEnrichment = definition.kind === 'enrichment';
   if (!UUID_PATTERN.test(config.CONNECTOR_ID)) {
@@ -487,8 +513,8 @@ async function daemon(
   }
 
   let exitCode = 0;
-  // In-flight enrichments may finish during the shutdown grace period; this fires when it is over.
-  const handlersAbort = new AbortController();
+  // From here on, a stop lets the enrichments or the import step in hand finish for the grace period.
+  stopping.protectInFlight(SHUTDOWN_GRACE_MS);
   try {
     if (isEnrichment) {
       const listenSession = new AmqpSession(amqpOptions(registered, config, logger, `${config.CONNECTOR_NAME} listen`));
@@ -511,7 +537,7 @@ async function daemon(
         scope: config.CONNECTOR_SCOPE,
         maxTlp: definition.maxTlp(config as never),
         connectorUserId: registered.connector_user_id,
-        shutdown: handlersAbort.signal,
+        shutdown: stopping.cancelled,
       });
       consumer = new ListenConsumer(listenSession, {
         queue: registered.config.listen,
@@ -543,6 +569,7 @@ async function daemon(
         logger,
         metrics,
         shutdown,
+        stopping.cancelled,
         runAndTerminate,
       );
     }
@@ -552,11 +579,12 @@ async function daemon(
       logger.error('shutdown took too long: exiting');
       logger.flush();
       process.exit(exitCode);
-    }, SHUTDOWN_GRACE_MS + 1_500);
+    }, stopping.graceLeftMs() + SHUTDOWN_CLOSE_MS);
     hardStop.unref();
     metrics.setState('stopped');
-    await consumer?.stop({ graceMs: SHUTDOWN_GRACE_MS });
-    handlersAbort.abort();
+    // Running enrichments finish within what is left of the grace period, or their messages go back to the queue.
+    await consumer?.stop({ graceMs: stopping.graceLeftMs() });
+    stopping.cancelNow(new Error('the connector stopped'));
     pinger.stop();
     await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
     await metricsServer?.close();
@@ -577,6 +605,7 @@ async function schedule(
   logger: Logger,
   metrics: Metrics,
   shutdown: AbortSignal,
+  cancel: AbortSignal,
   runAndTerminate: boolean,
 ): Promise<number> {
   const state: StateStore<unknown> = {
@@ -628,7 +657,8 @@ async function schedule(
         'Connector will not run until the queue messages size is reduced under queue threshold',
       );
     } else {
-      const outcome = await runner.run(runSignal);
+      // A shutdown lets the step in hand finish (cancelled when the grace period is over); a reset stops it at once.
+      const outcome = await runner.run(runSignal, AbortSignal.any([cancel, wake.signal]));
       ran = true;
       failed = outcome.status === 'failed';
       pinger.info.last_run_datetime = formatConnectorDate(new Date());
