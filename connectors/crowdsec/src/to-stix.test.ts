@@ -42,7 +42,6 @@ const entity = toEnrichmentEntity(
     object_marking_refs: [TLP_MARKING_IDS['TLP:AMBER']],
     x_opencti_labels: ['existing-label'],
   },
-  'IPv4-Addr',
 );
 
 /** The upstream code defaults. */

@@ -38,7 +38,6 @@ function entity(entityType: 'Url' | 'Domain-Name', value: string, tlp: TlpLevel 
       objectMarking: [{ standard_id: TLP_MARKING_IDS[tlp], definition_type: 'TLP', definition: tlp }],
     },
     { type, id, spec_version: '2.1', value },
-    entityType,
   );
 }
 

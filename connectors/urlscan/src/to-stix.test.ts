@@ -84,7 +84,6 @@ function observable(entityType: 'Url' | 'Domain-Name', value: string) {
         },
       },
     },
-    entityType,
   );
 }
 

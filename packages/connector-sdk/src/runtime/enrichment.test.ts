@@ -40,7 +40,8 @@ function setup(
     workToProcessed: async (w, m, e) => void calls.push(`processed ${w} ${e ? 'error' : 'ok'}: ${m}`),
     workPing: async () => undefined,
     readEntity: async (id, opts) => {
-      calls.push(`read ${id} as ${opts.applicantId}`);
+      // The read is the connector's own: the options carry no applicant at all.
+      calls.push(`read ${id} in ${JSON.stringify(opts)}`);
       return ENTITY;
     },
     playbookStepExecution: async (v) => void calls.push(`playbook ${v.step_id} ${JSON.parse(v.bundle).objects.length}`),
@@ -91,11 +92,11 @@ function setup(
 }
 
 describe('EnrichmentProcessor', () => {
-  it('reads the entity as the applicant, sends the bundle for the work, then marks it processed', async () => {
+  it('reads the entity as the connector itself, sends the bundle as the applicant for the work, then marks it processed', async () => {
     const t = setup();
     expect(await t.processor.handle(message(), false)).toBe('ack');
     expect(t.calls[0]).toBe('received work-1');
-    expect(t.calls[1]).toBe(`read ${ENTITY.standard_id} as user-7`);
+    expect(t.calls[1]).toBe(`read ${ENTITY.standard_id} in {"draftId":null}`);
     expect(t.calls[2]).toMatch(/^processed work-1 ok: Enriched 8\.8\.8\.8: 2 objects sent/);
     expect(t.sent).toEqual([{ objects: 2, applicantId: 'user-7', workId: 'work-1' }]);
   });

@@ -27,11 +27,11 @@ export interface EnrichmentPlatform {
   workPing(workId: string): Promise<unknown>;
   /** The work's status, to recognise a redelivered message whose outcome is already recorded. */
   workStatus?(workId: string): Promise<{ status: string; processedTime: string | null } | null>;
-  /** The GraphQL form of the entity (with objectMarking), or null when the connector cannot see it. */
-  readEntity(
-    id: string,
-    opts: { applicantId: string | null; draftId: string | null },
-  ): Promise<Record<string, unknown> | null>;
+  /**
+   * The GraphQL form of the entity (with objectMarking), read as the connector's own user (never as an
+   * applicant a message names), or null when the connector cannot see it.
+   */
+  readEntity(id: string, opts: { draftId: string | null }): Promise<Record<string, unknown> | null>;
   playbookStepExecution(variables: PlaybookStepVariables): Promise<unknown>;
 }
 
@@ -271,17 +271,19 @@ export class EnrichmentProcessor {
     return done(summary ?? defaultSummary(entity, bundle ?? null), false, objects);
   }
 
+  /**
+   * The entity and its markings as the platform has them, always read, as pycti does: the TLP gate never
+   * rests on what a message says (anyone holding the broker credentials can publish one). The read is the
+   * connector's own (an applicant named in the message could see more), in the message's draft.
+   */
   private async resolveEntity(msg: ListenMessage): Promise<EnrichmentEntity> {
-    let raw = msg.enrichmentEntity;
+    const raw = await this.o.platform.readEntity(msg.entityId, { draftId: msg.draftId });
     if (!raw) {
-      raw = await this.o.platform.readEntity(msg.entityId, { applicantId: msg.applicantId, draftId: msg.draftId });
-      if (!raw) {
-        throw new InputError(
-          `Unable to read the entity ${msg.entityId}: it does not exist or the connector's user cannot access it`,
-        );
-      }
+      throw new InputError(
+        `Unable to read the entity ${msg.entityId}: it does not exist or the connector's user cannot access it`,
+      );
     }
-    return toEnrichmentEntity(raw, msg.stixEntity, msg.entityType);
+    return toEnrichmentEntity(raw, msg.stixEntity, { objects: msg.stixObjects ?? [], playbook: msg.playbook !== null });
   }
 
   /**

@@ -1,10 +1,22 @@
 /**
- * The entity to enrich, from what the platform gives: the GraphQL entity (objectMarking decides the TLP,
- * as pycti does) and the STIX form the listen message carries (or one built from the GraphQL form).
+ * The entity to enrich, from what the platform gives: the GraphQL entity read from the platform (its
+ * identity, type and objectMarking, which decides the TLP, as pycti does) and the STIX form the listen
+ * message carries (or one built from the GraphQL form). Nothing the message says is trusted over the read.
  */
 import { InputError } from '../errors/index.js';
-import { entityTlp, generateId, parseTlp, TLP_MARKING_IDS } from '../stix/index.js';
+import { entityTlp, generateId, parseTlp, TLP_MARKING_IDS, type TlpLevel } from '../stix/index.js';
 import type { EnrichmentEntity, EntityMarking } from './define.js';
+
+/** What else the message says about the entity's STIX form. */
+export interface MessageContext {
+  /** The other objects of the message (a playbook's bundle), where its marking definitions are. */
+  objects?: readonly Record<string, unknown>[];
+  /**
+   * A playbook step: its bundle's object is the playbook's own (kept as sent), and TLP markings the
+   * playbook put on it before this step count too, on top of those read from the platform.
+   */
+  playbook?: boolean;
+}
 
 /** OpenCTI entity type → STIX type (`IPv4-Addr` → `ipv4-addr`, `StixFile` → `file`). */
 export function stixTypeOf(entityType: string): string {
@@ -36,27 +48,70 @@ function labelsOf(raw: Record<string, unknown>): string[] {
     .filter((l): l is string => l !== null);
 }
 
+const TLP_BY_MARKING_ID: ReadonlyMap<string, TlpLevel> = new Map(
+  Object.entries(TLP_MARKING_IDS).map(([level, id]) => [id, level as TlpLevel]),
+);
+
 /**
- * Builds the EnrichmentEntity from the GraphQL entity and, when the message has one, its STIX form.
- * The value comes from `observable_value`, `value` or `name`.
+ * The TLP markings a playbook's bundle puts on the entity: the well-known TLP ids, and the bundle's own
+ * marking definitions of type TLP (one this SDK cannot name counts as TLP:RED in entityTlp).
+ */
+function bundleTlpMarkings(
+  stix: Record<string, unknown>,
+  objects: readonly Record<string, unknown>[],
+): EntityMarking[] {
+  const refs = Array.isArray(stix.object_marking_refs)
+    ? stix.object_marking_refs.filter((r) => typeof r === 'string')
+    : [];
+  return refs.flatMap((ref): EntityMarking[] => {
+    const known = TLP_BY_MARKING_ID.get(ref);
+    if (known) return [{ standard_id: ref, definition_type: 'TLP', definition: known }];
+    const definition = objects.find((o) => o.id === ref && o.type === 'marking-definition');
+    if (!definition || str(definition.definition_type)?.toUpperCase() !== 'TLP') return [];
+    const tlp = (definition.definition as { tlp?: unknown } | undefined)?.tlp;
+    const name = str(definition.name) ?? (typeof tlp === 'string' ? `TLP:${tlp}` : null);
+    return [{ standard_id: ref, definition_type: 'TLP', definition: name }];
+  });
+}
+
+/**
+ * Builds the EnrichmentEntity from the GraphQL entity read from the platform and, when the message has
+ * one for this very entity (same standard id), its STIX form. The id, type, value and markings are the
+ * read's: a message cannot make the gate see another entity or fewer markings. The value comes from
+ * `observable_value`, `value` or `name`.
  */
 export function toEnrichmentEntity(
   raw: Record<string, unknown>,
-  stixEntity: Record<string, unknown> | null,
-  fallbackType: string | null,
+  stixEntity: Record<string, unknown> | null = null,
+  context: MessageContext = {},
 ): EnrichmentEntity {
-  const entityType = str(raw.entity_type) ?? fallbackType;
-  const id = str(raw.standard_id) ?? str(stixEntity?.id) ?? null;
-  if (!entityType || !id) throw new InputError('The entity has no type or standard id');
-  const value = str(raw.observable_value) ?? str(raw.value) ?? str(stixEntity?.value) ?? str(raw.name);
-  const markings = markingsOf(raw);
-  const stix = stixEntity ?? {
-    type: stixTypeOf(entityType),
-    id,
-    spec_version: '2.1',
-    ...(value !== null ? { value } : {}),
-    ...(markings.length > 0 ? { object_marking_refs: markings.map((m) => m.standard_id) } : {}),
-  };
+  const entityType = str(raw.entity_type);
+  const id = str(raw.standard_id);
+  if (!entityType || !id) throw new InputError('The entity read from OpenCTI has no type or standard id');
+  // pycti also takes the "x-opencti-" form some exports give the id.
+  const sameEntity = stixEntity?.id === id || stixEntity?.id === `x-opencti-${id}` ? stixEntity : null;
+  const value = str(raw.observable_value) ?? str(raw.value) ?? str(sameEntity?.value) ?? str(raw.name);
+  const read = markingsOf(raw);
+  const readRefs = read.map((m) => m.standard_id);
+  let stix: Record<string, unknown>;
+  let markings = read;
+  if (sameEntity && context.playbook) {
+    stix = sameEntity;
+    const added = bundleTlpMarkings(sameEntity, context.objects ?? []).filter((m) => !readRefs.includes(m.standard_id));
+    markings = [...read, ...added];
+  } else if (sameEntity) {
+    // The platform's STIX form, with the markings the platform has now.
+    stix = { ...sameEntity, object_marking_refs: readRefs };
+    if (readRefs.length === 0) delete stix.object_marking_refs;
+  } else {
+    stix = {
+      type: stixTypeOf(entityType),
+      id,
+      spec_version: '2.1',
+      ...(value !== null ? { value } : {}),
+      ...(readRefs.length > 0 ? { object_marking_refs: readRefs } : {}),
+    };
+  }
   return {
     id,
     internalId: str(raw.id),
@@ -95,6 +150,5 @@ export function dryRunEntity(value: string, entityType: string, tlp?: string): E
   return toEnrichmentEntity(
     { standard_id: id, entity_type: entityType, observable_value: value, objectMarking: markings },
     { type, id, spec_version: '2.1', value },
-    entityType,
   );
 }

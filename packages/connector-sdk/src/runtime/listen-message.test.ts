@@ -62,6 +62,31 @@ describe('listen messages', () => {
     expect(msg.playbookBundle?.id).toBe('bundle--1');
   });
 
+  it('keeps no enrichment_entity from a message: the entity is always read from the platform', () => {
+    const msg = parseListenMessage({
+      internal: { work_id: 'w' },
+      event: { entity_id: stixEntity.id, enrichment_entity: { standard_id: stixEntity.id, objectMarking: [] } },
+    });
+    expect(msg).not.toHaveProperty('enrichmentEntity');
+    expect(JSON.stringify(msg)).not.toContain('objectMarking');
+  });
+
+  it("takes a playbook step's entity from its bundle, whatever stix_entity the message also carries", () => {
+    const decoy = { ...stixEntity, object_marking_refs: [], value: 'decoy' };
+    const msg = parseListenMessage({
+      internal: {
+        work_id: null,
+        playbook: { event_id: 'e', execution_id: 'x', playbook_id: 'p', data_instance_id: 'd', step_id: 's' },
+      },
+      event: {
+        entity_id: stixEntity.id,
+        stix_entity: JSON.stringify(decoy),
+        bundle: { type: 'bundle', id: 'bundle--1', objects: [stixEntity] },
+      },
+    });
+    expect(msg.stixEntity).toEqual(stixEntity);
+  });
+
   it.each([
     ['not JSON', '{oops', /not JSON/],
     ['no event', JSON.stringify({ internal: { work_id: 'w' } }), /event: /],

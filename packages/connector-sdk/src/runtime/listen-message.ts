@@ -44,7 +44,6 @@ const listenMessageSchema = z.object({
     entity_type: z.string().nullish(),
     stix_entity: jsonValue.nullish(),
     stix_objects: jsonValue.nullish(),
-    enrichment_entity: z.record(z.string(), z.unknown()).nullish(),
     bundle: z
       .object({ objects: z.array(z.record(z.string(), z.unknown())) })
       .loose()
@@ -67,8 +66,6 @@ export interface ListenMessage {
   stixEntity: Record<string, unknown> | null;
   /** Other STIX objects of the context (playbook bundle, platform bundle resolution). */
   stixObjects: Record<string, unknown>[] | null;
-  /** The GraphQL form of the entity, when a message carries one (pycti adds it locally). */
-  enrichmentEntity: Record<string, unknown> | null;
   /** A playbook's incoming bundle, answered with playbookStepExecution. */
   playbookBundle: Record<string, unknown> | null;
 }
@@ -102,11 +99,14 @@ export function parseListenMessage(body: unknown): ListenMessage {
   }
   const { internal, event } = result.data;
   const bundleObjects = event.bundle?.objects ?? null;
+  // A playbook step works on its bundle's object, as pycti does, whatever else the message carries.
+  // (An `enrichment_entity` in a message is not even read: the entity always comes from the platform.)
+  const fromBundle = bundleObjects?.find((o) => o.id === event.entity_id) ?? null;
   let stixEntity =
     event.stix_entity && typeof event.stix_entity === 'object' && !Array.isArray(event.stix_entity)
       ? (event.stix_entity as Record<string, unknown>)
       : null;
-  if (!stixEntity && bundleObjects) stixEntity = bundleObjects.find((o) => o.id === event.entity_id) ?? null;
+  if (internal.playbook || !stixEntity) stixEntity = fromBundle;
   return {
     workId: internal.work_id ?? null,
     applicantId: internal.applicant_id ?? null,
@@ -118,7 +118,6 @@ export function parseListenMessage(body: unknown): ListenMessage {
     entityType: event.entity_type ?? null,
     stixEntity,
     stixObjects: bundleObjects ?? asObjectList(event.stix_objects),
-    enrichmentEntity: event.enrichment_entity ?? null,
     playbookBundle: internal.playbook && event.bundle ? (event.bundle as Record<string, unknown>) : null,
   };
 }

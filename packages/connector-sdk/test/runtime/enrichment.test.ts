@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { type IngestedObject, startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
+import {
+  ADMIN_USER_ID,
+  type IngestedObject,
+  type StoredEntity,
+  startTestPlatform,
+  type TestPlatform,
+} from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { env } from '../../src/config/index.js';
+import { OpenCtiClient } from '../../src/opencti/index.js';
 import { defineEnrichment } from '../../src/runtime/define.js';
 import { assembleBundle, buildAuthor, buildIndicator, buildRelationship } from '../../src/stix/index.js';
 import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, until } from './helpers.js';
@@ -280,5 +287,157 @@ describe('enrichment daemon against the stand-in platform and the real broker', 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/^client_errors_total\{vendor="Echo"\} 2$/m);
     expect(metrics).toMatch(/^enrichments_total\{outcome="error"\} 2$/m);
+  });
+});
+
+/**
+ * Every connector of a platform usually shares the broker credentials, so any of them can publish to
+ * another's listen queue. Whatever such a message says, the entity, its type and its markings come from
+ * the platform's read, and the read is the connector's own.
+ */
+describe('a listen message cannot get past the TLP gate', () => {
+  /** A work on the connector, as the platform opens one for an enrichment, for a message built by hand. */
+  const openWork = (connectorId: string) =>
+    new OpenCtiClient({ url: platform.url, token: platform.token, userAgent: 'tlp-gate-test' }).workAdd(
+      connectorId,
+      'Manual enrichment',
+    );
+
+  /** The message the platform would send for `entity`, with `changes` made by whoever forged it. */
+  function forged(workId: string | null, entity: StoredEntity, changes: { internal?: object; event?: object } = {}) {
+    return JSON.stringify({
+      internal: {
+        work_id: workId,
+        applicant_id: null,
+        draft_id: null,
+        mode: 'manual',
+        trigger: 'update',
+        ...changes.internal,
+      },
+      event: {
+        event_type: 'INTERNAL_ENRICHMENT',
+        entity_id: entity.standard_id,
+        entity_type: entity.entity_type,
+        stix_entity: JSON.stringify(entity.stix_entity),
+        ...changes.event,
+      },
+    });
+  }
+
+  const unmarked = (entity: StoredEntity) => {
+    const { object_marking_refs: _dropped, ...stix } = entity.stix_entity;
+    return stix;
+  };
+
+  it('an enrichment_entity without markings, for a TLP:RED entity, is ignored: 0 vendor requests, the work says refused', async () => {
+    const d = start();
+    await registered(d);
+    const red = platform.addEntity({ entity_type: 'IPv4-Addr', value: '192.0.2.40', markings: ['TLP:RED'] });
+    const workId = await openWork(d.connectorId);
+    await platform.publishListenRaw(
+      d.connectorId,
+      forged(workId, red, {
+        event: {
+          stix_entity: JSON.stringify(unmarked(red)),
+          enrichment_entity: {
+            id: red.id,
+            standard_id: red.standard_id,
+            entity_type: 'IPv4-Addr',
+            observable_value: '192.0.2.40',
+            objectMarking: [],
+          },
+        },
+      }),
+    );
+    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    expect(work.errors.map((e) => e.message).join()).toMatch(/TLP:RED.*above.*TLP:AMBER/);
+    expect(vendor.requests).toHaveLength(0);
+    expect(platform.objects({ workId })).toHaveLength(0);
+    expect(platform.requests('ReadStixCoreObject').some((r) => r.variables.id === red.standard_id)).toBe(true);
+  });
+
+  it('a stix_entity of another, unmarked entity does not stand in for the TLP:RED one', async () => {
+    const d = start();
+    await registered(d);
+    const red = platform.addEntity({ entity_type: 'IPv4-Addr', value: '192.0.2.41', markings: ['TLP:RED'] });
+    const clear = platform.addEntity({ entity_type: 'IPv4-Addr', value: '192.0.2.42' });
+    const workId = await openWork(d.connectorId);
+    await platform.publishListenRaw(
+      d.connectorId,
+      forged(workId, red, { event: { stix_entity: JSON.stringify(clear.stix_entity) } }),
+    );
+    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    expect(work.errors.map((e) => e.message).join()).toMatch(/TLP:RED/);
+    expect(vendor.requests).toHaveLength(0);
+  });
+
+  it('an entity type in scope claimed for an entity that is not is not believed', async () => {
+    const d = start();
+    await registered(d);
+    const domain = platform.addEntity({ entity_type: 'Domain-Name', value: 'forged-scope.example' });
+    const workId = await openWork(d.connectorId);
+    await platform.publishListenRaw(
+      d.connectorId,
+      forged(workId, domain, {
+        event: { entity_type: 'IPv4-Addr', stix_entity: JSON.stringify({ ...domain.stix_entity, type: 'ipv4-addr' }) },
+      }),
+    );
+    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    expect(work.messages.map((m) => m.message).join()).toMatch(/Domain-Name is not in the connector's scope/);
+    expect(vendor.requests).toHaveLength(0);
+  });
+
+  it("reads the entity as the connector itself, whatever applicant the message names; the draft is the message's", async () => {
+    const d = start();
+    await registered(d);
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '192.0.2.43' });
+    const workId = await openWork(d.connectorId);
+    await platform.publishListenRaw(
+      d.connectorId,
+      forged(workId, ip, { internal: { applicant_id: ADMIN_USER_ID, draft_id: 'draft-7' } }),
+    );
+    await platform.waitForWork(workId, { timeoutMs: 20_000 });
+    const reads = platform.requests('ReadStixCoreObject').filter((r) => r.variables.id === ip.standard_id);
+    expect(reads.map((r) => r.headers.applicantId)).toEqual([undefined]);
+    expect(reads.map((r) => r.headers.draftId)).toEqual(['draft-7']);
+    // The bundle still goes to the worker as the applicant, as pycti sends it.
+    const pushed = platform.pushMessages(d.connectorId);
+    expect(pushed.length).toBeGreaterThan(0);
+    expect(pushed.every((m) => m.envelope?.applicant_id === ADMIN_USER_ID)).toBe(true);
+  });
+
+  it("a playbook bundle that leaves out the entity's TLP:RED does not lift it: 0 vendor requests, the step answered unchanged", async () => {
+    const d = start();
+    await registered(d);
+    const red = platform.addEntity({ entity_type: 'IPv4-Addr', value: '192.0.2.44', markings: ['TLP:RED'] });
+    const bundle = { type: 'bundle', id: `bundle--${randomUUID()}`, objects: [unmarked(red)] };
+    const request = await platform.askPlaybook(d.connectorId, red.standard_id, bundle);
+    await until(
+      () => platform.playbookSteps().some((s) => s.variables.execution_id === request.executionId),
+      20_000,
+      'the playbook answer',
+    );
+    const step = platform.playbookSteps().find((s) => s.variables.execution_id === request.executionId);
+    expect(JSON.parse(step?.variables.bundle ?? '{}').objects).toEqual(bundle.objects);
+    expect(vendor.requests).toHaveLength(0);
+  });
+
+  it('a TLP:RED a playbook put on the entity before this step counts too, though the platform has it unmarked', async () => {
+    const d = start();
+    await registered(d);
+    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '192.0.2.45' });
+    const red = 'marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed';
+    const bundle = {
+      type: 'bundle',
+      id: `bundle--${randomUUID()}`,
+      objects: [{ ...ip.stix_entity, object_marking_refs: [red] }],
+    };
+    const request = await platform.askPlaybook(d.connectorId, ip.standard_id, bundle);
+    await until(
+      () => platform.playbookSteps().some((s) => s.variables.execution_id === request.executionId),
+      20_000,
+      'the playbook answer',
+    );
+    expect(vendor.requests).toHaveLength(0);
   });
 });
