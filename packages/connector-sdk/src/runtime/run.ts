@@ -515,6 +515,19 @@ async function daemon(
   let exitCode = 0;
   // From here on, a stop lets the enrichments or the import step in hand finish for the grace period.
   stopping.protectInFlight(SHUTDOWN_GRACE_MS);
+  // Whatever hangs after a stop (a platform that no longer answers while works are closed), the process
+  // ends shortly after the grace period: counted from the stop, not from when the run gave up.
+  let hardStop: NodeJS.Timeout | undefined;
+  const armHardStop = () => {
+    hardStop ??= setTimeout(() => {
+      logger.error('shutdown took too long: exiting');
+      logger.flush();
+      process.exit(exitCode);
+    }, stopping.graceLeftMs() + SHUTDOWN_CLOSE_MS);
+    hardStop.unref();
+  };
+  if (shutdown.aborted) armHardStop();
+  else shutdown.addEventListener('abort', armHardStop, { once: true });
   try {
     if (isEnrichment) {
       const listenSession = new AmqpSession(amqpOptions(registered, config, logger, `${config.CONNECTOR_NAME} listen`));
@@ -575,12 +588,7 @@ async function daemon(
     }
   } finally {
     schedulerAlive = false;
-    const hardStop = setTimeout(() => {
-      logger.error('shutdown took too long: exiting');
-      logger.flush();
-      process.exit(exitCode);
-    }, stopping.graceLeftMs() + SHUTDOWN_CLOSE_MS);
-    hardStop.unref();
+    armHardStop();
     metrics.setState('stopped');
     // Running enrichments finish within what is left of the grace period, or their messages go back to the queue.
     await consumer?.stop({ graceMs: stopping.graceLeftMs() });
@@ -589,6 +597,7 @@ async function daemon(
     await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
     await metricsServer?.close();
     clearTimeout(hardStop);
+    shutdown.removeEventListener('abort', armHardStop);
     logger.info('stopped');
   }
   return exitCode;

@@ -173,6 +173,27 @@ describe('Ctrl-C on the enrich command line', () => {
     expect(proc.stdout.join('')).toBe('');
     expect(proc.stderr.join('')).toMatch(/interrupted before the enrichment of 198\.51\.100\.7 finished/);
   }, 60_000);
+
+  it('import --dry-run stops at once too, after the pages already printed: exit 130, no failure', async () => {
+    const pages = await startFakeVendor({
+      'GET /page/:n': (req) => {
+        const page = Number(req.path.split('/').pop());
+        return { body: { values: feedValues(page, 2), last: false }, delayMs: page === 1 ? 60_000 : 0 };
+      },
+    });
+    try {
+      const proc = start(feedEntry, { FEED_URL: pages.url }, ['import', '--dry-run']);
+      await until(() => pages.requests.some((r) => r.path === '/page/1'), 30_000, 'page 1');
+      proc.child.kill('SIGINT');
+      expect((await proc.exited).code).toBe(130);
+      expect(pages.requests.find((r) => r.path === '/page/1')?.abandonedAt).toBeDefined();
+      expect(proc.stdout.join('').trim().split('\n')).toHaveLength(1);
+      expect(proc.stderr.join('')).toMatch(/Import interrupted \(SIGINT received\) after 1 bundles/);
+      expect(proc.stderr.join('')).not.toMatch(/Import failed/);
+    } finally {
+      await pages.close();
+    }
+  }, 60_000);
 });
 
 describe('SIGTERM during an import run', () => {
@@ -247,6 +268,32 @@ describe('SIGTERM during an import run', () => {
       expect(said).toMatch(/Import interrupted \(SIGTERM received\) after 2 bundles .*abandoned/);
       expect(said).not.toMatch(/abort|failed/i);
     } finally {
+      await pages.close();
+    }
+  }, 90_000);
+
+  it('exits shortly after the grace period even when the platform stops answering as the works are closed', async () => {
+    const connectorId = randomUUID();
+    const pages = await feed(1, 60_000);
+    let hang: { cancel(): void } | undefined;
+    try {
+      const proc = start(feedEntry, {
+        CONNECTOR_ID: connectorId,
+        FEED_URL: pages.url,
+        CONNECTOR_DURATION_PERIOD: 'PT1H',
+      });
+      await until(() => pages.requests.some((r) => r.path === '/page/1'), 60_000, 'page 1');
+      // From now on the platform accepts the work updates and never answers them (GraphQL timeout: 60 s).
+      hang = platform.faults.graphql({ operation: 'workEdit', delayMs: 120_000, times: 100 });
+      const sentAt = Date.now();
+      proc.child.kill('SIGTERM');
+      const { code } = await proc.exited;
+      expect(Date.now() - sentAt).toBeLessThan(GRACE_MS + 2_000 + EXIT_MARGIN_MS);
+      expect(code).toBe(0);
+      expect(proc.output.join('')).toContain('shutdown took too long: exiting');
+      expect(JSON.parse(platform.connector(connectorId)?.connector_state ?? 'null')).toEqual({ last_page: 0 });
+    } finally {
+      hang?.cancel();
       await pages.close();
     }
   }, 90_000);
