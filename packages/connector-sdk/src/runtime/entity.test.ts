@@ -45,9 +45,16 @@ describe('toEnrichmentEntity: the read decides, the message only adds its STIX f
     });
   });
 
+  it('ignores a STIX form with this id but another type', () => {
+    const entity = toEnrichmentEntity(READ, { type: 'domain-name', id: ID, value: 'forged.example' });
+    expect(entity.stix).toMatchObject({ type: 'ipv4-addr', value: '8.8.8.8' });
+    expect(entity.value).toBe('8.8.8.8');
+  });
+
   it('accepts the x-opencti- form of the id that some exports give', () => {
-    const stix = { type: 'ipv4-addr', id: `x-opencti-${ID}`, value: '8.8.8.8', x_kept: true };
-    expect(toEnrichmentEntity(READ, stix).stix).toMatchObject({ x_kept: true });
+    const text = { ...READ, standard_id: 'text--0d1c4f58-55d5-5f7e-9f6a-3b3c1f0e7c11', entity_type: 'Text' };
+    const stix = { type: 'x-opencti-text', id: `x-opencti-${text.standard_id}`, value: 'hello', x_kept: true };
+    expect(toEnrichmentEntity(text, stix).stix).toMatchObject({ x_kept: true });
   });
 
   it('refuses a read without type or standard id, rather than taking them from the message', () => {

@@ -74,6 +74,14 @@ function bundleTlpMarkings(
   });
 }
 
+/** Whether `stix` is the STIX form of the entity whose standard id is `id` (its id, and the type that id names). */
+function isStixFormOf(id: string, stix: Record<string, unknown> | null): stix is Record<string, unknown> {
+  if (!stix) return false;
+  // pycti also takes the "x-opencti-" form some exports give the id.
+  if (stix.id !== id && stix.id !== `x-opencti-${id}`) return false;
+  return stix.type === String(stix.id).slice(0, String(stix.id).indexOf('--'));
+}
+
 /**
  * Builds the EnrichmentEntity from the GraphQL entity read from the platform and, when the message has
  * one for this very entity (same standard id), its STIX form. The id, type, value and markings are the
@@ -88,8 +96,7 @@ export function toEnrichmentEntity(
   const entityType = str(raw.entity_type);
   const id = str(raw.standard_id);
   if (!entityType || !id) throw new InputError('The entity read from OpenCTI has no type or standard id');
-  // pycti also takes the "x-opencti-" form some exports give the id.
-  const sameEntity = stixEntity?.id === id || stixEntity?.id === `x-opencti-${id}` ? stixEntity : null;
+  const sameEntity = isStixFormOf(id, stixEntity) ? stixEntity : null;
   const value = str(raw.observable_value) ?? str(raw.value) ?? str(sameEntity?.value) ?? str(raw.name);
   const read = markingsOf(raw);
   const readRefs = read.map((m) => m.standard_id);
