@@ -16,7 +16,7 @@ export interface SetupContext<C> {
   logger: Logger;
   /** A vendor HTTP client with the SDK's proxy, CA, timeouts, retries, rate limits and redaction. */
   http(options: Omit<HttpClientOptions, 'logger' | 'signal'>): HttpClient;
-  /** Fires on shutdown. */
+  /** Fires on shutdown (SIGTERM, Ctrl-C): set-up is cut short at once. */
   signal: AbortSignal;
   /** True for `main.js enrich …` and `main.js import --dry-run`: nothing reaches OpenCTI. */
   dryRun: boolean;
@@ -57,6 +57,7 @@ export interface EnrichContext<C, Client> {
   config: C;
   client: Client;
   logger: Logger;
+  /** Fires when the shutdown's grace period is over: the message goes back to the queue. Pass it to vendor calls. */
   signal: AbortSignal;
   /** CONNECTOR_CONFIDENCE_LEVEL when set. */
   confidence: number | undefined;
@@ -119,7 +120,11 @@ export interface ImportContext<C, Client, State> {
   config: C;
   client: Client;
   logger: Logger;
-  /** Fires on shutdown, and when the state is reset from the UI (the run restarts from the first-run settings). */
+  /**
+   * Fires when the item in hand must be abandoned: the shutdown's grace period is over (a SIGTERM alone
+   * only stops the run after the current item), or the state was reset from the UI (the run restarts from
+   * the first-run settings). Pass it to every vendor call.
+   */
   signal: AbortSignal;
   /** The saved state; null on a first run or after a reset from the UI. */
   state: State | null;
