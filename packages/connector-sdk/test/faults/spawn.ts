@@ -1,6 +1,7 @@
 /** Connector processes for the fault suites: spawned like the image runs them, output captured. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { waitUntil } from '@cti/connector-testkit';
+import { expect } from 'vitest';
 
 export interface SpawnedConnector {
   child: ChildProcess;
@@ -51,4 +52,28 @@ export function spawnConnector(entry: string, env: Record<string, string>, args:
         { timeoutMs, message: `output matching ${String(text)}` },
       ),
   };
+}
+
+/** The grace period the SDK gives the work in hand after SIGTERM. */
+export const SHUTDOWN_GRACE_MS = 8_000;
+/** Closing the connections and the exit itself, with one core kept busy elsewhere. */
+export const EXIT_MARGIN_MS = 4_000;
+
+/**
+ * Sends SIGTERM to `proc` while it waits on `call`, a vendor request held longer than the grace period, and
+ * checks that the process let the call run for the whole grace period (an abort at SIGTERM is the bug
+ * this guards against), cancelled it then, and exited 0 within the grace period and a margin.
+ */
+export async function sigtermPastTheGrace(
+  proc: SpawnedConnector,
+  call: { abandonedAt?: number | undefined },
+): Promise<void> {
+  const sentAt = Date.now();
+  proc.child.kill('SIGTERM');
+  const { code } = await proc.exited;
+  expect(code).toBe(0);
+  expect(Date.now() - sentAt).toBeLessThan(SHUTDOWN_GRACE_MS + EXIT_MARGIN_MS);
+  expect(call.abandonedAt).toBeDefined();
+  // A timer never fires early; the 0.5 s only absorbs the clocks of two processes.
+  expect((call.abandonedAt ?? 0) - sentAt).toBeGreaterThanOrEqual(SHUTDOWN_GRACE_MS - 500);
 }

@@ -16,15 +16,17 @@ import {
 } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { feedValues } from '../faults/connectors.js';
-import { type SpawnedConnector, spawnConnector } from '../faults/spawn.js';
+import {
+  EXIT_MARGIN_MS,
+  SHUTDOWN_GRACE_MS,
+  type SpawnedConnector,
+  sigtermPastTheGrace,
+  spawnConnector,
+} from '../faults/spawn.js';
 import { until } from './helpers.js';
 
 const slowEntry = fileURLToPath(new URL('./fixtures/slow-connector.ts', import.meta.url));
 const feedEntry = fileURLToPath(new URL('../fixtures-faults/feed-connector.ts', import.meta.url));
-
-const GRACE_MS = 8_000;
-/** Start-up, closing the connections and process exit, with one core kept busy elsewhere. */
-const EXIT_MARGIN_MS = 4_000;
 
 let platform: TestPlatform;
 let vendor: FakeVendor;
@@ -107,15 +109,7 @@ describe('SIGTERM during an enrichment', () => {
     const workId = await platform.askEnrichment(connectorId, ip.standard_id);
     const call = await vendorRequest('/lookup/203.0.113.2');
 
-    const sentAt = Date.now();
-    first.child.kill('SIGTERM');
-    const { code } = await first.exited;
-    const exitedAt = Date.now();
-    expect(code).toBe(0);
-    expect(exitedAt - sentAt).toBeLessThan(GRACE_MS + EXIT_MARGIN_MS);
-    // Not cut at SIGTERM: the connector let the call run for the whole grace period, then cancelled it.
-    expect(call.abandonedAt).toBeDefined();
-    expect((call.abandonedAt ?? 0) - sentAt).toBeGreaterThanOrEqual(GRACE_MS - 500);
+    await sigtermPastTheGrace(first, call);
 
     // Not lost, not failed: the work is still open with no error, the message is back on the listen queue.
     const open = platform.work(workId);
@@ -253,13 +247,7 @@ describe('SIGTERM during an import run', () => {
         CONNECTOR_DURATION_PERIOD: 'PT1H',
       });
       await until(() => pages.requests.some((r) => r.path === '/page/2'), 60_000, 'page 2');
-      const call = pages.requests.find((r) => r.path === '/page/2') as FakeRequest;
-      const sentAt = Date.now();
-      proc.child.kill('SIGTERM');
-      const { code } = await proc.exited;
-      expect(code).toBe(0);
-      expect(Date.now() - sentAt).toBeLessThan(GRACE_MS + EXIT_MARGIN_MS);
-      expect((call.abandonedAt ?? 0) - sentAt).toBeGreaterThanOrEqual(GRACE_MS - 500);
+      await sigtermPastTheGrace(proc, pages.requests.find((r) => r.path === '/page/2') as FakeRequest);
 
       expect(JSON.parse(platform.connector(connectorId)?.connector_state ?? 'null')).toEqual({ last_page: 1 });
       const [work] = platform.worksOf(connectorId);
@@ -288,7 +276,7 @@ describe('SIGTERM during an import run', () => {
       const sentAt = Date.now();
       proc.child.kill('SIGTERM');
       const { code } = await proc.exited;
-      expect(Date.now() - sentAt).toBeLessThan(GRACE_MS + 2_000 + EXIT_MARGIN_MS);
+      expect(Date.now() - sentAt).toBeLessThan(SHUTDOWN_GRACE_MS + 2_000 + EXIT_MARGIN_MS);
       expect(code).toBe(0);
       expect(proc.output.join('')).toContain('shutdown took too long: exiting');
       expect(JSON.parse(platform.connector(connectorId)?.connector_state ?? 'null')).toEqual({ last_page: 0 });
