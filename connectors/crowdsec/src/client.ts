@@ -78,6 +78,8 @@ export function crowdsecHttpOptions(config: CrowdsecConfig): HttpClientOptions {
     baseURL: config.CROWDSEC_API_URL,
     auth: { type: 'header', name: 'x-api-key', value: config.CROWDSEC_KEY },
     timeoutMs: config.CROWDSEC_TIMEOUT_SECONDS * 1000,
+    // A smoke answer is about 10 KB: anything near this cap is not CrowdSec answering.
+    maxResponseBytes: 2 * 1024 * 1024,
     retry: {
       maxAttempts: 4,
       baseDelayMs: 1000,

@@ -22,6 +22,8 @@ const bed = connectorTestbed({
       const ip = req.path.split('/').pop();
       if (ip === '146.70.186.190') return { body: smoke };
       if (ip === '203.0.113.99') return { status: 429, body: fixture('smoke-429.json') };
+      // 3 MiB of JSON: over the 2 MiB a smoke answer may take (one is about 10 KB).
+      if (ip === '203.0.113.77') return { body: { ...smoke, padding: 'x'.repeat(3 * 1024 * 1024) } };
       return { status: 404, body: fixture('smoke-404.json') };
     },
   },
@@ -110,6 +112,24 @@ describe('CrowdSec connector end to end', () => {
       timeoutMs: 30_000,
     });
     expect(w2.errors.map((e) => e.message).join()).toMatch(/quota exhausted/);
+  });
+
+  it('refuses an answer over its 2 MiB cap with an error naming CrowdSec and the size, then goes on', async () => {
+    const d = await start();
+    const huge = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '203.0.113.77' });
+    const w1 = await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, huge.standard_id), {
+      timeoutMs: 30_000,
+    });
+    expect(w1.errors.map((e) => e.message).join()).toMatch(
+      /^CrowdSec API answered GET \S+\/v2\/smoke\/203\.0\.113\.77 \(status 200\) with a body larger than the 2 MiB accepted \((Content-Length 3|the download was stopped after 2)(\.\d)? MiB\)/,
+    );
+    // Not retried: the same question would bring the same answer.
+    expect(bed.vendor.requests.filter((r) => r.path.endsWith('/203.0.113.77'))).toHaveLength(1);
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '146.70.186.190' });
+    const w2 = await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, ip.standard_id), {
+      timeoutMs: 30_000,
+    });
+    expect(w2.errors).toEqual([]);
   });
 
   it('survives a malformed message and goes on', async () => {

@@ -69,6 +69,8 @@ export function spycloudHttpOptions(config: SpycloudConfig): HttpClientOptions {
     baseURL: config.SPYCLOUD_API_BASE_URL,
     auth: { type: 'header', name: 'X-API-KEY', value: config.SPYCLOUD_API_KEY },
     timeoutMs: config.SPYCLOUD_TIMEOUT_SECONDS * 1000,
+    maxResponseBytes: config.SPYCLOUD_MAX_RESPONSE_MB * 1024 * 1024,
+    maxResponseSetting: 'SPYCLOUD_MAX_RESPONSE_MB',
     retry: { maxAttempts: 4, baseDelayMs: 2000, maxDelayMs: 30_000, maxRetryAfterMs: 300_000 },
   };
 }

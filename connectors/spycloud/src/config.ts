@@ -54,6 +54,13 @@ export const spycloudConfig = {
     max: 900,
     description: 'Timeout of each SpyCloud request (a page holds up to 1000 records)',
   }),
+  SPYCLOUD_MAX_RESPONSE_MB: env.int({
+    default: 32,
+    min: 1,
+    max: 1024,
+    description:
+      'Largest SpyCloud answer accepted, in MiB (a page of 1000 records is a few MiB); a larger one fails the run instead of taking the memory',
+  }),
   CONNECTOR_DURATION_PERIOD: env.duration({
     description: 'Time between two runs, ISO-8601 (PT1H, P1D); 0 runs once',
   }),

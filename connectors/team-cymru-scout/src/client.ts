@@ -83,6 +83,8 @@ export function scoutHttpOptions(config: ScoutConfig): HttpClientOptions {
     auth: { type: 'bearer', token: config.PURE_SIGNAL_SCOUT_API_TOKEN },
     headers: { 'content-type': 'application/json' },
     timeoutMs: config.PURE_SIGNAL_SCOUT_TIMEOUT_SECONDS * 1000,
+    // Details of a busy IP run to about 1 MB.
+    maxResponseBytes: 16 * 1024 * 1024,
     rateLimit: { perSecond: config.PURE_SIGNAL_SCOUT_RATE_LIMIT_PER_SECOND },
     retry: {
       maxAttempts: config.PURE_SIGNAL_SCOUT_MAX_RETRIES + 1,

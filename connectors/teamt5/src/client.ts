@@ -132,6 +132,8 @@ export function teamt5HttpOptions(config: Teamt5Config, auth: HttpAuth = { type:
     baseURL: config.TEAMT5_API_BASE_URL,
     auth,
     timeoutMs: config.TEAMT5_TIMEOUT_SECONDS * 1000,
+    maxResponseBytes: config.TEAMT5_MAX_RESPONSE_MB * 1024 * 1024,
+    maxResponseSetting: 'TEAMT5_MAX_RESPONSE_MB',
     retry: { maxAttempts: 4, baseDelayMs: 1000, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 },
   };
 }
@@ -143,6 +145,8 @@ export function teamt5TokenHttpOptions(config: Teamt5Config, tokenUrl: string): 
     baseURL: tokenUrl,
     auth: { type: 'none' },
     timeoutMs: Math.min(config.TEAMT5_TIMEOUT_SECONDS, 30) * 1000,
+    // A token answer is a few hundred bytes.
+    maxResponseBytes: 1024 * 1024,
     retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000, maxRetryAfterMs: 60_000 },
   };
 }

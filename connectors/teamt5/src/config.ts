@@ -49,6 +49,13 @@ export const teamt5Config = {
     max: 600,
     description: 'Timeout of each TeamT5 request (token, listing page, STIX download)',
   }),
+  TEAMT5_MAX_RESPONSE_MB: env.int({
+    default: 32,
+    min: 1,
+    max: 1024,
+    description:
+      'Largest TeamT5 answer accepted, in MiB (a listing page or one STIX bundle); a larger bundle is reported and skipped instead of taking the memory',
+  }),
 };
 
 export type Teamt5Config = ConnectorConfig<typeof teamt5Config>;

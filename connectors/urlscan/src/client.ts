@@ -191,6 +191,8 @@ export function urlscanHttpOptions(config: UrlscanConfig): Omit<HttpClientOption
       ? { type: 'header', name: 'API-Key', value: config.URLSCAN_API_KEY }
       : { type: 'none' },
     timeoutMs: config.URLSCAN_TIMEOUT_SECONDS * 1000,
+    // A scan result lists every request the page made: several MB for a heavy page.
+    maxResponseBytes: 32 * 1024 * 1024,
     rateLimit: { perHour: config.URLSCAN_RATE_LIMIT_PER_HOUR, maxWaitMs: config.URLSCAN_MAX_WAIT_SECONDS * 1000 },
     // 429 is handled below from urlscan's own headers; these retries cover 5xx and network failures.
     retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000 },

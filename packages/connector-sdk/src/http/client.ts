@@ -8,6 +8,7 @@ import {
   localRateLimitError,
   type RequestContext,
   redirectError,
+  responseTooLargeError,
   statusError,
   type TransportFailure,
   transportError,
@@ -143,6 +144,9 @@ class CredentialsUnavailable extends Error {
   }
 }
 
+/** Vendor APIs answer in kilobytes; a connector that downloads more says so (HttpClientOptions.maxResponseBytes). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
 const SUCCESS = (status: number): boolean => status >= 200 && status < 300;
 
 export function createHttpClientWith(options: HttpClientOptions, runtime: HttpRuntime): HttpClient {
@@ -152,7 +156,10 @@ export function createHttpClientWith(options: HttpClientOptions, runtime: HttpRu
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${String(timeoutMs)}`);
   const maxRedirects = options.maxRedirects ?? 5;
-  const maxResponseBytes = options.maxResponseBytes ?? 128 * 1024 * 1024;
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
+    throw new RangeError(`maxResponseBytes must be a positive integer, got ${String(maxResponseBytes)}`);
+  }
   const allowedHosts = (options.allowedHosts ?? [base.host]).map((h) => h.toLowerCase());
   const logger = options.logger;
   const userAgent = options.userAgent ?? `cti-connector-sdk/${SDK_VERSION} (+${vendor})`;
@@ -293,6 +300,9 @@ export function createHttpClientWith(options: HttpClientOptions, runtime: HttpRu
       let waitMs: number;
       if (outcome.kind === 'redirect-refused') {
         throw redirectError(ctx, outcome.status, outcome.why);
+      } else if (outcome.kind === 'too-large') {
+        // Not retried: the same request would bring the same answer.
+        throw responseTooLargeError(ctx, { ...outcome, setting: options.maxResponseSetting });
       } else if (outcome.kind === 'failure') {
         failure = outcome.failure;
         const retryable = failure.retryable && (idempotent || failure.notSent);

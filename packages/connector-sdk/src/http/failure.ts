@@ -176,6 +176,47 @@ export function credentialsUnavailableError(ctx: RequestContext, failure: unknow
   );
 }
 
+/** Bytes for people: "512 bytes", "64 KiB", "2.5 MiB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return bytes === 1 ? '1 byte' : `${bytes} bytes`;
+  const kib = bytes / 1024;
+  if (kib < 1024) return `${Number.isInteger(kib) ? kib : kib.toFixed(1)} KiB`;
+  const mib = kib / 1024;
+  return `${Number.isInteger(mib) ? mib : mib.toFixed(1)} MiB`;
+}
+
+export interface OversizeFacts {
+  status: number;
+  declared: number | undefined;
+  received: number;
+  limit: number;
+  /** The setting that raises the cap, when the connector has one. */
+  setting: string | undefined;
+}
+
+/** A 2xx body over the client's cap: refused before or while downloading it, never held whole. */
+export function responseTooLargeError(ctx: RequestContext, facts: OversizeFacts): UpstreamApiError {
+  const size =
+    facts.received === 0 && facts.declared !== undefined
+      ? `Content-Length ${formatBytes(facts.declared)}`
+      : `the download was stopped after ${formatBytes(facts.received)}`;
+  const hint = facts.setting === undefined ? '' : `; raise ${facts.setting} if answers this large are expected`;
+  return new UpstreamApiError(
+    redactString(
+      `${ctx.vendor} API answered ${ctx.method} ${ctx.url} (status ${facts.status}) with a body larger than the ${formatBytes(facts.limit)} accepted (${size})${hint}`,
+    ),
+    {
+      vendor: ctx.vendor,
+      status: facts.status,
+      method: ctx.method,
+      url: ctx.url,
+      retryable: false,
+      reason: 'too-large',
+    },
+    { cause: cause({ status: facts.status }) },
+  );
+}
+
 /** A 3xx that could not be followed. */
 export function redirectError(ctx: RequestContext, status: number, why: string): UpstreamApiError {
   return new UpstreamApiError(

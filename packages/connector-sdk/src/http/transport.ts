@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
 import { isSecretHeaderName, redactString } from '../log/redact.js';
 import type { TransportFailure } from './failure.js';
@@ -17,14 +18,33 @@ export interface WireRequest {
   headersFor(url: URL): Promise<Record<string, string>>;
   maxRedirects: number;
   timeoutMs: number;
+  /** Largest successful (2xx) body, counted after decompression; reading stops as soon as it is passed. */
   maxResponseBytes: number;
   signal: AbortSignal | undefined;
+}
+
+/** A 2xx answer larger than the cap: the download was cut at `received` bytes (or never started). */
+export interface OversizedAnswer {
+  kind: 'too-large';
+  status: number;
+  /** Content-Length, when the vendor sent one. */
+  declared: number | undefined;
+  /** Bytes read (after decompression) when the download was stopped. */
+  received: number;
+  limit: number;
 }
 
 export type WireOutcome =
   | { kind: 'response'; status: number; headers: Record<string, string>; body: Buffer; url: URL; hops: number }
   | { kind: 'redirect-refused'; status: number; why: string }
+  | OversizedAnswer
   | { kind: 'failure'; failure: TransportFailure };
+
+/**
+ * Error answers are read for the vendor's explanation only (vendorDetail looks at the first 64 KiB): a longer
+ * one is cut there, without failing, so a 500 with a huge page is still a 500.
+ */
+const ERROR_BODY_BYTES = 64 * 1024;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -74,15 +94,6 @@ export function classifyTransportError(err: unknown, timedOut: boolean, timeoutM
       notSent: false,
     };
   }
-  if (code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(message)) {
-    return {
-      kind: 'invalid-response',
-      code,
-      description: 'the response body is larger than maxResponseBytes',
-      retryable: false,
-      notSent: false,
-    };
-  }
   if (code === 'EPROXY') {
     const proxyStatus = readField(err, 'proxyStatus') ?? readField(inner, 'proxyStatus');
     const status = typeof proxyStatus === 'number' ? proxyStatus : undefined;
@@ -126,11 +137,31 @@ function flattenHeaders(raw: unknown): Record<string, string> {
   return out;
 }
 
-function toBuffer(data: unknown): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (typeof data === 'string') return Buffer.from(data);
-  return Buffer.alloc(0);
+type CappedBody = { complete: true; body: Buffer } | { complete: false; body: Buffer; received: number };
+
+/**
+ * Reads a (decompressed) body until `limit` bytes are passed, then stops the download: the bytes past the
+ * cap are never held, whatever the vendor sends or declares. `keep` bounds what is kept of a cut body.
+ */
+async function readCapped(stream: Readable, limit: number, keep: number): Promise<CappedBody> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (received > limit) {
+      // Leaving the loop destroys the stream, hence the socket: nothing more is downloaded.
+      const kept = Buffer.concat(chunks, received - chunk.length);
+      return { complete: false, body: kept.subarray(0, keep), received };
+    }
+    chunks.push(chunk);
+  }
+  return { complete: true, body: Buffer.concat(chunks, received) };
+}
+
+function declaredLength(headers: Record<string, string>): number | undefined {
+  const value = headers['content-length'];
+  if (value === undefined || !/^\s*\d+\s*$/.test(value)) return undefined;
+  return Number(value);
 }
 
 export async function sendOverWire(
@@ -148,7 +179,7 @@ export async function sendOverWire(
   for (let hops = 0; ; hops++) {
     const headers = await request.headersFor(url);
     const { httpAgent, httpsAgent, proxy } = agents.forUrl(url);
-    let response: { status: number; headers: unknown; data: unknown };
+    let response: { status: number; headers: unknown; data: Readable };
     try {
       response = await http.request({
         method,
@@ -156,7 +187,8 @@ export async function sendOverWire(
         data,
         headers,
         adapter: 'http',
-        responseType: 'arraybuffer',
+        // A stream, read here under the cap: axios would buffer the whole body first.
+        responseType: 'stream',
         validateStatus: () => true,
         maxRedirects: 0,
         proxy,
@@ -164,7 +196,7 @@ export async function sendOverWire(
         httpsAgent,
         timeout: request.timeoutMs,
         signal,
-        maxContentLength: request.maxResponseBytes,
+        maxContentLength: -1,
         maxBodyLength: Number.POSITIVE_INFINITY,
         decompress: true,
         transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
@@ -177,15 +209,10 @@ export async function sendOverWire(
     const responseHeaders = flattenHeaders(response.headers);
     const location = responseHeaders.location;
     if (!REDIRECT_STATUSES.has(response.status) || location === undefined) {
-      return {
-        kind: 'response',
-        status: response.status,
-        headers: responseHeaders,
-        body: toBuffer(response.data),
-        url,
-        hops,
-      };
+      return readAnswer(response, responseHeaders, request, deadline, url, hops);
     }
+    // A redirect's body is never used: dropped unread (the connection with it).
+    response.data.destroy();
     if (hops >= request.maxRedirects) {
       return { kind: 'redirect-refused', status: response.status, why: `more than ${request.maxRedirects} redirects` };
     }
@@ -223,4 +250,33 @@ export async function sendOverWire(
     }
     url = next;
   }
+}
+
+async function readAnswer(
+  response: { status: number; data: Readable },
+  headers: Record<string, string>,
+  request: WireRequest,
+  deadline: AbortSignal,
+  url: URL,
+  hops: number,
+): Promise<WireOutcome> {
+  const { status } = response;
+  const success = status >= 200 && status < 300;
+  const limit = success ? request.maxResponseBytes : Math.min(request.maxResponseBytes, ERROR_BODY_BYTES);
+  const declared = declaredLength(headers);
+  // Content-Length counts the bytes on the wire (compressed, if so): when even those exceed the cap, the
+  // body is refused before its first byte is read.
+  if (success && declared !== undefined && declared > limit) {
+    response.data.destroy();
+    return { kind: 'too-large', status, declared, received: 0, limit };
+  }
+  let read: CappedBody;
+  try {
+    read = await readCapped(response.data, limit, success ? 0 : limit);
+  } catch (err) {
+    if (request.signal?.aborted) throw request.signal.reason;
+    return { kind: 'failure', failure: classifyTransportError(err, deadline.aborted, request.timeoutMs) };
+  }
+  if (!read.complete && success) return { kind: 'too-large', status, declared, received: read.received, limit };
+  return { kind: 'response', status, headers, body: read.body, url, hops };
 }

@@ -106,8 +106,14 @@ export interface HttpClientOptions {
   allowedHosts?: string[];
   /** Redirects followed per attempt (credentials are dropped on a host change). Default 5. */
   maxRedirects?: number;
-  /** Largest response body accepted. Default 128 MiB. */
+  /**
+   * Largest successful body accepted, in bytes after decompression: a larger one fails with reason
+   * 'too-large' as soon as the cap is passed (or at once when Content-Length says so), so one answer can
+   * never take the process's memory. Size it to the API. Default 8 MiB.
+   */
   maxResponseBytes?: number;
+  /** The connector setting behind maxResponseBytes (e.g. TEAMT5_MAX_RESPONSE_MB), named in the error. */
+  maxResponseSetting?: string;
   logger?: HttpLogger;
   /** Aborts every request and every wait (rate-limit queue, backoff): connector shutdown. */
   signal?: AbortSignal;
