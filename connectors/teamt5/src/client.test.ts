@@ -340,7 +340,7 @@ describe('STIX downloads', () => {
     const err = await failure(t.client.downloadBundle('https://cdn.example.net/bundles/20931.stix'));
     expect(err).toBeInstanceOf(UpstreamApiError);
     expect(err.message).toBe(
-      'Refused to fetch https://cdn.example.net/bundles/20931.stix: cdn.example.net is not the TeamT5 API host (api.threatvision.org) and TEAMT5_FOREIGN_STIX_URLS=refuse',
+      "Refused to fetch https://cdn.example.net/bundles/20931.stix: https://cdn.example.net is not the TeamT5 API's origin (https://api.threatvision.org) and TEAMT5_FOREIGN_STIX_URLS=refuse",
     );
   });
 

@@ -5,7 +5,7 @@
  *
  * Unlike upstream: requests are retried with backoff and Retry-After (upstream retries at once, and not on
  * 429), every request has a timeout, a 401 refreshes the token once before failing with an auth error, the
- * token never leaves TeamT5's API host (upstream sends it to whatever host a `stix_url` names), and the
+ * token never leaves TeamT5's API origin (upstream sends it to whatever host a `stix_url` names), and the
  * listing is streamed page by page instead of collected whole.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
@@ -332,8 +332,8 @@ export class Teamt5Client {
   }
 
   /**
-   * The objects of the STIX bundle at `url`. The token goes only to the API's own host over HTTPS; another
-   * host gets the request without it, or none at all with TEAMT5_FOREIGN_STIX_URLS=refuse.
+   * The objects of the STIX bundle at `url`. The token goes only to the API's own origin (scheme, host and
+   * port); another gets the request without it, or none at all with TEAMT5_FOREIGN_STIX_URLS=refuse.
    */
   async downloadBundle(url: string, signal?: AbortSignal): Promise<unknown[]> {
     let target: URL;
@@ -353,17 +353,18 @@ export class Teamt5Client {
         reason: 'invalid-response',
       });
     }
-    const own = this.mayReceiveToken(target);
+    // The SDK client's own rule, asked here too so that a 401 from another origin is not blamed on the token.
+    const own = this.api.sendsCredentialsTo(target);
     if (!own) {
       if (this.o.config.TEAMT5_FOREIGN_STIX_URLS === 'refuse') {
         throw new UpstreamApiError(
-          `Refused to fetch ${redactUrl(target.href)}: ${target.host} is not the TeamT5 API host (${this.base.host}) and TEAMT5_FOREIGN_STIX_URLS=refuse`,
+          `Refused to fetch ${redactUrl(target.href)}: ${target.origin} is not the TeamT5 API's origin (${this.base.origin}) and TEAMT5_FOREIGN_STIX_URLS=refuse`,
           { vendor: VENDOR, retryable: false, reason: 'foreign-host', method: 'GET', url: redactUrl(target.href) },
         );
       }
       this.o.logger?.debug(
         { vendor: VENDOR, host: target.host },
-        'stix_url outside the TeamT5 API host: fetched without the token',
+        "stix_url outside the TeamT5 API's origin: fetched without the token",
       );
     }
     const res = await this.get(target.href, { schema: stixDownloadSchema, withAuth: own }, own, signal);
@@ -376,11 +377,6 @@ export class Teamt5Client {
 
   private apiRoot(): string {
     return this.o.config.TEAMT5_API_BASE_URL.replace(/\/+$/, '');
-  }
-
-  /** The SDK client's own rule, decided here too so that a 401 from another host is not blamed on the token. */
-  private mayReceiveToken(url: URL): boolean {
-    return url.host === this.base.host && (url.protocol === 'https:' || this.base.protocol === 'http:');
   }
 
   /** A GET; with the token, a 401 renews it once (OAuth) before failing with an auth error. */

@@ -441,7 +441,7 @@ describe('credentials stay with the vendor', () => {
     expect(headers['user-agent']).toBeDefined();
   });
 
-  it('sends credentials to hosts listed in allowedHosts', async () => {
+  it('sends credentials to origins listed in allowedOrigins', async () => {
     let auth: unknown;
     nock('https://files.example.test')
       .get('/r.stix')
@@ -451,7 +451,7 @@ describe('credentials stay with the vendor', () => {
       });
     await client({
       auth: { type: 'bearer', token: BEARER },
-      allowedHosts: ['cti.api.example.test', 'files.example.test'],
+      allowedOrigins: ['https://files.example.test'],
     }).get('https://files.example.test/r.stix');
     expect(auth).toBe(`Bearer ${BEARER}`);
   });
@@ -459,7 +459,9 @@ describe('credentials stay with the vendor', () => {
   it('refuses withAuth: true towards a foreign host, without sending anything', async () => {
     const err = await failure(client().get('https://evil.example.org/x', { withAuth: true }));
     expect(err.reason).toBe('auth');
-    expect(err.message).toContain('evil.example.org is not among the hosts allowed');
+    expect(err.message).toContain(
+      'https://evil.example.org:443 is not among the origins allowed to receive them (https://cti.api.example.test:443)',
+    );
     expectNoSecrets(err);
   });
 

@@ -137,6 +137,27 @@ function staticAuthHeaders(auth: HttpAuth | undefined): Record<string, string> |
   return { [auth.name.toLowerCase()]: auth.value };
 }
 
+/** `scheme://host:port` with the port always written (https://api.example:443). */
+export function originOf(url: URL): string {
+  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '') : url.port;
+  return `${url.protocol}//${url.hostname.toLowerCase()}:${port}`;
+}
+
+function parseAllowedOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(
+      `allowedOrigins entries are origins such as https://files.example.com, got ${redactUrl(value)}`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`allowedOrigins entries must be http:// or https:// origins, got ${url.protocol}`);
+  }
+  return originOf(url);
+}
+
 /** The auth function failed; carried out of the rate limiter to be reported as the vendor's error. */
 class CredentialsUnavailable extends Error {
   constructor(cause: unknown) {
@@ -160,7 +181,7 @@ export function createHttpClientWith(options: HttpClientOptions, runtime: HttpRu
   if (!(Number.isSafeInteger(maxResponseBytes) && maxResponseBytes > 0)) {
     throw new RangeError(`maxResponseBytes must be a positive integer, got ${String(maxResponseBytes)}`);
   }
-  const allowedHosts = (options.allowedHosts ?? [base.host]).map((h) => h.toLowerCase());
+  const allowedOrigins = new Set([originOf(base), ...(options.allowedOrigins ?? []).map(parseAllowedOrigin)]);
   const logger = options.logger;
   const userAgent = options.userAgent ?? `cti-connector-sdk/${SDK_VERSION} (+${vendor})`;
 
@@ -194,12 +215,9 @@ export function createHttpClientWith(options: HttpClientOptions, runtime: HttpRu
   if (options.signal?.aborted) stopOnShutdown();
   else options.signal?.addEventListener('abort', stopOnShutdown, { once: true });
 
-  function mayReceiveCredentials(url: URL): boolean {
-    const hostAllowed = allowedHosts.includes(url.host.toLowerCase()) || allowedHosts.includes(url.hostname);
-    // Never downgrade: credentials travel in clear only when the vendor's own base URL is plain HTTP.
-    const transportAllowed = url.protocol === 'https:' || base.protocol === 'http:';
-    return hostAllowed && transportAllowed;
-  }
+  // Scheme, host and port, the default port made explicit: another port of the same host is another server,
+  // and an https vendor's credentials never go over plain http.
+  const mayReceiveCredentials = (url: URL): boolean => allowedOrigins.has(originOf(url));
 
   async function credentialHeaders(): Promise<Record<string, string>> {
     if (fixedAuth !== undefined) return fixedAuth;
@@ -265,7 +283,7 @@ export function createHttpClientWith(options: HttpClientOptions, runtime: HttpRu
     const signal = combinedSignal(req);
     if (signal.aborted) throw abortReason(signal);
     if (req.withAuth === true && !mayReceiveCredentials(target)) {
-      throw credentialsRefusedError(ctx, target.host, allowedHosts);
+      throw credentialsRefusedError(ctx, originOf(target), [...allowedOrigins]);
     }
     const idempotent = req.idempotent ?? isIdempotentMethod(method);
     const responseType = req.responseType ?? 'json';
@@ -385,6 +403,7 @@ export function createHttpClientWith(options: HttpClientOptions, runtime: HttpRu
     get: <T>(url: string, opts?: HttpRequestOptions<T>) => execute<T>({ ...opts, method: 'GET', url }),
     post: <T>(url: string, data?: unknown, opts?: HttpRequestOptions<T>) =>
       execute<T>({ ...opts, method: 'POST', url, data }),
+    sendsCredentialsTo: (url: string | URL) => mayReceiveCredentials(new URL(url, base)),
     close(): Promise<void> {
       closing ??= (async () => {
         lifecycle.abort(new DOMException(`the ${vendor} HTTP client was closed`, 'AbortError'));

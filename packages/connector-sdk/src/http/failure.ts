@@ -147,11 +147,11 @@ export function localRateLimitError(ctx: RequestContext, budget: string, retryAf
   );
 }
 
-/** withAuth: true towards a host that may not receive the credentials. */
-export function credentialsRefusedError(ctx: RequestContext, host: string, allowed: readonly string[]) {
+/** withAuth: true towards an origin that may not receive the credentials. */
+export function credentialsRefusedError(ctx: RequestContext, origin: string, allowed: readonly string[]) {
   return new UpstreamApiError(
     redactString(
-      `Refused to send the ${ctx.vendor} credentials with ${ctx.method} ${ctx.url}: ${host} is not among the hosts allowed to receive them (${allowed.join(', ')}); add it to allowedHosts if it belongs to ${ctx.vendor}`,
+      `Refused to send the ${ctx.vendor} credentials with ${ctx.method} ${ctx.url}: ${origin} is not among the origins allowed to receive them (${allowed.join(', ')}); add it to allowedOrigins if it belongs to ${ctx.vendor}`,
     ),
     { vendor: ctx.vendor, method: ctx.method, url: ctx.url, retryable: false, reason: 'auth' },
   );

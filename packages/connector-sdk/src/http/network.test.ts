@@ -52,8 +52,11 @@ function echo(seen: Seen[]) {
   };
 }
 
-/** A forward proxy for http:// and a CONNECT tunnel for https://; every host leads to 127.0.0.1. */
-function proxyServer(options: { requireAuth?: string } = {}) {
+/**
+ * A forward proxy for http:// and a CONNECT tunnel for https://; every host leads to 127.0.0.1, on the port
+ * `ports` maps its authority to ("vendor.test:80"), else the port asked for.
+ */
+function proxyServer(options: { requireAuth?: string; ports?: Record<string, number> } = {}) {
   const forwarded: Seen[] = [];
   const tunnels: Seen[] = [];
   const authorized = (req: http.IncomingMessage) =>
@@ -66,10 +69,11 @@ function proxyServer(options: { requireAuth?: string } = {}) {
       return;
     }
     const target = new URL(req.url ?? '/');
+    const port = options.ports?.[`${target.hostname}:${target.port || '80'}`] ?? target.port;
     // Proxy-Authorization is hop-by-hop: a proxy consumes it.
     const { 'proxy-authorization': _consumed, ...headers } = req.headers;
     const upstream = http.request(
-      { host: '127.0.0.1', port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers },
+      { host: '127.0.0.1', port, path: `${target.pathname}${target.search}`, method: req.method, headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -83,7 +87,7 @@ function proxyServer(options: { requireAuth?: string } = {}) {
       socket.end('HTTP/1.1 407 Proxy Authentication Required\r\n\r\n');
       return;
     }
-    const port = Number((req.url ?? '').split(':').pop());
+    const port = options.ports?.[req.url ?? ''] ?? Number((req.url ?? '').split(':').pop());
     const upstream = net.connect(port, '127.0.0.1', () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
@@ -290,6 +294,126 @@ describe('proxy', () => {
     clients.push(c);
     await c.get('/env');
     expect(proxy.forwarded).toHaveLength(1);
+  });
+});
+
+/**
+ * Credentials follow the origin: scheme, host and port, the default port made explicit. Production base URLs
+ * have no port (https://cti.api.crowdsec.net); a proxy that maps vendor.test's ports to local servers lets the
+ * test use them as written, so port 80/443 is the implicit one and another port of the same host is another
+ * server.
+ */
+describe('credentials and origins', () => {
+  const TLS = { cert: readFileSync(fixture('localhost-cert.pem')), key: readFileSync(fixture('localhost-key.pem')) };
+  const vendorSeen: Seen[] = [];
+  const otherSeen: Seen[] = [];
+  const redirectTo = (location: string, seen: Seen[]) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen.push({ method: req.method, url: req.url, headers: req.headers });
+    if (req.url?.startsWith('/v2/moved')) res.writeHead(307, { location }).end();
+    else echo([])(req, res);
+  };
+  let vendor: http.Server;
+  let other: http.Server;
+  let vendorTls: https.Server;
+  let otherTls: https.Server;
+  let proxy: ReturnType<typeof proxyServer>;
+
+  beforeAll(async () => {
+    vendor = await listen(http.createServer(redirectTo('http://vendor.test:8080/collect', vendorSeen)));
+    other = await listen(http.createServer(echo(otherSeen)));
+    vendorTls = await listen(https.createServer(TLS, redirectTo('https://localhost:8443/collect', vendorSeen)));
+    otherTls = await listen(https.createServer(TLS, echo(otherSeen)));
+    proxy = proxyServer({
+      ports: {
+        'vendor.test:80': portOf(vendor),
+        'vendor.test:8080': portOf(other),
+        'localhost:443': portOf(vendorTls),
+        'localhost:8443': portOf(otherTls),
+      },
+    });
+    await listen(proxy.server);
+  });
+  afterAll(async () => {
+    for (const s of [vendor, other, vendorTls, otherTls, proxy.server]) s.closeAllConnections();
+    await Promise.all([vendor, other, vendorTls, otherTls, proxy.server].map(close));
+  });
+  afterEach(() => {
+    vendorSeen.length = 0;
+    otherSeen.length = 0;
+  });
+
+  const proxied = () =>
+    runtime({
+      HTTP_PROXY: `http://127.0.0.1:${portOf(proxy.server)}`,
+      HTTPS_PROXY: `http://127.0.0.1:${portOf(proxy.server)}`,
+      HTTPS_CA_CERTIFICATES: TEST_CA,
+    });
+
+  it('a redirect to another port of the vendor host (http, default port 80) gets no API key', async () => {
+    const c = client({ baseURL: 'http://vendor.test/v2' }, proxied());
+    const res = await c.get('/moved');
+    expect(res.data).toEqual({ path: '/collect' });
+    expect(vendorSeen[0]?.headers['x-api-key']).toBe(API_KEY);
+    expect(otherSeen).toHaveLength(1);
+    expect(otherSeen[0]?.headers['x-api-key']).toBeUndefined();
+    expect(c.sendsCredentialsTo('http://vendor.test:80/x')).toBe(true);
+    expect(c.sendsCredentialsTo('http://VENDOR.test/x')).toBe(true);
+    expect(c.sendsCredentialsTo('http://vendor.test:8080/x')).toBe(false);
+    expect(c.sendsCredentialsTo('https://vendor.test/x')).toBe(false);
+  });
+
+  it('a redirect to another port of the vendor host (https, default port 443) gets no API key', async () => {
+    const c = client({ baseURL: 'https://localhost/v2' }, proxied());
+    const res = await c.get('/moved');
+    expect(res.data).toEqual({ path: '/collect' });
+    expect(vendorSeen[0]?.headers['x-api-key']).toBe(API_KEY);
+    expect(otherSeen).toHaveLength(1);
+    expect(otherSeen[0]?.headers['x-api-key']).toBeUndefined();
+    expect(proxy.tunnels.map((t) => t.url)).toContain('localhost:8443');
+  });
+
+  it('withAuth: true refuses another port of the vendor host before sending anything', async () => {
+    const c = client({ baseURL: 'http://vendor.test/v2' }, proxied());
+    const err = await failure(c.get('http://vendor.test:8080/collect', { withAuth: true }));
+    expect(err.reason).toBe('auth');
+    expect(err.message).toContain(
+      'http://vendor.test:8080 is not among the origins allowed to receive them (http://vendor.test:80)',
+    );
+    expect(otherSeen).toHaveLength(0);
+  });
+
+  it('two local servers: a POST body (an OAuth form) is never re-sent to another port by a 307', async () => {
+    const secretForm = 'grant_type=client_credentials&client_secret=oauth-s3cret-value';
+    const token = await listen(
+      http.createServer((req, res) => {
+        vendorSeen.push({ method: req.method, url: req.url, headers: req.headers });
+        res.writeHead(307, { location: `http://127.0.0.1:${portOf(other)}/token` }).end();
+      }),
+    );
+    try {
+      const c = client({ baseURL: `http://127.0.0.1:${portOf(token)}`, auth: { type: 'none' } });
+      const err = await failure(c.post('/token', new URLSearchParams(secretForm), { idempotent: true }));
+      expect(err.message).toContain(`re-send the request body to another host (http://127.0.0.1:${portOf(other)})`);
+      expect(err.message).not.toContain('oauth-s3cret-value');
+      expect(otherSeen).toHaveLength(0);
+    } finally {
+      token.closeAllConnections();
+      await close(token);
+    }
+  });
+
+  it('allowedOrigins adds origins, written with or without their default port', () => {
+    const c = client({
+      baseURL: 'https://api.vendor.test',
+      allowedOrigins: ['https://files.vendor.test', 'https://dl.vendor.test:8443'],
+    });
+    expect(c.sendsCredentialsTo('https://files.vendor.test:443/r.stix')).toBe(true);
+    expect(c.sendsCredentialsTo('https://dl.vendor.test:8443/r.stix')).toBe(true);
+    expect(c.sendsCredentialsTo('https://dl.vendor.test/r.stix')).toBe(false);
+    expect(c.sendsCredentialsTo('http://files.vendor.test/r.stix')).toBe(false);
+    expect(() => client({ baseURL: 'https://api.vendor.test', allowedOrigins: ['files.vendor.test'] })).toThrow(
+      /allowedOrigins entries are origins/,
+    );
   });
 });
 

@@ -9,9 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamApiError } from '../errors/index.js';
-import { createHttpClientWith, type HttpRuntime } from './client.js';
-
-const DEFAULT_MAX_RESPONSE_BYTES = 0;
+import { createHttpClientWith, DEFAULT_MAX_RESPONSE_BYTES, type HttpRuntime } from './client.js';
 
 import type { HttpClient, HttpClientOptions } from './types.js';
 

@@ -7,7 +7,7 @@ import { isNotSentCode, isTransientNetworkCode } from './retry.js';
 
 /**
  * One attempt at the wire: axios with its Node http adapter (which nock intercepts), statuses
- * never thrown, redirects followed here so that credentials can be dropped on a host change.
+ * never thrown, redirects followed here so that credentials can be dropped on an origin change.
  */
 
 export interface WireRequest {

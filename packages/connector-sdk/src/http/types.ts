@@ -1,8 +1,8 @@
 import type { ZodType } from 'zod';
 
 /**
- * How the client authenticates to the vendor. Credentials are only ever sent to `allowedHosts`
- * (by default the host of `baseURL`), over HTTPS unless `baseURL` itself is plain HTTP.
+ * How the client authenticates to the vendor. Credentials are only ever sent to the origin of `baseURL`
+ * (scheme, host and port) and to `allowedOrigins`.
  *
  * A function is called before every attempt that carries credentials (an OAuth client refreshes
  * its token there); the values it returns are registered as secrets, so they are redacted from
@@ -100,11 +100,13 @@ export interface HttpClientOptions {
   /** Default true. `false` turns TLS verification off for this vendor only, with a warning. */
   rejectUnauthorized?: boolean;
   /**
-   * Hosts (host or host:port) that may receive the credentials. Default: the host of `baseURL`.
-   * Other hosts get the request without credentials; see HttpRequest.withAuth.
+   * Origins besides `baseURL`'s that may receive the credentials ("https://files.example.com",
+   * "https://api.example.com:8443"). An origin is scheme, host and port, the default port included: another
+   * port or scheme of the same host is another origin. Others get the request without credentials; see
+   * HttpRequest.withAuth.
    */
-  allowedHosts?: string[];
-  /** Redirects followed per attempt (credentials are dropped on a host change). Default 5. */
+  allowedOrigins?: string[];
+  /** Redirects followed per attempt (credentials are dropped on an origin change). Default 5. */
   maxRedirects?: number;
   /**
    * Largest successful body accepted, in bytes after decompression: a larger one fails with reason
@@ -192,6 +194,8 @@ export interface HttpClient {
     options: AcceptingRequestOptions<T>,
   ): Promise<HttpResponse<T> | HttpAcceptedResponse>;
   post<T = unknown>(url: string, data?: unknown, options?: HttpRequestOptions<T>): Promise<HttpResponse<T>>;
+  /** Whether a request to `url` (absolute, or relative to baseURL) would carry the credentials. */
+  sendsCredentialsTo(url: string | URL): boolean;
   /** Stops the rate limiter (queued requests fail) and closes pooled connections. */
   close(): Promise<void>;
 }
