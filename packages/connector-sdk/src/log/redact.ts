@@ -3,9 +3,10 @@
  *
  * Three layers, because pino's path redaction only covers declared paths: known secret values
  * (from the config schema's secret marks, registered at start-up) are replaced wherever they appear
- * in a string; credential-looking query parameters and URL user-info are masked; header names that
- * carry credentials are masked in any object.
+ * in a string, in any encoding (see secret-search.ts); credential-looking query parameters and URL
+ * user-info are masked; header names that carry credentials are masked in any object.
  */
+import { findSecretSpans } from './secret-search.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -27,19 +28,37 @@ export const SECRET_HEADER_NAMES: ReadonlySet<string> = new Set([
 const SECRET_PARAM_PATTERN =
   /^(?:api[_-]?key|apikey|key|token|access[_-]?token|refresh[_-]?token|id[_-]?token|auth|authorization|secret|client[_-]?secret|password|passwd|pass|pwd|signature|sig|x-api-key)$/i;
 
-const secretValues = new Set<string>();
+const secretValues: Map<string, Buffer> = new Map();
 
 /**
- * Registers values that must never be printed (API keys, tokens, passwords). Values shorter than
- * 4 characters are ignored: masking them would shred ordinary text and they protect nothing.
+ * Registers values that must never be printed (API keys, tokens, passwords), in any encoding: raw,
+ * URL-encoded, JSON-escaped, base64 (alone or inside a larger value, as in a Basic header's
+ * `user:secret`). Values shorter than 4 characters are ignored: masking them would shred ordinary
+ * text and they protect nothing.
  */
 export function registerSecret(value: string | undefined | null): void {
-  if (typeof value === 'string' && value.length >= 4) secretValues.add(value);
+  if (typeof value === 'string' && value.length >= 4 && !secretValues.has(value)) {
+    secretValues.set(value, Buffer.from(value, 'utf8'));
+  }
 }
 
 /** Forgets every registered secret (tests). */
 export function clearRegisteredSecrets(): void {
   secretValues.clear();
+}
+
+/** Replaces each registered secret, in whatever encoding it appears, with the marker. */
+function maskSecretValues(text: string): string {
+  if (secretValues.size === 0) return text;
+  const spans = findSecretSpans(text, secretValues);
+  if (spans.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const [start, end] of spans) {
+    out += text.slice(at, start) + REDACTED;
+    at = end;
+  }
+  return out + text.slice(at);
 }
 
 /** Object field names whose values are credentials (narrower than query parameters: `key` is common data). */
@@ -58,17 +77,31 @@ export function isSecretHeaderName(name: string): boolean {
   return SECRET_HEADER_NAMES.has(name.toLowerCase());
 }
 
-/** Replaces every registered secret value, and Bearer/Basic credentials, inside a string. */
+/**
+ * Replaces every registered secret value (in any encoding), Bearer/Basic credentials, and the values of
+ * credential-named form and query parameters inside a string.
+ */
 export function redactString(text: string): string {
-  let out = text;
-  for (const secret of secretValues) {
-    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-  }
+  let out = maskSecretValues(text);
   // Authorization-style credentials. "token" alone is common prose ("the OAuth token expired"): only a
   // long token-looking word after it is masked.
   out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`);
   out = out.replace(/\b(Token)\s+[A-Za-z0-9._~+/=-]{16,}/gi, `$1 ${REDACTED}`);
+  out = redactFormPairs(out);
   return redactUrlsInText(out);
+}
+
+/**
+ * `client_secret=...` outside a URL: a form body a vendor echoes back in an error, or a config line. Only
+ * names that are credentials wherever they appear (not `key` or `sig`, common in ordinary data).
+ */
+function redactFormPairs(text: string): string {
+  if (!text.includes('=')) return text;
+  return text.replace(
+    /(^|[\s&?;,"'{(])([A-Za-z_-]{4,20})=([^\s&"'<>;,)}]+)/g,
+    (whole, lead: string, name: string, value: string) =>
+      SECRET_FIELD_PATTERN.test(name) && value !== REDACTED ? `${lead}${name}=${REDACTED}` : whole,
+  );
 }
 
 /** Masks user-info and credential query parameters of an absolute or relative URL. */

@@ -10,7 +10,7 @@
 import { GraphQLClient } from 'graphql-request';
 import { z } from 'zod';
 import { ConfigError, PlatformError } from '../errors/index.js';
-import { redactUrl, registerSecret } from '../log/redact.js';
+import { redactString, redactUrl, registerSecret } from '../log/redact.js';
 import type { ConnectorInfo } from './connector-info.js';
 import {
   GET_CONNECTOR,
@@ -225,6 +225,15 @@ export class OpenCtiClient {
       ]);
     }
     registerSecret(options.token);
+    if (/[^\t\u0020-\u007e\u0080-\u00ff]/.test(options.token)) {
+      // Node refuses such a header at every request: a start-up error says which setting, not a 5-minute wait.
+      throw new ConfigError([
+        {
+          variable: 'OPENCTI_TOKEN',
+          message: 'contains a line break or another character an HTTP header cannot carry: remove it',
+        },
+      ]);
+    }
     this.logger = options.logger ?? silentLogger;
     this.retryPolicy = validateRetryPolicy(options.retry ?? DEFAULT_RETRY_POLICY);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -256,7 +265,8 @@ export class OpenCtiClient {
   /**
    * Waits for the platform at start-up: retries every failure but a rejected token with exponential
    * backoff until `deadlineMs` has passed, logging one warning per failed attempt. A rejected token
-   * (HTTP 401/403, AUTH_REQUIRED, FORBIDDEN_ACCESS) fails at once: waiting cannot fix it.
+   * (HTTP 401/403, AUTH_REQUIRED, FORBIDDEN_ACCESS) fails at once: waiting cannot fix it; so does a TLS
+   * certificate the settings do not trust, as a ConfigError naming OPENCTI_SSL_VERIFY.
    */
   async waitUntilReachable(options: WaitOptions): Promise<{ version: string }> {
     const policy = { baseDelayMs: options.baseDelayMs ?? 1_000, maxDelayMs: options.maxDelayMs ?? 30_000 };
@@ -278,6 +288,7 @@ export class OpenCtiClient {
         failure = classifyFailure(err, { operation: 'healthCheck', endpoint: this.endpoint });
       }
       if (failure.error.auth) throw failure.error;
+      if (failure.misconfigured) throw new ConfigError([failure.misconfigured], { cause: failure.error });
       if (options.signal?.aborted) throw cancelled('healthCheck', options.signal);
       const left = deadline - performance.now();
       if (left <= 0) {
@@ -398,14 +409,19 @@ export class OpenCtiClient {
     return parseAnswer(z.object({ id: z.string().min(1) }), data.workAdd, 'workAdd').id;
   }
 
+  // Work messages are shown to every analyst in the OpenCTI UI: redacted here, whatever built them.
   async workToReceived(workId: string, message: string): Promise<void> {
-    await this.call(WORK_TO_RECEIVED, { id: workId, message }, { operation: 'workToReceived', mode: 'transient' });
+    await this.call(
+      WORK_TO_RECEIVED,
+      { id: workId, message: redactString(message) },
+      { operation: 'workToReceived', mode: 'transient' },
+    );
   }
 
   async workToProcessed(workId: string, message: string, inError = false): Promise<void> {
     await this.call(
       WORK_TO_PROCESSED,
-      { id: workId, message, inError },
+      { id: workId, message: redactString(message), inError },
       { operation: 'workToProcessed', mode: 'transient' },
     );
   }
@@ -426,7 +442,7 @@ export class OpenCtiClient {
   async workReportExpectation(workId: string, error?: { error: string; source: string }): Promise<void> {
     await this.call(
       WORK_REPORT_EXPECTATION,
-      { id: workId, error: error ?? null },
+      { id: workId, error: error === undefined ? null : { ...error, error: redactString(error.error) } },
       { operation: 'reportExpectation', mode: 'unsent' },
     );
   }
