@@ -85,9 +85,11 @@ describe('SpyCloud settings', () => {
     ).toBe('https://api.spycloud.io/enterprise-v2');
   });
 
-  it('names the bad severity value', () => {
+  it('names the position of the bad severity value (values are never echoed)', () => {
     const err = configError({ ...REQUIRED, SPYCLOUD_SEVERITY_LEVELS: '2,3,25' });
-    expect(err.issues).toEqual([{ variable: 'SPYCLOUD_SEVERITY_LEVELS', message: expect.stringContaining('"3"') }]);
+    expect(err.issues).toEqual([
+      { variable: 'SPYCLOUD_SEVERITY_LEVELS', message: expect.stringContaining('unknown value at position 2') },
+    ]);
     expect(err.issues[0]?.message).toContain('2, 5, 20, 25');
   });
 
@@ -105,9 +107,9 @@ describe('SpyCloud settings', () => {
       'SPYCLOUD_TLP_LEVEL',
       'SPYCLOUD_WATCHLIST_TYPES',
     ]);
-    expect(err.message).toContain('"phone"');
-    expect(err.message).toContain('"yesterday"');
-    expect(err.message).not.toContain('spycloud-key-123456');
+    expect(err.message).toContain('unknown value at position 2');
+    for (const value of ['phone', 'yesterday', 'purple', 'spycloud-key-123456'])
+      expect(err.message).not.toContain(value);
     expect(configError({ ...REQUIRED, SPYCLOUD_API_KEY: '' }).issues).toEqual([
       { variable: 'SPYCLOUD_API_KEY', message: 'is required' },
     ]);

@@ -48,7 +48,9 @@ describe('TeamT5 settings', () => {
 
   it('refuses an unknown TLP level instead of falling back to CLEAR as upstream does', () => {
     const err = configError(() => load({ TEAMT5_TLP_LEVEL: 'orange' }));
-    expect(err.issues).toEqual([{ variable: 'TEAMT5_TLP_LEVEL', message: expect.stringMatching(/"orange"/) }]);
+    expect(err.issues).toEqual([
+      { variable: 'TEAMT5_TLP_LEVEL', message: expect.stringMatching(/^expected a TLP level/) },
+    ]);
   });
 
   it('names each bad variable', () => {

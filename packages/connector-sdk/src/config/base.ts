@@ -25,7 +25,7 @@ const logLevel = z
     if (v === 'debug' || v === 'info' || v === 'warn' || v === 'error') return v;
     if (v === 'warning') return 'warn';
     if (v === 'critical' || v === 'fatal') return 'error';
-    ctx.addIssue({ code: 'custom', message: `expected debug, info, warn (or warning) or error, got "${raw}"` });
+    ctx.addIssue({ code: 'custom', message: 'expected debug, info, warn (or warning) or error' });
     return z.NEVER;
   })
   .optional()
@@ -127,7 +127,7 @@ export const baseConfig = {
   MQ_PASS: env.optionalSecret(),
   MQ_USE_SSL_CA: env.optionalString({ description: 'CA certificate (PEM text or file path) for AMQP over TLS' }),
   MQ_USE_SSL_CERT: env.optionalString(),
-  MQ_USE_SSL_KEY: env.optionalSecret(),
+  MQ_USE_SSL_KEY: env.optionalSecret({ multiline: true }),
   MQ_USE_SSL_PASSPHRASE: env.optionalSecret(),
   MQ_USE_SSL_REJECT_UNAUTHORIZED: env.boolean(false),
 } satisfies Record<string, z.ZodType>;

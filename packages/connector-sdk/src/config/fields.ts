@@ -52,16 +52,31 @@ export function fieldMeta(schema: z.ZodType): FieldMeta {
   return {};
 }
 
+/*
+ * Messages about a bad value say what was expected, never the value: a key pasted into the wrong variable, or a
+ * URL with credentials in it, would otherwise be printed (loadConfig masks any echo that slips through).
+ */
+
 /** Booleans as admins write them in compose files: true/false, yes/no, 1/0, on/off (any case). */
 function parseBool(raw: string, ctx: z.RefinementCtx): boolean {
   const v = raw.trim().toLowerCase();
   if (['true', 'yes', '1', 'on'].includes(v)) return true;
   if (['false', 'no', '0', 'off'].includes(v)) return false;
-  ctx.addIssue({ code: 'custom', message: `expected true or false, got "${raw}"` });
+  ctx.addIssue({ code: 'custom', message: 'expected true or false (also yes/no, 1/0, on/off)' });
   return z.NEVER;
 }
 
 const rawString = z.string({ error: 'expected a text value' });
+
+/**
+ * Secrets travel in HTTP headers and AMQP handshakes, where a control character is refused at the first
+ * request (Node) or splits the header: a line break pasted with a key, or kept from a file, is caught at
+ * start-up instead, and the value is never shown.
+ */
+const isControl = (ch: string): boolean => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f;
+const secretString = rawString.refine((value) => !Array.from(value).some(isControl), {
+  error: 'contains a line break or another control character (a trailing newline from a file or a paste?): remove it',
+});
 
 export const env = {
   /** A required (or defaulted) text value. */
@@ -82,14 +97,19 @@ export const env = {
     return withMeta(rawString.trim().optional(), { kind: 'string', ...opts });
   },
 
-  /** A required secret (API key, token): never printed, masked wherever its value appears. */
-  secret(opts: FieldOptions = {}) {
-    return withMeta(rawString.min(1, { error: 'is required' }), { kind: 'string', ...opts, secret: true });
+  /**
+   * A required secret (API key, token): never printed, masked wherever its value appears. Control
+   * characters are refused unless `multiline` (PEM text).
+   */
+  secret({ multiline, ...opts }: FieldOptions & { multiline?: boolean } = {}) {
+    const base = multiline ? rawString : secretString;
+    return withMeta(base.min(1, { error: 'is required' }), { kind: 'string', ...opts, secret: true });
   },
 
   /** An optional secret: undefined when unset. */
-  optionalSecret(opts: FieldOptions = {}) {
-    return withMeta(rawString.min(1).optional(), { kind: 'string', ...opts, secret: true });
+  optionalSecret({ multiline, ...opts }: FieldOptions & { multiline?: boolean } = {}) {
+    const base = multiline ? rawString : secretString;
+    return withMeta(base.min(1).optional(), { kind: 'string', ...opts, secret: true });
   },
 
   /** true/false with a default. */
@@ -156,7 +176,7 @@ export const env = {
     const parsed = rawString.transform((raw, ctx): T => {
       const hit = values.find((v) => v.toLowerCase() === raw.trim().toLowerCase());
       if (hit === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}, got "${raw}"` });
+        ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}` });
         return z.NEVER;
       }
       return hit;
@@ -181,11 +201,13 @@ export const env = {
         .map((s) => (opts.lowerCase ? s.trim().toLowerCase() : s.trim()))
         .filter((s) => s.length > 0);
       if (opts.allowed) {
-        const bad = items.filter((i) => !opts.allowed?.some((a) => a.toLowerCase() === i.toLowerCase()));
+        const bad = items
+          .map((item, i) => ({ item, position: i + 1 }))
+          .filter(({ item }) => !opts.allowed?.some((a) => a.toLowerCase() === item.toLowerCase()));
         if (bad.length > 0) {
           ctx.addIssue({
             code: 'custom',
-            message: `unknown value${bad.length > 1 ? 's' : ''} ${bad.map((b) => `"${b}"`).join(', ')}; expected a comma-separated list of ${opts.allowed.join(', ')}`,
+            message: `unknown value${bad.length > 1 ? 's' : ''} at position ${bad.map((b) => b.position).join(', ')}; expected a comma-separated list of ${opts.allowed.join(', ')}`,
           });
           return z.NEVER;
         }
@@ -211,11 +233,12 @@ export const env = {
       try {
         url = new URL(text);
       } catch {
-        ctx.addIssue({ code: 'custom', message: `expected an absolute URL such as https://host:port, got "${raw}"` });
+        ctx.addIssue({ code: 'custom', message: `is not a valid URL (${describeBadUrl(text)})` });
         return z.NEVER;
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL, got "${raw}"` });
+        const scheme = /^[a-z][a-z0-9+.-]{0,9}:$/i.test(url.protocol) ? `${url.protocol.slice(0, -1)}: ` : 'another ';
+        ctx.addIssue({ code: 'custom', message: `uses the ${scheme}scheme; expected an http:// or https:// URL` });
         return z.NEVER;
       }
       return opts.keepTrailingSlash ? text : text.replace(/\/+$/, '');
@@ -235,7 +258,7 @@ export const env = {
       } catch {
         ctx.addIssue({
           code: 'custom',
-          message: `expected a TLP level (clear, white, green, amber, amber+strict or red, with or without "TLP:"), got "${raw}"`,
+          message: 'expected a TLP level (clear, white, green, amber, amber+strict or red, with or without "TLP:")',
         });
         return z.NEVER;
       }
@@ -270,3 +293,15 @@ export const env = {
     return withMeta(opts.optional ? parsed.optional() : parsed, { kind: 'string', ...opts });
   },
 };
+
+/** Why a URL does not parse, in words that never repeat any part of it (its user-info may hold a password). */
+function describeBadUrl(text: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text))
+    return 'expected an absolute URL such as https://host:port, with its scheme';
+  if (/\s/.test(text)) return 'it contains a space';
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/i.exec(text)?.[1];
+  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) <= 65535)) {
+    return 'the port must be a number from 1 to 65535';
+  }
+  return 'expected an absolute URL such as https://host:port';
+}

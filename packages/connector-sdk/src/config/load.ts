@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors/index.js';
-import { REDACTED, registerSecret } from '../log/redact.js';
+import { maskValues, REDACTED, registerSecret } from '../log/redact.js';
 import { fieldMeta } from './fields.js';
 
 /** A connector's settings: env var name → zod schema of its raw string. */
@@ -65,20 +65,17 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
 
   const result = z.object(shape).safeParse(input);
   if (!result.success) {
-    const secretInputs = secretKeys(shape)
-      .map((k) => input[k])
-      .filter((v): v is string => typeof v === 'string' && v.length >= 4);
+    // No value is shown, in any encoding: any setting may hold a secret by mistake (a key pasted into the
+    // wrong variable, a URL with a password), and a parser may echo its input.
+    const values = Object.values(input).flatMap((v) => (v === undefined ? [] : [v, v.trim()]));
     const issues: ConfigIssue[] = [];
     const seen = new Set<string>();
     for (const issue of result.error.issues) {
       const key = String(issue.path[0] ?? '');
       const variable = source[key] ?? key;
       const schema = shape[key];
-      const isSecret = schema ? fieldMeta(schema).secret === true : false;
-      let message = input[key] === undefined ? describeMissing(schema) : issue.message;
-      if (isSecret && input[key]) message = message.split(input[key] as string).join(REDACTED);
-      // A secret pasted into the wrong variable must not be echoed either.
-      for (const secret of secretInputs) message = message.split(secret).join(REDACTED);
+      const message =
+        input[key] === undefined ? describeMissing(schema) : maskValues(issue.message, values).replace(MASKED_ECHO, '');
       const line = `${variable}: ${message}`;
       if (seen.has(line)) continue;
       seen.add(line);
@@ -95,6 +92,9 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
   }
   return result.data as ConfigOf<S>;
 }
+
+/** What is left of a `got "<value>"` clause once the value is masked: dropped. */
+const MASKED_ECHO = new RegExp(`,? got "${REDACTED.replace(/[[\]]/g, '\\$&')}"`, 'g');
 
 function describeMissing(schema: z.ZodType | undefined): string {
   const aliases = schema ? (fieldMeta(schema).aliases ?? []) : [];

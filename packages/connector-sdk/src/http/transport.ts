@@ -4,6 +4,7 @@ import { isSecretHeaderName, redactString } from '../log/redact.js';
 import type { TransportFailure } from './failure.js';
 import type { TransportAgents } from './proxy.js';
 import { isNotSentCode, isTransientNetworkCode } from './retry.js';
+import { certificateProblem, isTlsProtocolFailure } from './tls-errors.js';
 
 /**
  * One attempt at the wire: axios with its Node http adapter (which nock intercepts), statuses
@@ -47,20 +48,6 @@ export type WireOutcome =
 const ERROR_BODY_BYTES = 64 * 1024;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-
-const TLS_CODES = new Set([
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REVOKED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'HOSTNAME_MISMATCH',
-]);
 
 export function createAxios(): AxiosInstance {
   // A private instance: no global interceptors or defaults from elsewhere in the process.
@@ -108,11 +95,21 @@ export function classifyTransportError(err: unknown, timedOut: boolean, timeoutM
       notSent: true,
     };
   }
-  if (code !== undefined && (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))) {
+  const problem = certificateProblem(code);
+  if (problem !== undefined) {
     return {
       kind: 'network',
       code,
-      description: `the TLS certificate was rejected (${code}); if a proxy or private CA signs it, add that CA with HTTPS_CA_CERTIFICATES or caCertificates`,
+      description: `the TLS certificate was rejected: ${problem} (${code}); if a proxy or private CA signs it, add that CA with HTTPS_CA_CERTIFICATES or caCertificates`,
+      retryable: false,
+      notSent: true,
+    };
+  }
+  if (isTlsProtocolFailure(code)) {
+    return {
+      kind: 'network',
+      code,
+      description: `the TLS handshake failed (${code}): is the URL's scheme right (https:// to a plain HTTP port)?`,
       retryable: false,
       notSent: true,
     };

@@ -2,6 +2,7 @@ export { createLogger, type Logger, type LoggerOptions, silentLogger } from './l
 export {
   clearRegisteredSecrets,
   isSecretHeaderName,
+  maskValues,
   REDACTED,
   redactDeep,
   redactHeaders,

@@ -49,8 +49,23 @@ export function clearRegisteredSecrets(): void {
 
 /** Replaces each registered secret, in whatever encoding it appears, with the marker. */
 function maskSecretValues(text: string): string {
-  if (secretValues.size === 0) return text;
-  const spans = findSecretSpans(text, secretValues);
+  return maskSpans(text, secretValues);
+}
+
+/**
+ * Masks `values` (not registered: values that may hold a secret by mistake, such as every setting of a
+ * configuration that failed to load) in any encoding, as registered secrets are. Values shorter than 4
+ * characters are left alone.
+ */
+export function maskValues(text: string, values: Iterable<string>): string {
+  const set = new Map<string, Buffer>();
+  for (const value of values) if (value.length >= 4) set.set(value, Buffer.from(value, 'utf8'));
+  return maskSpans(text, set);
+}
+
+function maskSpans(text: string, secrets: ReadonlyMap<string, Buffer>): string {
+  if (secrets.size === 0) return text;
+  const spans = findSecretSpans(text, secrets);
   if (spans.length === 0) return text;
   let out = '';
   let at = 0;

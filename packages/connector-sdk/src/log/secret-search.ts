@@ -192,7 +192,11 @@ function base64HoldsSecret(run: string, secrets: SecretSet, depth: number): bool
 
 /** Printable text: no replacement character (invalid UTF-8) and no control character but whitespace. */
 function isText(text: string): boolean {
-  return !/[\uFFFD\u0000-\u0008\u000e-\u001f]/.test(text);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0xfffd || code < 0x09 || (code > 0x0d && code < 0x20)) return false;
+  }
+  return true;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { ClientError } from 'graphql-request';
 import { PlatformError } from '../errors/index.js';
+import { certificateProblem, isTlsProtocolFailure } from '../http/tls-errors.js';
 import { redactString, redactUrl } from '../log/redact.js';
 import { formatSeconds, RequestTimeout, TransportError } from './transport.js';
 
@@ -22,6 +23,11 @@ export interface ClassifiedFailure {
   delivery: Delivery;
   /** Short cause for log lines: "ECONNREFUSED", "HTTP 502", "timeout after 60s", "AUTH_REQUIRED". */
   reason: string;
+  /**
+   * A failure only a setting can fix (a TLS certificate the settings do not trust): the setting, and what is
+   * wrong in words. Waiting for the platform is pointless then.
+   */
+  misconfigured?: { variable: string; message: string };
 }
 
 export interface FailureContext {
@@ -38,20 +44,6 @@ const TOKEN_REJECTED_MESSAGES = [/you must be logged in/i, /not allowed to use a
 const FORBIDDEN_CODES = new Set(['FORBIDDEN_ACCESS', 'FORBIDDEN']);
 /** Platform-side errors that may pass on their own (a lock held by another request, the database). */
 const TRANSIENT_GRAPHQL_CODES = new Set(['LOCK_ERROR', 'DATABASE_ERROR']);
-/** Node TLS verification failures: retrying cannot help, the configuration must change. */
-const TLS_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-]);
 
 export const TOKEN_REJECTED_MESSAGE = 'OpenCTI rejected the token (OPENCTI_TOKEN)';
 
@@ -116,15 +108,17 @@ function classifyTransport(err: TransportError, operation: string, endpoint: str
       reason: 'cancelled',
     };
   }
-  if (TLS_CODES.has(err.code)) {
+  const problem = certificateProblem(err.code);
+  if (problem !== undefined || isTlsProtocolFailure(err.code)) {
+    const what =
+      problem === undefined
+        ? `the TLS handshake with ${endpoint} failed (${err.code}): check that OPENCTI_URL's scheme matches the port (https:// to a plain HTTP port fails so)`
+        : `the TLS certificate of ${endpoint} was rejected: ${problem} (${err.code}); set OPENCTI_SSL_VERIFY to the path of the CA bundle that signed it, or to false to skip verification`;
     return {
-      error: new PlatformError(
-        `OpenCTI ${operation} failed: TLS verification of ${endpoint} failed (${err.code}); set OPENCTI_SSL_VERIFY to the path of the CA bundle that signed the platform's certificate, or to false to skip verification`,
-        { operation, retryable: false },
-        { cause: err },
-      ),
+      error: new PlatformError(`OpenCTI ${operation} failed: ${what}`, { operation, retryable: false }, { cause: err }),
       delivery: 'not-sent',
       reason: err.code,
+      misconfigured: { variable: problem === undefined ? 'OPENCTI_URL' : 'OPENCTI_SSL_VERIFY', message: what },
     };
   }
   const text = err.connected

@@ -104,9 +104,37 @@ describe('OPENCTI_SSL_VERIFY', () => {
     c.close();
     expect(err).toBeInstanceOf(PlatformError);
     expect((err as PlatformError).message).toMatch(
-      /TLS verification of https:\/\/127\.0\.0\.1:\d+\/graphql failed \(\w+\); set OPENCTI_SSL_VERIFY/,
+      /the TLS certificate of https:\/\/127\.0\.0\.1:\d+\/graphql was rejected: the certificate is self-signed \(DEPTH_ZERO_SELF_SIGNED_CERT\); set OPENCTI_SSL_VERIFY/,
     );
     expect((err as PlatformError).retryable).toBe(false);
+  });
+
+  it('true stops the start-up wait at once with a ConfigError naming OPENCTI_SSL_VERIFY, not a 5-minute outage', async () => {
+    let handshakes = 0;
+    const count = () => handshakes++;
+    server.on('connection', count);
+    const warnings: string[] = [];
+    const c = new OpenCtiClient({
+      url,
+      token: 'tls-test-token',
+      userAgent: 'test',
+      sslVerify: true,
+      logger: { debug() {}, info() {}, warn: (_a, m) => warnings.push(m), error() {} },
+    });
+    const err = await c.waitUntilReachable({ deadlineMs: 300_000, baseDelayMs: 1 }).catch((e: unknown) => e);
+    c.close();
+    server.off('connection', count);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([
+      {
+        variable: 'OPENCTI_SSL_VERIFY',
+        message: expect.stringMatching(
+          /^the TLS certificate of https:\/\/127\.0\.0\.1:\d+\/graphql was rejected: the certificate is self-signed \(DEPTH_ZERO_SELF_SIGNED_CERT\); set OPENCTI_SSL_VERIFY to the path of the CA bundle/,
+        ),
+      },
+    ]);
+    expect(handshakes).toBe(1);
+    expect(warnings).toEqual([]);
   });
 
   it('a CA bundle path trusts the certificates it holds', async () => {

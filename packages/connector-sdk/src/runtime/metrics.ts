@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RateLimitError, UpstreamApiError } from '../errors/index.js';
+import { ConfigError, RateLimitError, UpstreamApiError } from '../errors/index.js';
 
 type Labels = Record<string, string>;
 
@@ -118,7 +118,17 @@ export interface HealthReport {
   [key: string]: unknown;
 }
 
-/** Serves /metrics and /health; resolves once listening. */
+/** Why a port cannot be listened on, in words, for the errors a setting can cause. */
+const LISTEN_PROBLEMS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'is already in use (another process, or another connector in the same network namespace)',
+  EACCES: 'needs privileges this process does not have (ports below 1024)',
+  EADDRNOTAVAIL: 'cannot be bound on this host',
+};
+
+/**
+ * Serves /metrics and /health; resolves once listening. A port that cannot be listened on is a
+ * ConfigError naming CONNECTOR_METRICS_PORT, the setting that chose it.
+ */
 export async function startMetricsServer(
   port: number,
   metrics: Metrics,
@@ -137,10 +147,24 @@ export async function startMetricsServer(
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
     res.end(metrics.render());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const problem = typeof code === 'string' ? LISTEN_PROBLEMS[code] : undefined;
+    throw new ConfigError(
+      [
+        {
+          variable: 'CONNECTOR_METRICS_PORT',
+          message: `port ${port} on ${host} ${problem ?? 'cannot be listened on'} (${String(code ?? err)}): choose another port, or set CONNECTOR_EXPOSE_METRICS=false`,
+        },
+      ],
+      { cause: err },
+    );
+  }
   server.unref();
   return {
     server,

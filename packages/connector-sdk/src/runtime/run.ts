@@ -388,8 +388,19 @@ function amqpOptions(
   connectionName: string,
 ): AmqpSessionOptions {
   const c = registered.config.connection;
-  const pem = (value: string | undefined) =>
-    value === undefined ? undefined : value.trim().startsWith('-----BEGIN') ? value : readFileSync(value, 'utf8');
+  const pem = (value: string | undefined, variable: string) => {
+    if (value === undefined || value.trim().startsWith('-----BEGIN')) return value;
+    try {
+      return readFileSync(value, 'utf8');
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      // The value is not shown: MQ_USE_SSL_KEY is a secret, and may be a key pasted without its PEM header.
+      throw new ConfigError(
+        [{ variable, message: `is neither PEM text nor a readable file (${String(code ?? 'unreadable')})` }],
+        { cause: err },
+      );
+    }
+  };
   return {
     hostname: config.MQ_HOST ?? c.host,
     port: config.MQ_PORT ?? c.port,
@@ -397,9 +408,9 @@ function amqpOptions(
     username: config.MQ_USER ?? c.user,
     password: config.MQ_PASS ?? c.pass,
     useSsl: config.MQ_USE_SSL ?? c.use_ssl,
-    ca: pem(config.MQ_USE_SSL_CA),
-    cert: pem(config.MQ_USE_SSL_CERT),
-    key: pem(config.MQ_USE_SSL_KEY),
+    ca: pem(config.MQ_USE_SSL_CA, 'MQ_USE_SSL_CA'),
+    cert: pem(config.MQ_USE_SSL_CERT, 'MQ_USE_SSL_CERT'),
+    key: pem(config.MQ_USE_SSL_KEY, 'MQ_USE_SSL_KEY'),
     passphrase: config.MQ_USE_SSL_PASSPHRASE,
     rejectUnauthorized: config.MQ_USE_SSL_REJECT_UNAUTHORIZED,
     connectionName,
@@ -508,7 +519,12 @@ async function daemon(
       consuming: isEnrichment ? (consumer?.isConsuming() ?? false) : schedulerAlive,
       lastPing: pinger.lastPingAt?.toISOString() ?? null,
       state: metrics.state,
-    }));
+    })).catch(async (err: unknown) => {
+      // The process is about to exit 1 on the setting: nothing started so far may keep it alive.
+      pinger.stop();
+      await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
+      throw err;
+    });
     logger.info({ port: metricsServer.port }, 'metrics and /health served');
   }
 
