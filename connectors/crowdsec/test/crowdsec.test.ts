@@ -4,6 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connectorTestbed } from '@cti/connector-testkit';
@@ -130,6 +132,34 @@ describe('CrowdSec connector end to end', () => {
       timeoutMs: 30_000,
     });
     expect(w2.errors).toEqual([]);
+  });
+
+  it('reports a vendor certificate it cannot trust once on the work, without retrying, and goes on', async () => {
+    const pem = (name: string) =>
+      readFileSync(new URL(`../../../packages/connector-sdk/src/http/test-fixtures/${name}`, import.meta.url));
+    let connections = 0;
+    const tls = https.createServer({ cert: pem('self-signed-cert.pem'), key: pem('self-signed-key.pem') });
+    tls.on('connection', () => connections++);
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const d = await start({ CROWDSEC_API_URL: `https://127.0.0.1:${(tls.address() as AddressInfo).port}` });
+      for (const value of ['198.51.100.7', '198.51.100.8']) {
+        const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value });
+        const work = await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, ip.standard_id), {
+          timeoutMs: 30_000,
+        });
+        expect(work.errors.map((e) => e.message)).toEqual([
+          expect.stringMatching(
+            /^CrowdSec API could not be reached for GET \S+: the TLS certificate was rejected: the certificate is self-signed \(DEPTH_ZERO_SELF_SIGNED_CERT\); if a proxy or private CA signs it, add that CA with HTTPS_CA_CERTIFICATES/,
+          ),
+        ]);
+      }
+      // One handshake per enrichment: a certificate problem is not retried.
+      expect(connections).toBe(2);
+    } finally {
+      tls.closeAllConnections();
+      await new Promise<void>((resolve) => tls.close(() => resolve()));
+    }
   });
 
   it('survives a malformed message and goes on', async () => {

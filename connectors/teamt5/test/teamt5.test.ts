@@ -21,6 +21,8 @@ import teamt5 from '../src/index.js';
 
 const CLIENT_ID = 'teamt5-client-id-it-0042';
 const CLIENT_SECRET = 'TEAMT5-CLIENT-SECRET-must-never-be-logged-42';
+/** A wrong secret the token endpoint echoes back, form-encoded, in its error (as some OAuth servers do). */
+const ECHOED_SECRET = 'Wr0ng+secret/with=chars&"q"é';
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 const reportStix = fixture('report-stix.json');
 const iocStix = fixture('indicator-bundle-stix.json');
@@ -90,6 +92,9 @@ beforeAll(async () => {
   );
   api.route('POST /oauth/token', (req) => {
     const form = new URLSearchParams(req.body);
+    if (form.get('client_secret') === ECHOED_SECRET) {
+      return { status: 400, body: { error: 'invalid_client', error_description: `rejected form: ${req.body}` } };
+    }
     const valid =
       form.get('grant_type') === 'client_credentials' &&
       form.get('client_id') === CLIENT_ID &&
@@ -279,6 +284,24 @@ describe('TeamT5 connector end to end', () => {
       /TeamT5 refused the OAuth client credentials \(HTTP 401 from POST .*check TEAMT5_CLIENT_ID and TEAMT5_CLIENT_SECRET/,
     );
     expect(d.logs.join('\n')).not.toContain('wrong-secret-value');
+  });
+
+  it('never prints a client secret the token endpoint echoes back, in any encoding', async () => {
+    const d = start({ TEAMT5_CLIENT_SECRET: ECHOED_SECRET, CONNECTOR_LOG_LEVEL: 'debug' });
+    expect(await d.exited).toBe(1);
+    const logs = d.logs.join('\n');
+    expect(logs).toMatch(/"level":"CRITICAL".*TeamT5 refused the OAuth client credentials \(HTTP 400/);
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const forms = [
+      ECHOED_SECRET,
+      encodeURIComponent(ECHOED_SECRET),
+      new URLSearchParams({ s: ECHOED_SECRET }).toString().slice(2),
+      JSON.stringify(ECHOED_SECRET).slice(1, -1),
+      b64(ECHOED_SECRET),
+      b64(`${CLIENT_ID}:${ECHOED_SECRET}`),
+    ];
+    for (const form of forms) expect(logs).not.toContain(form);
+    expect(logs).toContain('client_secret=[REDACTED]');
   });
 
   it('warns that TEAMT5_API_KEY is deprecated, and refuses to start without credentials', async () => {
