@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [push|enrichment|rate-limit|startup|import-memory ...]`: runs the benchmarks (all by
+ * `pnpm bench [push|enrichment|rate-limit|startup|import-memory|hostile-answers ...]`: runs the benchmarks (all by
  * default), each case in its own process, writes bench/results/<name>.json and renders
  * docs/performance.md from every result present. Figures are ratios against baselines measured in the
  * same run, on the same machine, so they compare; absolute numbers only describe this machine.
@@ -81,6 +81,15 @@ const benches: Record<string, () => Promise<void>> = {
     rows.push({ case: 'daemon, image flags', ...(await runCase('./import-memory.ts', ['20000', 'daemon'])) });
     writeResult('import-memory', { rows });
   },
+  async 'hostile-answers'() {
+    // The baseline first, measured in the same run: the same daemon and burst with ordinary answers.
+    const rows: Array<Record<string, unknown>> = [];
+    for (const answer of ['normal', 'near-cap', 'huge-declared', 'huge-chunked', 'gzip-bomb']) {
+      log(`CrowdSec daemon, 16 enrichments at prefetch 4, every answer ${answer}`);
+      rows.push(await runCase('./hostile-answers.ts', [answer, '16']));
+    }
+    writeResult('hostile-answers', { rows });
+  },
 };
 
 const selected = process.argv.slice(2).filter((a) => a !== '--');
@@ -89,6 +98,7 @@ for (const name of selected.length > 0 ? selected : Object.keys(benches).filter(
   if (!bench) throw new Error(`unknown benchmark "${name}" (known: ${Object.keys(benches).join(', ')})`);
   if (name === 'startup' && !existsSync(here('./startup.ts'))) continue;
   if (name === 'import-memory' && !existsSync(here('./import-memory.ts'))) continue;
+  if (name === 'hostile-answers' && !existsSync(here('./hostile-answers.ts'))) continue;
   await bench();
 }
 renderPerformanceDoc();
@@ -285,6 +295,31 @@ function renderPerformanceDoc(): void {
       const options = String(r.nodeOptions ?? '') === '' ? '(none)' : `\`${String(r.nodeOptions)}\``;
       lines.push(
         `| ${String(r.case)} | ${String(r.records)} | ${options} | ${String(r.peakRssMb)} | ${String(r.recordsPerSecond)} | ${String(r.lastToFirstRatio)} |`,
+      );
+    }
+    lines.push('');
+  }
+  const hostile = result('hostile-answers') as { at: string; rows?: Array<Record<string, unknown>> } | null;
+  const baseline = hostile?.rows?.find((r) => r.answer === 'normal');
+  if (hostile?.rows && baseline) {
+    const described: Record<string, string> = {
+      normal: 'the recorded smoke answer, about 10 KB (baseline)',
+      'near-cap': 'padded to just under the 2 MiB cap (the largest accepted)',
+      'huge-declared': '120 MB announced by Content-Length',
+      'huge-chunked': '120 MB streamed without Content-Length',
+      'gzip-bomb': '120 MB of JSON gzipped to about 120 KB',
+    };
+    lines.push(
+      '## Memory under hostile vendor answers',
+      '',
+      `The CrowdSec daemon (compiled JS, the image's \`NODE_OPTIONS\`) handling 16 enrichments at \`CONNECTOR_PREFETCH=4\` against a local vendor whose every answer is the one shown (${hostile.at}). Peak RSS is the daemon's VmHWM once every work ended; the ratio is against the baseline of ordinary answers in the same run. CrowdSec accepts answers up to 2 MiB: larger ones end on the work as "a body larger than the 2 MiB accepted", read no further than the cap.`,
+      '',
+      '| every answer | works in error | peak RSS (MB) | peak RSS / baseline |',
+      '| --- | ---: | ---: | ---: |',
+    );
+    for (const r of hostile.rows) {
+      lines.push(
+        `| ${described[String(r.answer)] ?? String(r.answer)} | ${String(r.failed)} of ${String(r.enrichments)} | ${String(r.peakRssMb)} | ${round(Number(r.peakRssMb) / Number(baseline.peakRssMb), 2)} |`,
       );
     }
     lines.push('');
