@@ -24,8 +24,8 @@ type Decoder = (text: string) => { text: string; sources: number[] } | null;
 
 /** Layers of encoding undone on top of one another: enough for "URL-encoded inside JSON inside a URL". */
 const MAX_DEPTH = 3;
-/** base64 runs shorter than this cannot hold a 4-character secret. */
-const MIN_BASE64_RUN = 6;
+/** base64 characters needed to encode `bytes` bytes: a shorter run cannot hold a secret that long. */
+const base64Length = (bytes: number): number => Math.ceil((bytes * 4) / 3);
 
 const origin = (view: View, i: number): number => (view.starts === null ? i : (view.starts[i] as number));
 
@@ -175,8 +175,8 @@ function views(text: string): View[] {
 const BASE64_RUN = /[A-Za-z0-9+/_-]{6,}={0,2}/g;
 
 /** Whether the bytes a base64 run decodes to (from any of the four alignments) hold a secret, in any encoding. */
-function base64HoldsSecret(run: string, secrets: SecretSet, depth: number): boolean {
-  for (let shift = 0; shift < 4 && run.length - shift >= MIN_BASE64_RUN; shift++) {
+function base64HoldsSecret(run: string, secrets: SecretSet, minRun: number, depth: number): boolean {
+  for (let shift = 0; shift < 4 && run.length - shift >= minRun; shift++) {
     // Node's base64 decoder reads the standard and the URL-safe alphabets alike.
     const bytes = Buffer.from(run.slice(shift), 'base64');
     for (const secretBytes of secrets.values()) if (bytes.includes(secretBytes)) return true;
@@ -206,6 +206,9 @@ function isText(text: string): boolean {
 export function findSecretSpans(text: string, secrets: SecretSet, depth = 0): Array<[number, number]> {
   if (secrets.size === 0 || text.length < 4) return [];
   const spans: Array<[number, number]> = [];
+  let shortest = Number.POSITIVE_INFINITY;
+  for (const bytes of secrets.values()) shortest = Math.min(shortest, bytes.length);
+  const minRun = base64Length(shortest);
   for (const view of views(text)) {
     for (const secret of secrets.keys()) {
       for (let at = view.text.indexOf(secret); at >= 0; at = view.text.indexOf(secret, at + 1)) {
@@ -214,7 +217,7 @@ export function findSecretSpans(text: string, secrets: SecretSet, depth = 0): Ar
     }
     for (const match of view.text.matchAll(BASE64_RUN)) {
       const run = match[0];
-      if (base64HoldsSecret(run, secrets, depth)) {
+      if (run.length >= minRun && base64HoldsSecret(run, secrets, minRun, depth)) {
         const start = match.index;
         spans.push([origin(view, start), origin(view, start + run.length)]);
       }
