@@ -133,7 +133,8 @@ describe('the connector command line', () => {
       CONNECTOR_AUTO: 'perhaps',
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/- OPENCTI_URL: expected an absolute URL/);
+    expect(r.stderr).toMatch(/- OPENCTI_URL: is not a valid URL \(expected an absolute URL/);
+    expect(r.stderr).not.toMatch(/not a url|perhaps|PURPLE/);
     expect(r.stderr).toMatch(/- CONNECTOR_ID: is required/);
     expect(r.stderr).toMatch(/- LOOKUP_MAX_TLP: expected a TLP level/);
     expect(r.stderr).toMatch(/- CONNECTOR_AUTO: expected true or false/);
