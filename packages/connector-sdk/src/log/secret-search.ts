@@ -36,64 +36,70 @@ function compose(parent: View, decoded: { text: string; sources: number[] }): Vi
 
 const HEX = /^[0-9a-fA-F]{2}$/;
 
-/** Percent-decoding (RFC 3986), optionally with `+` as a space (HTML forms). UTF-8 sequences become one char. */
-function percentDecoder(plusIsSpace: boolean): Decoder {
-  return (text) => {
-    if (!text.includes('%') && !(plusIsSpace && text.includes('+'))) return null;
-    let out = '';
-    const sources: number[] = [];
-    let i = 0;
-    let changed = false;
-    while (i < text.length) {
-      const ch = text[i] as string;
-      if (ch === '+' && plusIsSpace) {
-        out += ' ';
-        sources.push(i);
-        i += 1;
-        changed = true;
-        continue;
-      }
-      if (ch === '%' && HEX.test(text.slice(i + 1, i + 3))) {
-        // A run of %XX: decoded as UTF-8, each character mapped to the first % of its bytes.
-        const bytes: number[] = [];
-        const byteStarts: number[] = [];
-        let j = i;
-        while (text[j] === '%' && HEX.test(text.slice(j + 1, j + 3))) {
-          bytes.push(Number.parseInt(text.slice(j + 1, j + 3), 16));
-          byteStarts.push(j);
-          j += 3;
-        }
-        let b = 0;
-        while (b < bytes.length) {
-          const length = utf8Length(bytes[b] as number);
-          const chunk = Buffer.from(bytes.slice(b, b + length));
-          const decoded = length > 1 && chunk.length === length ? chunk.toString('utf8') : '';
-          if (decoded !== '' && !decoded.includes('\uFFFD')) {
-            for (const unit of decoded) {
-              for (let k = 0; k < unit.length; k++) {
-                out += unit[k];
-                sources.push(byteStarts[b] as number);
-              }
-            }
-            b += length;
-          } else {
-            // A single byte (ASCII or not valid UTF-8): kept as its code point, latin1-style.
-            out += String.fromCharCode(bytes[b] as number);
-            sources.push(byteStarts[b] as number);
-            b += 1;
-          }
-        }
-        i = j;
-        changed = true;
-        continue;
-      }
-      out += ch;
-      sources.push(i);
+/**
+ * One decoding step at `i`: emits the decoded characters (each with where it starts in `text`) and returns how
+ * many characters of `text` it consumed; 0 copies the character as it is.
+ */
+type Step = (text: string, i: number, emit: (decoded: string, source: number) => void) => number;
+
+/** Runs `step` over the text; null when nothing was decoded. */
+function scan(text: string, step: Step): { text: string; sources: number[] } | null {
+  let out = '';
+  const sources: number[] = [];
+  const emit = (decoded: string, source: number): void => {
+    out += decoded;
+    for (let k = 0; k < decoded.length; k++) sources.push(source);
+  };
+  let changed = false;
+  let i = 0;
+  while (i < text.length) {
+    const consumed = step(text, i, emit);
+    if (consumed > 0) {
+      i += consumed;
+      changed = true;
+    } else {
+      emit(text[i] as string, i);
       i += 1;
     }
-    sources.push(text.length);
-    return changed ? { text: out, sources } : null;
+  }
+  sources.push(text.length);
+  return changed ? { text: out, sources } : null;
+}
+
+/** Percent-decoding (RFC 3986), optionally with `+` as a space (HTML forms). UTF-8 sequences become one char. */
+function percentDecoder(plusIsSpace: boolean): Decoder {
+  const step: Step = (text, i, emit) => {
+    if (text[i] === '+' && plusIsSpace) {
+      emit(' ', i);
+      return 1;
+    }
+    if (text[i] !== '%' || !HEX.test(text.slice(i + 1, i + 3))) return 0;
+    // A run of %XX: decoded as UTF-8, each character mapped to the first % of its bytes.
+    const bytes: number[] = [];
+    const byteStarts: number[] = [];
+    let j = i;
+    while (text[j] === '%' && HEX.test(text.slice(j + 1, j + 3))) {
+      bytes.push(Number.parseInt(text.slice(j + 1, j + 3), 16));
+      byteStarts.push(j);
+      j += 3;
+    }
+    let b = 0;
+    while (b < bytes.length) {
+      const length = utf8Length(bytes[b] as number);
+      const chunk = Buffer.from(bytes.slice(b, b + length));
+      const decoded = length > 1 && chunk.length === length ? chunk.toString('utf8') : '';
+      if (decoded !== '' && !decoded.includes('\uFFFD')) {
+        emit(decoded, byteStarts[b] as number);
+        b += length;
+      } else {
+        // A single byte (ASCII or not valid UTF-8): kept as its code point, latin1-style.
+        emit(String.fromCharCode(bytes[b] as number), byteStarts[b] as number);
+        b += 1;
+      }
+    }
+    return j - i;
   };
+  return (text) => (text.includes('%') || (plusIsSpace && text.includes('+')) ? scan(text, step) : null);
 }
 
 function utf8Length(lead: number): number {
@@ -115,39 +121,19 @@ const JSON_ESCAPES: Readonly<Record<string, string>> = {
 };
 
 /** JSON string escapes (`\"`, `\\`, `\n`, `\u00e9`...), as a string inside a JSON document shows them. */
-const jsonDecoder: Decoder = (text) => {
-  if (!text.includes('\\')) return null;
-  let out = '';
-  const sources: number[] = [];
-  let changed = false;
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i] as string;
-    if (ch === '\\') {
-      const next = text[i + 1];
-      if (next === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
-        out += String.fromCharCode(Number.parseInt(text.slice(i + 2, i + 6), 16));
-        sources.push(i);
-        i += 6;
-        changed = true;
-        continue;
-      }
-      const simple = next === undefined ? undefined : JSON_ESCAPES[next];
-      if (simple !== undefined) {
-        out += simple;
-        sources.push(i);
-        i += 2;
-        changed = true;
-        continue;
-      }
-    }
-    out += ch;
-    sources.push(i);
-    i += 1;
+const jsonStep: Step = (text, i, emit) => {
+  if (text[i] !== '\\') return 0;
+  const next = text[i + 1];
+  if (next === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+    emit(String.fromCharCode(Number.parseInt(text.slice(i + 2, i + 6), 16)), i);
+    return 6;
   }
-  sources.push(text.length);
-  return changed ? { text: out, sources } : null;
+  const simple = next === undefined ? undefined : JSON_ESCAPES[next];
+  if (simple === undefined) return 0;
+  emit(simple, i);
+  return 2;
 };
+const jsonDecoder: Decoder = (text) => (text.includes('\\') ? scan(text, jsonStep) : null);
 
 const DECODERS: readonly Decoder[] = [percentDecoder(false), percentDecoder(true), jsonDecoder];
 
