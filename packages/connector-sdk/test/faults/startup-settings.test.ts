@@ -2,7 +2,7 @@
  * Start-up failures a setting causes, as the image runs the connector (a spawned process, every byte of its
  * output captured): it must exit 1 at once, name the setting, and print no secret in any encoding. URL
  * settings holding credentials, a key pasted into the wrong variable, a token with a line break, an OpenCTI
- * certificate OPENCTI_SSL_VERIFY does not trust, a metrics port already taken.
+ * certificate OPENCTI_SSL_VERIFY does not trust, a metrics port already taken, an unreadable CA file.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -132,7 +132,7 @@ describe('an OpenCTI certificate OPENCTI_SSL_VERIFY does not trust', () => {
   }, 60_000);
 });
 
-describe('CONNECTOR_METRICS_PORT already taken', () => {
+describe('settings the daemon uses once registered', () => {
   let platform: TestPlatform;
   let squatter: net.Server;
 
@@ -146,7 +146,7 @@ describe('CONNECTOR_METRICS_PORT already taken', () => {
     await platform?.close();
   });
 
-  it('exits 1 naming CONNECTOR_METRICS_PORT, not "an unexpected error"', async () => {
+  it('CONNECTOR_METRICS_PORT already taken: exit 1 naming it, not "an unexpected error"', async () => {
     const port = (squatter.address() as AddressInfo).port;
     const { code, stderr, output } = await exitOf(echoEntry, {
       OPENCTI_URL: platform.url,
@@ -157,6 +157,18 @@ describe('CONNECTOR_METRICS_PORT already taken', () => {
     });
     expect(code).toBe(1);
     expect(stderr).toContain(`CONNECTOR_METRICS_PORT: port ${port} on 0.0.0.0 is already in use`);
+    expect(output).not.toContain('unexpected error');
+  }, 60_000);
+
+  it('an MQ_USE_SSL_CA file that cannot be read: exit 1 naming MQ_USE_SSL_CA', async () => {
+    const { code, stderr, output } = await exitOf(echoEntry, {
+      OPENCTI_URL: platform.url,
+      OPENCTI_TOKEN: platform.token,
+      CONNECTOR_ID: randomUUID(),
+      MQ_USE_SSL_CA: '/nonexistent/rabbitmq-ca.pem',
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain('MQ_USE_SSL_CA: is neither PEM text nor a readable file (ENOENT)');
     expect(output).not.toContain('unexpected error');
   }, 60_000);
 });
