@@ -212,6 +212,18 @@ describe('loadConfig', () => {
     }
   });
 
+  it("masks a setting's own value, not the ordinary values of the others ('true' stays in the wording)", () => {
+    const err = configError(() =>
+      loadConfig(baseConfig, {
+        env: { ...minimal, CONNECTOR_AUTO: 'maybe', CONNECTOR_RUN_AND_TERMINATE: 'true', CONNECTOR_LOG_LEVEL: 'info' },
+        dotenvPath: false,
+      }),
+    );
+    expect(err.issues).toEqual([
+      { variable: 'CONNECTOR_AUTO', message: 'expected true or false (also yes/no, 1/0, on/off)' },
+    ]);
+  });
+
   it('refuses a token or key holding a line break, naming the variable and not the value', () => {
     const shape = { ...baseConfig, VENDOR_KEY: env.secret(), SSL_KEY: env.optionalSecret({ multiline: true }) };
     const err = configError(() =>

@@ -65,9 +65,11 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
 
   const result = z.object(shape).safeParse(input);
   if (!result.success) {
-    // No value is shown, in any encoding: any setting may hold a secret by mistake (a key pasted into the
-    // wrong variable, a URL with a password), and a parser may echo its input.
-    const values = Object.values(input).flatMap((v) => (v === undefined ? [] : [v, v.trim()]));
+    // No value is shown, in any encoding: a setting's own value may hold a secret by mistake (a key pasted into
+    // the wrong variable, a URL with a password) and a parser may echo it; secrets never appear either. Other
+    // settings' values are not masked: "true" or "info" would shred the wording of every message.
+    const both = (v: string | undefined) => (v === undefined ? [] : [v, v.trim()]);
+    const secretValues = secretKeys(shape).flatMap((k) => both(input[k]));
     const issues: ConfigIssue[] = [];
     const seen = new Set<string>();
     for (const issue of result.error.issues) {
@@ -75,7 +77,9 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
       const variable = source[key] ?? key;
       const schema = shape[key];
       const message =
-        input[key] === undefined ? describeMissing(schema) : maskValues(issue.message, values).replace(MASKED_ECHO, '');
+        input[key] === undefined
+          ? describeMissing(schema)
+          : maskValues(issue.message, [...both(input[key]), ...secretValues]).replace(MASKED_ECHO, '');
       const line = `${variable}: ${message}`;
       if (seen.has(line)) continue;
       seen.add(line);
