@@ -103,8 +103,9 @@ describe('the response cap', () => {
     expect(err.message).toMatch(/^CrowdSec API answered GET .*\/v2\/smoke\/1\.2\.3\.4 \(status 200\)/);
     expect(err.message).toContain('larger than the 2 MiB accepted (Content-Length 120 MiB)');
     expect(requests).toBe(1);
-    // Whatever sat in the socket buffers when the client hung up; nowhere near 120 MiB.
-    expect(written).toBeLessThan(16 * MiB);
+    // What the kernel's socket buffers took before the client hung up (up to tens of MiB on loopback): the
+    // rest of the 120 MiB was never sent.
+    expect(written).toBeLessThan(60 * MiB);
   });
 
   it('stops an endless chunked body without Content-Length as soon as the cap is passed', async () => {
@@ -118,7 +119,7 @@ describe('the response cap', () => {
     expect(err.message).toMatch(/larger than the 1 MiB accepted \(the download was stopped after 1(\.\d)? MiB\)/);
     expect(err.message).toContain('raise CROWDSEC_MAX if answers this large are expected');
     expect(requests).toBe(1);
-    expect(written).toBeLessThan(16 * MiB);
+    expect(written).toBeLessThan(60 * MiB);
   });
 
   it('counts decompressed bytes: a gzip bomb is stopped at the cap, not inflated whole', async () => {
