@@ -7,6 +7,7 @@ import {
   TLP_MARKING_IDS,
   validateBundle,
 } from '@cti/connector-sdk';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ScoutObject, scoutBundleSchema } from './client.js';
 import {
@@ -239,7 +240,92 @@ describe('dropDanglingReferences (pycti cleanup_inconsistent_bundle)', () => {
     });
     expect(out.get(ref('grouping', 1))?.object_refs).toBeUndefined();
   });
+  it('removes a chain of 5,000 relationships pointing at relationships, whose first link dangles', () => {
+    const links = Array.from({ length: 5_000 }, (_, i) =>
+      rel(uuid(i), 'related-to', i === 0 ? ref('indicator', 404) : `relationship--${uuid(i - 1)}`, entityId),
+    );
+    const sound = Array.from({ length: 5_000 }, (_, i) =>
+      rel(uuid(10_000 + i), 'related-to', i === 0 ? entityId : `relationship--${uuid(10_000 + i - 1)}`, entityId),
+    );
+    const out = dropDanglingReferences([...links, ...sound], new Set([entityId]));
+    expect(out).toEqual(sound);
+  });
+
+  it('gives what the definition gives: clean, drop, and repeat until nothing changes (any bundle)', () => {
+    const pool = [
+      ...[0, 1, 2, 3].map((n) => ref('relationship', n)),
+      ...[0, 1].map((n) => ref('sighting', n)),
+      ...[0, 1, 2].map((n) => ref('ipv4-addr', n)),
+      ref('identity', 0),
+      TLP_MARKING_IDS['TLP:AMBER'],
+      ref('marking-definition', 9),
+    ];
+    const external = new Set([ref('ipv4-addr', 0), ref('identity', 0)]);
+    const reference = fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(...pool) },
+      { weight: 1, arbitrary: fc.constantFrom(42, null, undefined, '', 'not-an-id') },
+    );
+    const maybe = (key: string, value: fc.Arbitrary<unknown>) =>
+      fc.option(value, { nil: undefined }).map((v) => (v === undefined ? {} : { [key]: v }));
+    const object = fc
+      .tuple(
+        fc.constantFrom('relationship', 'sighting', 'ipv4-addr', 'note'),
+        fc.nat(3),
+        maybe('source_ref', reference),
+        maybe('target_ref', reference),
+        maybe('sighting_of_ref', reference),
+        maybe('where_sighted_refs', fc.array(reference, { maxLength: 3 })),
+        maybe('object_refs', fc.array(reference, { maxLength: 3 })),
+        maybe('created_by_ref', reference),
+      )
+      .map(([type, n, ...properties]) => Object.assign({ type, id: ref(type, n) }, ...properties) as ScoutObject);
+    fc.assert(
+      fc.property(fc.array(object, { maxLength: 14 }), (objects) => {
+        expect(dropDanglingReferences(objects, external)).toEqual(cleanupByDefinition(objects, external));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
 });
+
+/**
+ * pycti's cleanup as it reads, one pass over the bundle per round until a round drops nothing: the
+ * reference the linear implementation must match (and too slow for a chain of thousands).
+ */
+function cleanupByDefinition(objects: readonly ScoutObject[], external: ReadonlySet<string>): ScoutObject[] {
+  let current = [...objects];
+  for (;;) {
+    const known = new Set([...external, ...current.map((o) => o.id)]);
+    const resolves = (value: unknown) =>
+      typeof value === 'string' && (known.has(value) || Object.values(TLP_MARKING_IDS).includes(value));
+    const next: ScoutObject[] = [];
+    for (const object of current) {
+      if (object.type === 'relationship' && !(resolves(object.source_ref) && resolves(object.target_ref))) continue;
+      if (object.type === 'sighting') {
+        const where = Array.isArray(object.where_sighted_refs) ? object.where_sighted_refs : [];
+        if (!resolves(object.sighting_of_ref) || !where.some(resolves)) continue;
+      }
+      const cleaned: Record<string, unknown> = { ...object };
+      let changed = false;
+      for (const [key, value] of Object.entries(object)) {
+        if (value === null || value === undefined) continue;
+        if (key.endsWith('_refs') && Array.isArray(value)) {
+          const kept = value.filter(resolves);
+          if (kept.length === value.length) continue;
+          changed = true;
+          if (kept.length > 0) cleaned[key] = kept;
+          else delete cleaned[key];
+        } else if (key.endsWith('_ref') && !resolves(value)) {
+          changed = true;
+          delete cleaned[key];
+        }
+      }
+      next.push(changed ? (cleaned as ScoutObject) : object);
+    }
+    if (next.length === current.length) return next;
+    current = next;
+  }
+}
 
 describe('canonicalValue', () => {
   it('compares IPv6 compressed and domains without case or trailing dot', () => {

@@ -121,39 +121,91 @@ function withAuthor(object: ScoutObject, authorId: string): ScoutObject {
  * pycti's `cleanup_inconsistent_bundle`, done before sending so the bundle is sound: a reference that
  * resolves neither in the bundle nor to `external` is removed; a relationship or a sighting that loses an
  * end is dropped, and so, in turn, is what referenced it.
+ *
+ * Linear in the bundle: each id that disappears notifies the relationships and sightings depending on it
+ * once (a chain of relationships pointing at relationships used to take one pass over the bundle per link).
  */
 export function dropDanglingReferences(objects: readonly ScoutObject[], external: ReadonlySet<string>): ScoutObject[] {
-  let current = [...objects];
-  for (;;) {
-    const known = new Set([...external, ...current.map((o) => o.id)]);
-    const resolves = (ref: unknown): boolean =>
-      typeof ref === 'string' && (known.has(ref) || tlpOfMarkingId(ref) !== undefined);
-    const next: ScoutObject[] = [];
-    for (const object of current) {
-      if (object.type === 'relationship' && !(resolves(object.source_ref) && resolves(object.target_ref))) continue;
-      if (object.type === 'sighting') {
-        const where = Array.isArray(object.where_sighted_refs) ? object.where_sighted_refs : [];
-        if (!resolves(object.sighting_of_ref) || !where.some(resolves)) continue;
-      }
-      let cleaned: Record<string, unknown> | null = null;
-      for (const [key, value] of Object.entries(object)) {
-        if (value === null || value === undefined) continue;
-        if (key.endsWith('_refs') && Array.isArray(value)) {
-          const kept = value.filter(resolves);
-          if (kept.length === value.length) continue;
-          cleaned ??= { ...object };
-          if (kept.length > 0) cleaned[key] = kept;
-          else delete cleaned[key];
-        } else if (key.endsWith('_ref') && !resolves(value)) {
-          cleaned ??= { ...object };
-          delete cleaned[key];
-        }
-      }
-      next.push(cleaned === null ? object : (cleaned as ScoutObject));
+  /** Copies of each id still kept (an id may repeat; it resolves while one copy is left). */
+  const copies = new Map<string, number>();
+  for (const object of objects) copies.set(object.id, (copies.get(object.id) ?? 0) + 1);
+  const permanent = (ref: string): boolean => external.has(ref) || tlpOfMarkingId(ref) !== undefined;
+  const resolves = (ref: unknown): ref is string => typeof ref === 'string' && (copies.has(ref) || permanent(ref));
+
+  const dropped = new Uint8Array(objects.length);
+  /** Per sighting: its `where_sighted_refs` entries that still resolve. */
+  const whereLeft = new Int32Array(objects.length);
+  /** Per id: the objects that lose an end (`end`) or a place (`where`) when its last copy is dropped. */
+  const dependents = new Map<string, Array<{ index: number; where: boolean }>>();
+  const pending: number[] = [];
+  const dependOn = (ref: string, index: number, where: boolean): void => {
+    if (permanent(ref)) return;
+    const list = dependents.get(ref);
+    if (list === undefined) dependents.set(ref, [{ index, where }]);
+    else list.push({ index, where });
+  };
+  objects.forEach((object, index) => {
+    const ends =
+      object.type === 'relationship'
+        ? [object.source_ref, object.target_ref]
+        : object.type === 'sighting'
+          ? [object.sighting_of_ref]
+          : [];
+    if (!ends.every(resolves)) {
+      pending.push(index);
+      return;
     }
-    if (next.length === current.length) return next;
-    current = next;
+    for (const end of ends) dependOn(end as string, index, false);
+    if (object.type !== 'sighting') return;
+    const where = Array.isArray(object.where_sighted_refs) ? object.where_sighted_refs : [];
+    for (const ref of where) {
+      if (!resolves(ref)) continue;
+      whereLeft[index] = (whereLeft[index] ?? 0) + 1;
+      dependOn(ref, index, true);
+    }
+    if (whereLeft[index] === 0) pending.push(index);
+  });
+
+  for (let index = pending.pop(); index !== undefined; index = pending.pop()) {
+    if (dropped[index] === 1) continue;
+    dropped[index] = 1;
+    const id = (objects[index] as ScoutObject).id;
+    const left = (copies.get(id) ?? 1) - 1;
+    if (left > 0) {
+      copies.set(id, left);
+      continue;
+    }
+    copies.delete(id);
+    for (const dependent of dependents.get(id) ?? []) {
+      if (!dependent.where) pending.push(dependent.index);
+      else if (--(whereLeft[dependent.index] as number) === 0) pending.push(dependent.index);
+    }
   }
+
+  const kept: ScoutObject[] = [];
+  objects.forEach((object, index) => {
+    if (dropped[index] === 0) kept.push(withoutDanglingRefs(object, resolves));
+  });
+  return kept;
+}
+
+/** The object without its references that do not resolve (itself when all do). */
+function withoutDanglingRefs(object: ScoutObject, resolves: (ref: unknown) => boolean): ScoutObject {
+  let cleaned: Record<string, unknown> | null = null;
+  for (const [key, value] of Object.entries(object)) {
+    if (value === null || value === undefined) continue;
+    if (key.endsWith('_refs') && Array.isArray(value)) {
+      const kept = value.filter(resolves);
+      if (kept.length === value.length) continue;
+      cleaned ??= { ...object };
+      if (kept.length > 0) cleaned[key] = kept;
+      else delete cleaned[key];
+    } else if (key.endsWith('_ref') && !resolves(value)) {
+      cleaned ??= { ...object };
+      delete cleaned[key];
+    }
+  }
+  return cleaned === null ? object : (cleaned as ScoutObject);
 }
 
 /** The value as OpenCTI compares it: IPv6 compressed, domains without case or trailing dot. */
