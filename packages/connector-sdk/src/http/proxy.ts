@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { ConfigError } from '../errors/index.js';
 import { registerSecret } from '../log/redact.js';
+import { trackIdleSockets } from './keep-alive.js';
 import type { ProxyOptions } from './types.js';
 
 /**
@@ -305,12 +306,12 @@ export function createTransportAgents(
     ...(tlsSettings.ca === undefined ? {} : { ca: tlsSettings.ca }),
     rejectUnauthorized: tlsSettings.rejectUnauthorized,
   };
-  const httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
-  const httpsAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo', ...tlsOptions });
+  const httpAgent = trackIdleSockets(new http.Agent({ keepAlive: true, scheduling: 'lifo' }));
+  const httpsAgent = trackIdleSockets(new https.Agent({ keepAlive: true, scheduling: 'lifo', ...tlsOptions }));
   const tunnel =
     proxySettings.httpsProxy === undefined
       ? undefined
-      : new ConnectTunnelAgent(proxySettings.httpsProxy, tlsSettings, connectTimeoutMs);
+      : trackIdleSockets(new ConnectTunnelAgent(proxySettings.httpsProxy, tlsSettings, connectTimeoutMs));
   const forwardProxy = proxySettings.httpProxy === undefined ? undefined : toAxiosProxy(proxySettings.httpProxy);
 
   return {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import axios, { type AxiosInstance } from 'axios';
 import { isSecretHeaderName, redactString } from '../log/redact.js';
 import type { TransportFailure } from './failure.js';
+import { closeStaleSockets } from './keep-alive.js';
 import type { TransportAgents } from './proxy.js';
 import { isNotSentCode, isTransientNetworkCode } from './retry.js';
 import { certificateProblem, isTlsProtocolFailure } from './tls-errors.js';
@@ -176,6 +177,8 @@ export async function sendOverWire(
   for (let hops = 0; ; hops++) {
     const headers = await request.headersFor(url);
     const { httpAgent, httpsAgent, proxy } = agents.forUrl(url);
+    // A pooled socket the vendor closed while this process was busy must not carry the request.
+    closeStaleSockets(url.protocol === 'https:' ? httpsAgent : httpAgent);
     let response: { status: number; headers: unknown; data: Readable };
     try {
       response = await http.request({

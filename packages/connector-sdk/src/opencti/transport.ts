@@ -14,6 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { ConfigError } from '../errors/index.js';
+import { closeStaleSockets, trackIdleSockets } from '../http/keep-alive.js';
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -98,10 +99,10 @@ export interface NodeTransport {
 export function createNodeTransport(tlsSettings: TlsSettings): NodeTransport {
   // `proxyEnv` is recent in @types/node; typed here so older typings still compile.
   const common: http.AgentOptions & { proxyEnv?: NodeJS.ProcessEnv } = { keepAlive: true, proxyEnv: process.env };
-  const httpAgent = new http.Agent(common);
+  const httpAgent = trackIdleSockets(new http.Agent(common));
   const httpsOptions: https.AgentOptions = { ...common, rejectUnauthorized: tlsSettings.rejectUnauthorized };
   if (tlsSettings.ca) httpsOptions.ca = tlsSettings.ca;
-  const httpsAgent = new https.Agent(httpsOptions);
+  const httpsAgent = trackIdleSockets(new https.Agent(httpsOptions));
 
   const fetchImpl: FetchLike = (input, init) => {
     const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
@@ -142,6 +143,8 @@ function send(url: URL, init: RequestInit, request: RequestFn, agent: http.Agent
       reject(toTransportError(err, connected, signal));
     };
 
+    // A pooled socket the platform closed while this process was busy must not carry the request.
+    closeStaleSockets(agent);
     const req = request(url, { method: init.method ?? 'GET', headers: toHeaderRecord(init.headers), agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
