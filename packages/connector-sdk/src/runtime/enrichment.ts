@@ -3,12 +3,14 @@
  * parse → work received → read the entity → scope → TLP gate → enrich → send → work processed → ack.
  *
  * The message is acked only once its outcome is recorded. Failures of the enrichment itself (vendor
- * errors, TLP refusal, bad input) end the work in error and are acked. When the platform or the broker
- * cannot be reached to record the outcome, the message goes back to the queue after a growing pause (up
- * to 30 s), for as long as the outage lasts: an outage is not a poison message. Other failures to record
- * the outcome requeue the message once; a redelivered message that fails again that way is reported as
- * best it can be and acked, so nothing loops. A redelivered message whose work is already processed, or
- * is still being processed by this process, is not run again.
+ * errors, TLP refusal, bad input, a bundle that cannot be sent) end the work in error and are acked. When
+ * the outcome cannot be recorded, the platform is asked whether it answers at all (a read of the work):
+ * - it does not: an outage, not a poison message. The message goes back to the queue after a growing
+ *   pause (up to 30 s), for as long as the outage lasts;
+ * - it does: what fails is this message. It is requeued once; a redelivered message that fails again is
+ *   reported on its work as best it can be and acked, so nothing loops (at most two vendor calls).
+ * A redelivered message whose work is already processed, or is still being processed by this process,
+ * is not run again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CtiError, InputError, PlatformError, TlpRefusedError } from '../errors/index.js';
@@ -27,6 +29,8 @@ export interface EnrichmentPlatform {
   workPing(workId: string): Promise<unknown>;
   /** The work's status, to recognise a redelivered message whose outcome is already recorded. */
   workStatus?(workId: string): Promise<{ status: string; processedTime: string | null } | null>;
+  /** A read that succeeds whenever the platform is up (for messages without a work). */
+  health?(): Promise<unknown>;
   /**
    * The GraphQL form of the entity (with objectMarking), read as the connector's own user (never as an
    * applicant a message names), or null when the connector cannot see it.
@@ -160,7 +164,7 @@ export class EnrichmentProcessor {
       // The outcome could not be recorded (platform or broker unreachable after retries).
       metrics.inc('errors_total');
       const message = describe(err);
-      if (err instanceof PlatformError && err.retryable) {
+      if (err instanceof PlatformError && err.retryable && !(await this.platformAnswers(msg.workId, log))) {
         // An outage, not a poison message: keep the message until the platform answers again, backing off.
         this.outageFailures++;
         const waitMs = Math.min(OUTAGE_MAX_WAIT_MS, (this.o.outageBackoffMs ?? 1000) * 2 ** (this.outageFailures - 1));
@@ -171,6 +175,8 @@ export class EnrichmentProcessor {
         await sleep(waitMs, undefined, { signal: this.o.shutdown }).catch(() => undefined);
         return 'requeue';
       }
+      // The platform answers, yet this message's outcome cannot be recorded: a second chance, then dropped.
+      this.outageFailures = 0;
       if (!redelivered) {
         log.error({ err }, `could not record the outcome, the message is requeued: ${message}`);
         return 'requeue';
@@ -319,6 +325,24 @@ export class EnrichmentProcessor {
     } catch (err) {
       log.error({ err }, 'could not answer the playbook step');
       throw err;
+    }
+  }
+
+  /**
+   * Whether the platform answers a read now (the message's work, or the health check without one): tells
+   * an outage from a message whose own outcome cannot be recorded. Unknown (no way to ask) counts as down,
+   * so that a message is never dropped for want of a probe.
+   */
+  private async platformAnswers(workId: string | null, log: Logger): Promise<boolean> {
+    const { platform } = this.o;
+    const probe = workId && platform.workStatus ? () => platform.workStatus?.(workId) : platform.health;
+    if (!probe) return false;
+    try {
+      await probe.call(platform);
+      return true;
+    } catch (err) {
+      log.debug({ err }, 'the platform does not answer either: an outage');
+      return false;
     }
   }
 

@@ -557,6 +557,7 @@ async function daemon(
           workToProcessed: (w, m, e) => platform.workToProcessed(w, m, e),
           workPing: (w) => platform.workPing(w),
           workStatus: (w) => platform.workStatus(w),
+          health: () => platform.health(),
           readEntity: async (id, opts) => (await platform.readEntity(id, opts))?.raw ?? null,
           playbookStepExecution: (v) => platform.playbookStepExecution(v),
         },
