@@ -293,11 +293,11 @@ describe('dropDanglingReferences (pycti cleanup_inconsistent_bundle)', () => {
  * reference the linear implementation must match (and too slow for a chain of thousands).
  */
 function cleanupByDefinition(objects: readonly ScoutObject[], external: ReadonlySet<string>): ScoutObject[] {
+  const tlpIds = new Set<string>(Object.values(TLP_MARKING_IDS));
   let current = [...objects];
   for (;;) {
     const known = new Set([...external, ...current.map((o) => o.id)]);
-    const resolves = (value: unknown) =>
-      typeof value === 'string' && (known.has(value) || Object.values(TLP_MARKING_IDS).includes(value));
+    const resolves = (value: unknown) => typeof value === 'string' && (known.has(value) || tlpIds.has(value));
     const next: ScoutObject[] = [];
     for (const object of current) {
       if (object.type === 'relationship' && !(resolves(object.source_ref) && resolves(object.target_ref))) continue;

@@ -28,6 +28,7 @@ function platformClient(url: string): OpenCtiClient {
   return new OpenCtiClient({
     url,
     token: 'keep-alive-test-token',
+    userAgent: 'cti-connector-sdk (keep-alive test)',
     retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
     timeoutMs: 10_000,
   });

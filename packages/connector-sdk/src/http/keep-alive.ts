@@ -60,9 +60,9 @@ function keepAliveHeaderOf(socket: Duplex): string | undefined {
  * {@link closeStaleSockets} right before each request made through the agent. Returns the agent.
  */
 export function trackIdleSockets<A extends http.Agent>(agent: A, policy: KeepAlivePolicy = KEEP_ALIVE_DEFAULTS): A {
-  const keepSocketAlive = agent.keepSocketAlive.bind(agent) as (socket: Duplex) => boolean;
+  const keepSocketAlive = agent.keepSocketAlive.bind(agent) as unknown as (socket: Duplex) => boolean;
   // Node's agent pools the socket only when this returns true (its typings say void).
-  (agent as { keepSocketAlive: (socket: Duplex) => boolean }).keepSocketAlive = (socket) => {
+  (agent as unknown as { keepSocketAlive: (socket: Duplex) => boolean }).keepSocketAlive = (socket) => {
     if (!keepSocketAlive(socket)) return false;
     const limit = idleLimitMs(keepAliveHeaderOf(socket), policy);
     if (limit === null) return false;
