@@ -195,6 +195,14 @@ export class BundleError extends CtiError {
   }
 }
 
+/**
+ * A bundle refused whole before any of it was sent (it cannot be serialised, a message would be too large,
+ * nothing in it can be imported): sending it again cannot succeed, and nothing of it reached the platform.
+ */
+export class BundleRefusedError extends BundleError {
+  override readonly code: string = 'BUNDLE_REFUSED';
+}
+
 /** A listen-queue message that does not have the platform's shape. Reported and acked, never retried. */
 export class MessageError extends CtiError {
   readonly code: string = 'MESSAGE';

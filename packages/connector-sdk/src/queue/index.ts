@@ -22,7 +22,7 @@ export {
   type ListenConsumerStopOptions,
   type QueueMissingEvent,
 } from './consumer.js';
-export { buildPushMessage, type PushMessage, type PushMessageMeta } from './message.js';
+export { buildPushMessage, largestObjectBytes, type PushMessage, type PushMessageMeta } from './message.js';
 export {
   BundlePublisher,
   type BundlePublisherCounters,

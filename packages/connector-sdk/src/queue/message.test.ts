@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildPushMessage } from './message.js';
+import { buildPushMessage, largestObjectBytes } from './message.js';
 
 const chunk = JSON.stringify({
   type: 'bundle',
@@ -80,5 +81,43 @@ describe('buildPushMessage', () => {
     const decoded = Buffer.from(message.content as string, 'base64');
     expect(decoded.equals(Buffer.from(unicode, 'utf8'))).toBe(true);
     expect(JSON.parse(decoded.toString('utf8'))).toEqual(JSON.parse(unicode));
+  });
+});
+
+describe('largestObjectBytes', () => {
+  it('an object of that size, split and enveloped, makes a message within the limit', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 4096, max: 1024 * 1024 }),
+        fc.constantFrom('a', 'é', '😀', '"', '\u0001'),
+        (maxMessageBytes, char) => {
+          const room = largestObjectBytes(maxMessageBytes);
+          // The object's JSON filled to the bound with `char` (its escaped, UTF-8 size counted).
+          const unit = Buffer.byteLength(JSON.stringify(char)) - 2;
+          const skeleton = { type: 'note', id: 'note--6b1b4f5c-0d4e-4f7a-9a59-2c5b7d0c0e11', content: '' };
+          const free = room - Buffer.byteLength(JSON.stringify(skeleton));
+          const object = { ...skeleton, content: char.repeat(Math.floor(free / unit)) };
+          expect(Buffer.byteLength(JSON.stringify(object))).toBeLessThanOrEqual(room);
+          const chunk = JSON.stringify({
+            type: 'bundle',
+            id: 'bundle--6b1b4f5c-0d4e-4f7a-9a59-2c5b7d0c0e11',
+            spec_version: '2.1',
+            x_opencti_seq: 999_999_999,
+            objects: [{ ...object, nb_deps: 999_999_999 }],
+            x_opencti_event_version: '4',
+          });
+          const body = buildPushMessage(chunk, {
+            applicantId: '88ec0c6a-13ce-5e39-b486-354fe4a7084f',
+            workId: `work_${'f'.repeat(36)}_2026-08-21T12:34:56.789Z`,
+            draftId: '88ec0c6a-13ce-5e39-b486-354fe4a7084f',
+            update: true,
+            entitiesTypes: ['Indicator', 'Malware'],
+            actionSequence: 999_999_999,
+          });
+          expect(body.length).toBeLessThanOrEqual(maxMessageBytes);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });

@@ -45,3 +45,14 @@ export function buildPushMessage(chunk: string, meta: PushMessageMeta): Buffer {
   if (meta.workId !== null) message.work_id = meta.workId;
   return Buffer.from(JSON.stringify(message), 'utf8');
 }
+
+/** Room left in a message for what surrounds the object: the envelope's fields and the chunk's own. */
+const MESSAGE_OVERHEAD_BYTES = 2048;
+
+/**
+ * The largest object (its JSON text, in bytes) whose push message stays within `maxMessageBytes`: the
+ * chunk around it is carried as base64 (4 bytes for 3) inside the envelope.
+ */
+export function largestObjectBytes(maxMessageBytes: number): number {
+  return Math.max(0, Math.floor(((maxMessageBytes - MESSAGE_OVERHEAD_BYTES) * 3) / 4));
+}

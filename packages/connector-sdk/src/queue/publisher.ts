@@ -110,7 +110,7 @@ export class BundlePublisher {
   private readonly window: number;
   private readonly maxRetryMs: number;
   private readonly retry: BackoffPolicy;
-  private maxMessageBytes: number;
+  private maxBytes: number;
   private readonly highWaterMark: number | undefined;
   private readonly logger: QueueLogger;
 
@@ -151,9 +151,14 @@ export class BundlePublisher {
     this.window = Math.max(1, Math.floor(options.window ?? DEFAULT_WINDOW));
     this.maxRetryMs = Math.max(0, options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS);
     this.retry = resolvePolicy(DEFAULT_RETRY, options.retry);
-    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.highWaterMark = options.channelHighWaterMark;
     this.logger = options.logger ?? silentQueueLogger;
+  }
+
+  /** Largest body sent, in bytes: the configured limit, lowered to the broker's once it refused a message. */
+  get maxMessageBytes(): number {
+    return this.maxBytes;
   }
 
   get counters(): Readonly<BundlePublisherCounters> {
@@ -212,9 +217,9 @@ export class BundlePublisher {
   /** Why a body cannot be sent, or undefined. */
   private bodyProblem(body: unknown, position: number, of?: number): string | undefined {
     if (!Buffer.isBuffer(body)) return `message ${position} is not a Buffer`;
-    if (body.length > this.maxMessageBytes) {
+    if (body.length > this.maxBytes) {
       const where = of === undefined ? `message ${position}` : `message ${position} of ${of}`;
-      return `${where} is ${body.length} bytes, over the ${this.maxMessageBytes}-byte limit`;
+      return `${where} is ${body.length} bytes, over the ${this.maxBytes}-byte limit`;
     }
     return undefined;
   }
@@ -622,7 +627,7 @@ export class BundlePublisher {
     if (amqpReplyCode(error) === 406 && limit?.[1]) {
       // The broker's limit is lower than ours: fail the batches that hold an oversized message, retry the rest.
       const brokerMax = Number(limit[1]);
-      this.maxMessageBytes = Math.min(this.maxMessageBytes, brokerMax);
+      this.maxBytes = Math.min(this.maxBytes, brokerMax);
       for (const message of [...this.lost, ...this.queue.slice(this.head), ...this.retryPool]) {
         if (message.body.length > brokerMax) {
           this.failBatch(

@@ -13,10 +13,17 @@
  * is not run again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CtiError, InputError, PlatformError, TlpRefusedError } from '../errors/index.js';
+import { BundleRefusedError, CtiError, InputError, PlatformError, TlpRefusedError } from '../errors/index.js';
 import { type Logger, redactString } from '../log/index.js';
 import type { PlaybookStepVariables } from '../opencti/index.js';
-import { assembleBundle, maxTlpAllows, type StixBundle, type TlpLevel, unknownTlpMarkings } from '../stix/index.js';
+import {
+  assembleBundle,
+  assertSendable,
+  maxTlpAllows,
+  type StixBundle,
+  type TlpLevel,
+  unknownTlpMarkings,
+} from '../stix/index.js';
 import type { EnrichmentDefinition, EnrichmentEntity } from './define.js';
 import { toEnrichmentEntity } from './entity.js';
 import { decodeListenMessage, type ListenMessage, workIdOf } from './listen-message.js';
@@ -262,17 +269,25 @@ export class EnrichmentProcessor {
     }
 
     const objects = bundle?.objects.length ?? 0;
-    if (msg.playbook) {
-      await this.answerPlaybook(msg, bundle ?? null, log);
-      return done(summary ?? `Playbook step answered with ${objects} objects`, false, objects);
-    }
-    if (bundle && objects > 0) {
-      await this.o.sink.send(bundle, {
-        workId: msg.workId,
-        applicantId: msg.applicantId ?? this.o.connectorUserId,
-        draftId: msg.draftId,
-        update: config.CONNECTOR_UPDATE_EXISTING_DATA,
-      });
+    // A bundle that cannot be sent is refused whole, before anything of it leaves: an error on the work.
+    try {
+      if (msg.playbook) {
+        if (bundle) assertSendable(bundle);
+        await this.answerPlaybook(msg, bundle ?? null, log);
+        return done(summary ?? `Playbook step answered with ${objects} objects`, false, objects);
+      }
+      if (bundle && objects > 0) {
+        await this.o.sink.send(bundle, {
+          workId: msg.workId,
+          applicantId: msg.applicantId ?? this.o.connectorUserId,
+          draftId: msg.draftId,
+          update: config.CONNECTOR_UPDATE_EXISTING_DATA,
+        });
+      }
+    } catch (err) {
+      if (!BundleRefusedError.is(err)) throw err;
+      if (msg.playbook) await this.answerPlaybook(msg, null, log);
+      return done(describe(err), true);
     }
     return done(summary ?? defaultSummary(entity, bundle ?? null), false, objects);
   }

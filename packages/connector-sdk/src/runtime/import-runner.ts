@@ -2,7 +2,10 @@
  * One import run: works opened lazily by name, each yielded bundle split and confirmed before the next is
  * taken (memory stays bounded), the yielded state saved only once everything before it is confirmed, and
  * every opened work marked processed at the end (in error, keeping the last saved state, on failure).
+ * A bundle the sink refuses whole (it cannot be sent, on this run or any other) is reported on its work
+ * and skipped: the run goes on, as it does for an item the connector reports with reportError.
  */
+import { BundleRefusedError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { StixBundle } from '../stix/index.js';
 import type { ImportDefinition } from './define.js';
@@ -77,6 +80,16 @@ export class ImportRunner<State> {
     let bundles = 0;
     let objects = 0;
     let reportedErrors = 0;
+    /** One expectation reported with an error on the work: shown in its errors, its counters balanced. */
+    const reportOnWork = async (message: string, work: string, source: string): Promise<void> => {
+      reportedErrors++;
+      metrics.inc('errors_total');
+      logger.warn({ work }, message);
+      const workId = await openWork(work);
+      if (!workId || !platform) return;
+      await platform.workAddExpectations(workId, 1);
+      await platform.workReportExpectation(workId, { error: message, source });
+    };
     metrics.inc('runs_total');
     metrics.setState('running');
     const initialState = this.o.state.load();
@@ -94,16 +107,8 @@ export class ImportRunner<State> {
         state: initialState,
         dryRun: this.o.dryRun,
         now: this.now,
-        reportError: async (message, options) => {
-          reportedErrors++;
-          metrics.inc('errors_total');
-          logger.warn({ work: options?.work ?? defaultWork }, message);
-          const workId = await openWork(options?.work ?? defaultWork);
-          if (!workId || !platform) return;
-          // One expectation reported with an error: it shows in the work's errors and keeps its counters balanced.
-          await platform.workAddExpectations(workId, 1);
-          await platform.workReportExpectation(workId, { error: message, source: options?.source ?? definition.name });
-        },
+        reportError: (message, options) =>
+          reportOnWork(message, options?.work ?? defaultWork, options?.source ?? definition.name),
       })
       [Symbol.asyncIterator]();
 
@@ -114,15 +119,22 @@ export class ImportRunner<State> {
       if (next.done) return false;
       const item = next.value;
       if (item.bundle && item.bundle.objects.length > 0) {
-        const workId = await openWork(item.work ?? defaultWork);
-        const sent = await this.o.sink.send(item.bundle as StixBundle, {
-          workId,
-          applicantId: this.o.connectorUserId,
-          draftId: null,
-          update: this.o.config.CONNECTOR_UPDATE_EXISTING_DATA,
-        });
-        bundles++;
-        objects += sent.objects;
+        const work = item.work ?? defaultWork;
+        const workId = await openWork(work);
+        try {
+          const sent = await this.o.sink.send(item.bundle as StixBundle, {
+            workId,
+            applicantId: this.o.connectorUserId,
+            draftId: null,
+            update: this.o.config.CONNECTOR_UPDATE_EXISTING_DATA,
+          });
+          bundles++;
+          objects += sent.objects;
+        } catch (err) {
+          // Refused whole before anything was sent, and would be on every run: reported, and the run goes on.
+          if (!BundleRefusedError.is(err)) throw err;
+          await reportOnWork(describe(err), work, definition.name);
+        }
       }
       // Not after a cancel: a reset's fresh state must stay, and a cut step may not have sent everything.
       if (item.state !== undefined && !cancel.aborted) await this.o.state.save(item.state);

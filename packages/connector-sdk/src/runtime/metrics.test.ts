@@ -33,4 +33,16 @@ describe('metrics', () => {
       await srv.close();
     }
   });
+
+  it('shows the longest the event loop was held (the gauge an SRE watches for missed heartbeats)', async () => {
+    const m = new Metrics();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Held 400 ms without burning a core, as a long synchronous computation holds it.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(m.eventLoopMaxDelaySeconds).toBeGreaterThanOrEqual(0.35);
+    expect(m.render()).toMatch(
+      /\nnodejs_eventloop_lag_max_seconds 0\.[3-9]\d\d\n|\nnodejs_eventloop_lag_max_seconds [1-9]/,
+    );
+  });
 });

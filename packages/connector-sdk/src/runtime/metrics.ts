@@ -5,9 +5,23 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { ConfigError, RateLimitError, UpstreamApiError } from '../errors/index.js';
 
 type Labels = Record<string, string>;
+
+/**
+ * How long the event loop was held by synchronous work, for the whole process (there is one loop). A hold
+ * of seconds misses AMQP heartbeats and leaves pooled connections to go stale: this is what shows it.
+ */
+let loopDelay: ELDHistogram | undefined;
+function processLoopDelay(): ELDHistogram {
+  if (loopDelay === undefined) {
+    loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    loopDelay.enable();
+  }
+  return loopDelay;
+}
 
 interface CounterSeries {
   help: string;
@@ -33,6 +47,13 @@ export class Metrics {
     this.declare('enrichment_seconds_total', 'Time spent handling listen messages');
     this.declare('platform_wait_seconds_total', 'Time spent waiting on OpenCTI (works, entity reads, expectations)');
     this.declare('broker_wait_seconds_total', 'Time spent waiting on the broker to confirm published bundles');
+    processLoopDelay();
+  }
+
+  /** The longest the event loop was held since start-up, in seconds. */
+  get eventLoopMaxDelaySeconds(): number {
+    const delay = processLoopDelay();
+    return delay.count === 0 ? 0 : delay.max / 1e9;
   }
 
   /** Counts `err` in client_errors_total, by vendor, when it is a vendor API failure. */
@@ -98,6 +119,11 @@ export class Metrics {
       '# TYPE process_uptime_seconds gauge',
     );
     lines.push(`process_uptime_seconds ${((Date.now() - this.started) / 1000).toFixed(3)}`);
+    lines.push(
+      '# HELP nodejs_eventloop_lag_max_seconds Longest time the event loop was held since start-up',
+      '# TYPE nodejs_eventloop_lag_max_seconds gauge',
+      `nodejs_eventloop_lag_max_seconds ${this.eventLoopMaxDelaySeconds.toFixed(3)}`,
+    );
     const mem = process.memoryUsage();
     lines.push('# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`);
     return `${lines.join('\n')}\n`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PlatformError } from '../errors/index.js';
+import { BundleRefusedError, PlatformError } from '../errors/index.js';
 import { assembleBundle, buildAuthor, buildObservable, type StixBundle, splitBundle } from '../stix/index.js';
 import { Metrics } from './metrics.js';
 import { AmqpBundleSink, StdoutBundleSink } from './sinks.js';
@@ -118,9 +118,62 @@ describe('AmqpBundleSink', () => {
 
   it('refuses a bundle with nothing OpenCTI accepts before adding expectations', async () => {
     const h = harness();
-    const unsupported = { type: 'bundle', id: 'bundle--1', objects: [{ type: 'x-unknown', id: 'x-unknown--1' }] };
+    const unsupported = {
+      type: 'bundle',
+      id: 'bundle--1',
+      objects: [{ type: 'x-unknown', id: 'x-unknown--00000000-0000-4000-8000-000000000001' }],
+    };
     await expect(h.sink.send(unsupported as unknown as StixBundle, META)).rejects.toThrow(/Nothing to import/);
     expect(h.calls).toEqual([]);
+  });
+});
+
+describe('a bundle that cannot be sent is refused whole, before the expectations and the first message', () => {
+  /** A vendor value nested `levels` deep, as JSON.parse gives it (it parses any depth). */
+  const nested = (levels: number): unknown => JSON.parse(`${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`);
+  const withObject = (extra: Record<string, unknown>): StixBundle => {
+    const observable = buildObservable('ipv4-addr', { value: '10.9.9.9' }, { author });
+    return { ...bundle, objects: [...bundle.objects, { ...observable, ...extra }] } as StixBundle;
+  };
+
+  it.each([
+    [
+      'a value nested 100,000 levels deep',
+      { x_vendor: nested(100_000) },
+      /x_vendor\.a\.a\.a… \(100 levels\) is nested more than 100 levels deep/,
+    ],
+    ['a bigint', { x_count: 10n }, /x_count is a bigint, which JSON cannot carry/],
+    ['a reference that is not a string', { created_by_ref: 42 }, /created_by_ref: a number is not a STIX id/],
+  ])('%s: refused naming the object and the property, nothing sent', async (_name, extra, problem) => {
+    const h = harness();
+    const refused = await h.sink.send(withObject(extra), META).catch((e: unknown) => e);
+    expect(BundleRefusedError.is(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(/^The bundle cannot be sent, nothing of it was: ipv4-addr--/);
+    expect((refused as Error).message).toMatch(problem);
+    expect(h.calls).toEqual([]);
+  });
+
+  it("an object whose message would be over the publisher's limit: refused before any message", async () => {
+    const h = harness();
+    const limited = new AmqpBundleSink(
+      { workAddExpectations: async () => void h.calls.push('expectations') },
+      { publish: async () => void h.calls.push('publish'), maxMessageBytes: 64 * 1024 },
+      h.metrics,
+    );
+    const refused = await limited.send(withObject({ description: 'x'.repeat(64 * 1024) }), META).catch((e) => e);
+    expect(BundleRefusedError.is(refused)).toBe(true);
+    expect((refused as Error).message).toMatch(/ipv4-addr--\S+: its JSON is \d+ bytes, over the 47616-byte limit/);
+    expect(h.calls).toEqual([]);
+    // Just under the limit: sent.
+    await limited.send(withObject({ description: 'x'.repeat(47_000) }), META);
+    expect(h.calls).toEqual(['expectations', 'publish']);
+  });
+
+  it('the dry run sink refuses it too, instead of failing in JSON.stringify', async () => {
+    const lines: string[] = [];
+    const sink = new StdoutBundleSink((text) => void lines.push(text), true);
+    await expect(sink.send(withObject({ x_vendor: nested(5_000) }))).rejects.toThrow(/nested more than 100 levels/);
+    expect(lines).toEqual([]);
   });
 });
 

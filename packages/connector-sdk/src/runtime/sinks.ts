@@ -1,11 +1,19 @@
 /**
  * Where bundles go. The same enrichment and import code sends through RabbitMQ (split, expectations,
  * pipelined confirmed publish), through the platform's stixBundlePush mutation, or to stdout (dry runs).
+ *
+ * Every sink checks the whole bundle before sending anything of it (assertSendable): a bundle that cannot
+ * be sent is refused whole with a BundleRefusedError naming the object and the problem, never half sent.
  */
-import { BundleError } from '../errors/index.js';
-import type { BundlePublisher } from '../queue/index.js';
-import { buildPushMessage } from '../queue/index.js';
-import { type StixBundle, splitBundleLazily } from '../stix/index.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { BundleRefusedError } from '../errors/index.js';
+import {
+  type BundlePublisher,
+  buildPushMessage,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  largestObjectBytes,
+} from '../queue/index.js';
+import { assertSendable, type StixBundle, splitBundleLazily } from '../stix/index.js';
 import type { Metrics } from './metrics.js';
 
 export interface SendMeta {
@@ -38,13 +46,20 @@ export interface ExpectationsPort {
 export class AmqpBundleSink implements BundleSink {
   constructor(
     private readonly platform: ExpectationsPort,
-    private readonly publisher: Pick<BundlePublisher, 'publish'>,
+    private readonly publisher: Pick<BundlePublisher, 'publish'> & { readonly maxMessageBytes?: number },
     private readonly metrics: Metrics,
   ) {}
 
   async send(bundle: StixBundle, meta: SendMeta): Promise<SendResult> {
+    const maxMessageBytes = this.publisher.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    assertSendable(bundle, { maxObjectBytes: largestObjectBytes(maxMessageBytes) });
     const { expectations, chunks } = splitBundleLazily(bundle);
-    if (expectations === 0) throw new BundleError('Nothing to import: the bundle has no object OpenCTI accepts');
+    if (expectations === 0) {
+      throw new BundleRefusedError('Nothing to import: the bundle has no object OpenCTI accepts');
+    }
+    // The checks and the split of a large bundle are long synchronous work: let the sockets' pending events
+    // (the platform closing an idle connection, broker heartbeats) be handled before the next call.
+    await yieldToEventLoop();
     const workId = meta.workId;
     if (workId)
       await this.metrics.time('platform_wait_seconds_total', () =>
@@ -94,7 +109,8 @@ export class ApiBundleSink implements BundleSink {
   ) {}
 
   async send(bundle: StixBundle, meta: SendMeta): Promise<SendResult> {
-    if (bundle.objects.length === 0) throw new BundleError('Nothing to import: the bundle is empty');
+    if (bundle.objects.length === 0) throw new BundleRefusedError('Nothing to import: the bundle is empty');
+    assertSendable(bundle);
     await this.platform.stixBundlePush(this.connectorId, JSON.stringify(bundle), meta.workId);
     this.metrics.inc('bundles_sent_total');
     this.metrics.inc('records_sent_total', bundle.objects.length);
@@ -114,6 +130,7 @@ export class StdoutBundleSink implements BundleSink {
   ) {}
 
   async send(bundle: StixBundle): Promise<SendResult> {
+    assertSendable(bundle);
     this.sent++;
     await this.write(`${this.compact ? JSON.stringify(bundle) : JSON.stringify(bundle, null, 2)}\n`);
     return { objects: bundle.objects.length };

@@ -22,7 +22,7 @@ function quote(value: unknown): string {
 }
 
 /** Problems with the object's own `type` and `id`; empty when both are well-formed. */
-function identityProblems(object: unknown, index: number): string[] {
+export function identityProblems(object: unknown, index: number): string[] {
   if (!isRecord(object)) return [`objects[${index}] is not an object`];
   const { type, id } = object;
   const where = typeof id === 'string' ? id : `objects[${index}]`;

@@ -6,6 +6,14 @@
 
 import { findLoneSurrogate } from './python-text.js';
 
+/**
+ * Deepest nesting accepted in a value sent or hashed, the object's own properties being at depth 1. STIX
+ * objects nest a few levels (extensions, hashes, external references); Node's JSON.stringify overflows
+ * its stack a few thousand levels down, Python's json (the platform's worker, and upstream's id hashing)
+ * at about a thousand.
+ */
+export const MAX_NESTING_DEPTH = 100;
+
 const SHORT_ESCAPES: Readonly<Record<number, string>> = {
   8: '\\b',
   9: '\\t',
@@ -54,7 +62,7 @@ function isPlainObject(value: object): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function canonicalValue(value: unknown, path: string): string {
+function canonicalValue(value: unknown, path: string, depth: number): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
@@ -68,12 +76,17 @@ function canonicalValue(value: unknown, path: string): string {
     default:
       throw new TypeError(`canonicalize: a ${typeof value} at ${path} has no JSON form`);
   }
+  if (depth >= MAX_NESTING_DEPTH) {
+    throw new TypeError(
+      `canonicalize: ${path.slice(0, 60)}${path.length > 60 ? '…' : ''} is nested more than ${MAX_NESTING_DEPTH} levels deep (or refers to itself)`,
+    );
+  }
   if (Array.isArray(value)) {
     const parts: string[] = [];
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
       if (item === undefined) throw new TypeError(`canonicalize: undefined at ${path}[${i}]`);
-      parts.push(canonicalValue(item, `${path}[${i}]`));
+      parts.push(canonicalValue(item, `${path}[${i}]`, depth + 1));
     }
     return `[${parts.join(',')}]`;
   }
@@ -86,7 +99,7 @@ function canonicalValue(value: unknown, path: string): string {
     .sort();
   const parts: string[] = [];
   for (const key of keys) {
-    parts.push(`${canonicalString(key, path)}:${canonicalValue(value[key], `${path}.${key}`)}`);
+    parts.push(`${canonicalString(key, path)}:${canonicalValue(value[key], `${path}.${key}`, depth + 1)}`);
   }
   return `{${parts.join(',')}}`;
 }
@@ -97,9 +110,10 @@ function canonicalValue(value: unknown, path: string): string {
  * `1e-7`, `1e21`). Object members whose value is `undefined` are left out, like `JSON.stringify`.
  *
  * @throws TypeError for values with no JSON form (NaN, Infinity, bigint, functions, Dates and
- *   other non-plain objects, undefined array items) and for strings holding a lone surrogate.
+ *   other non-plain objects, undefined array items), for strings holding a lone surrogate, and for
+ *   values nested more than 100 levels deep (a cycle included).
  */
 export function canonicalize(value: unknown): string {
   if (value === undefined) throw new TypeError('canonicalize: undefined has no JSON form');
-  return canonicalValue(value, '$');
+  return canonicalValue(value, '$', 0);
 }

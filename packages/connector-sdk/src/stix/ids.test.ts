@@ -136,6 +136,22 @@ describe('canonicalize (JCS as stix2 implements it)', () => {
   it('leaves out undefined members', () => {
     expect(canonicalize({ b: undefined, a: [true, null] })).toBe('{"a":[true,null]}');
   });
+
+  it('refuses data nested more than 100 levels deep, or referring to itself, with a TypeError naming where', () => {
+    const nested = (levels: number): unknown => JSON.parse(`${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`);
+    expect(canonicalize(nested(100))).toBe(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`);
+    expect(() => canonicalize(nested(101))).toThrow(
+      /^canonicalize: \$\.a\.a\.a.*… is nested more than 100 levels deep/,
+    );
+    expect(() => canonicalize(nested(100_000))).toThrow(TypeError);
+    const circular: Record<string, unknown> = { name: 'x' };
+    circular.self = [circular];
+    expect(() => canonicalize(circular)).toThrow(/nested more than 100 levels deep \(or refers to itself\)/);
+    // Id generation over such data fails the same way (a clear error, not a stack overflow).
+    expect(() => observableId('file', { hashes: { 'SHA-256': nested(100_000) } } as never)).toThrow(
+      /nested more than 100 levels/,
+    );
+  });
 });
 
 describe('pycti rules', () => {

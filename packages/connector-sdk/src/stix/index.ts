@@ -36,7 +36,7 @@ export {
 } from './builders.js';
 export type { AssembleBundleInput, ValidateBundleOptions } from './bundle.js';
 export { assembleBundle, bundleIdFor, validateBundle } from './bundle.js';
-export { canonicalize } from './canonical.js';
+export { canonicalize, MAX_NESTING_DEPTH } from './canonical.js';
 export type { IdDate, IdExplanation } from './ids.js';
 export {
   attackPatternId,
@@ -67,6 +67,7 @@ export {
   vulnerabilityId,
 } from './ids.js';
 export { type ObservableChanges, updateObservable } from './observable-update.js';
+export { assertSendable, type SendableLimits, sendableProblems } from './sendable.js';
 export type { SplitChunk, SplitOptions, SplitResult } from './splitter.js';
 export { isIdSupported, type LazySplitResult, splitBundle, splitBundleLazily } from './splitter.js';
 export type { EntityMarking, TlpLevel } from './tlp.js';

@@ -11,7 +11,7 @@ import {
   type StixBundle,
   TLP_MARKING_IDS,
 } from '../../src/stix/index.js';
-import { type RunningDaemon, startDaemon, until } from './helpers.js';
+import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, until } from './helpers.js';
 
 /**
  * An importer over a fake feed of numbered IPs: each page is one bundle, the state remembers the last
@@ -43,6 +43,26 @@ function feedConnector(pages: number, calls: Array<{ from: number }>) {
     },
   });
 }
+
+/**
+ * An importer of a vendor's STIX feed over HTTP: each page's objects, as the vendor sends them, are one
+ * bundle (as TeamT5's report downloads are); the state remembers the last page handed over.
+ */
+const stixFeedConnector = defineImport({
+  name: 'StixFeed',
+  slug: 'stix-feed',
+  config: { STIX_FEED_URL: env.url() },
+  state: z.object({ last_page: z.number() }),
+  setup: ({ config, http }) => http({ vendor: 'StixFeed', baseURL: config.STIX_FEED_URL, retry: { maxAttempts: 1 } }),
+  async *run({ client, state }) {
+    const author = buildAuthor('Stix Feed Org');
+    for (let page = state ? state.last_page + 1 : 0; ; page++) {
+      const res = await client.get<{ objects: StixBundle['objects']; last: boolean }>(`/page/${page}`);
+      yield { bundle: assembleBundle({ objects: res.data.objects, author }), state: { last_page: page } };
+      if (res.data.last) return;
+    }
+  },
+});
 
 let platform: TestPlatform;
 let daemon: RunningDaemon | null = null;
@@ -149,5 +169,60 @@ describe('import daemon against the stand-in platform and the real broker', () =
       20_000,
       'the new run to save its state',
     );
+  });
+
+  it("refuses a page's bundle holding an object nested 100,000 levels deep whole, reports it on the work, and imports the other pages", async () => {
+    const connectorId = randomUUID();
+    const author = buildAuthor('Stix Feed Org');
+    const page = (n: number) =>
+      [0, 1, 2].map((i) => buildObservable('ipv4-addr', { value: `10.7.${n}.${i}` }, { author }) as object);
+    const deepId = 'indicator--0f6b9d4c-7d7a-4b4e-9d43-6a9b3c2d1e0f';
+    const deepIndicator = JSON.stringify({
+      type: 'indicator',
+      spec_version: '2.1',
+      id: deepId,
+      created: '2026-01-02T03:04:05.000Z',
+      modified: '2026-01-02T03:04:05.000Z',
+      pattern: "[ipv4-addr:value = '10.7.1.9']",
+      pattern_type: 'stix',
+      valid_from: '2026-01-02T03:04:05.000Z',
+      x_feed_context: 'DEEP',
+    }).replace('"DEEP"', `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`);
+    const json = { 'content-type': 'application/json' };
+    const vendor: FakeVendor = await startFakeVendor({
+      'GET /page/0': { body: { objects: page(0), last: false } },
+      // The deep object between sound ones: on main, the ones split before it were pushed, then the run died.
+      'GET /page/1': {
+        body: `{"objects":[${JSON.stringify(page(1)).slice(1, -1)},${deepIndicator}],"last":false}`,
+        headers: json,
+      },
+      'GET /page/2': { body: { objects: page(2), last: true } },
+    });
+    try {
+      daemon = startDaemon(
+        stixFeedConnector,
+        baseEnv(connectorId, { STIX_FEED_URL: vendor.url, CONNECTOR_RUN_AND_TERMINATE: 'true' }),
+      );
+      expect(await daemon.exited).toBe(0);
+      const works = platform.worksOf(connectorId);
+      expect(works).toHaveLength(1);
+      const work = await platform.waitForWork(works[0]?.id as string, { status: 'any-processed', timeoutMs: 20_000 });
+      expect(work.errors.map((e) => e.message)).toEqual([
+        `The bundle cannot be sent, nothing of it was: ${deepId}: x_feed_context.a.a.a… (100 levels) is nested more than 100 levels deep (or refers to itself)`,
+      ]);
+      const values = platform
+        .objects(connectorId)
+        .map((o) => o.object)
+        .filter((o) => o.type === 'ipv4-addr')
+        .map((o) => o.value);
+      // Pages 0 and 2 whole; nothing of page 1, whose bundle was refused before its first message.
+      expect(new Set(values)).toEqual(
+        new Set(['10.7.0.0', '10.7.0.1', '10.7.0.2', '10.7.2.0', '10.7.2.1', '10.7.2.2']),
+      );
+      expect(JSON.parse(platform.connector(connectorId)?.connector_state ?? 'null')).toEqual({ last_page: 2 });
+      expect(vendor.requests.map((r) => r.path)).toEqual(['/page/0', '/page/1', '/page/2']);
+    } finally {
+      await vendor.close();
+    }
   });
 });
