@@ -201,4 +201,19 @@ describe('validateBundle', () => {
     expect(validateBundle(null)).toEqual(['the bundle is not an object']);
     expect(validateBundle({ type: 'bundle', id: 'bundle--1', objects: {} })).toEqual(['objects is not a list']);
   });
+
+  it('lists 300,000 dangling references without overflowing the call stack', () => {
+    const note = {
+      type: 'note',
+      id: 'note--2b4ab5af-2307-58e1-8862-a6a269aae798',
+      content: 'x',
+      object_refs: Array.from(
+        { length: 300_000 },
+        (_, i) => `indicator--00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      ),
+    };
+    const problems = validateBundle({ type: 'bundle', id: 'bundle--1', objects: [note] });
+    expect(problems).toHaveLength(300_000);
+    expect(problems[0]).toMatch(/object_refs: dangling reference to indicator--/);
+  });
 });

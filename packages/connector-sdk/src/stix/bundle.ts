@@ -84,7 +84,7 @@ export function validateBundle(bundle: unknown, options: ValidateBundleOptions =
   const known = new Set<string>(options.external ?? []);
   const firstById = new Map<string, string>();
   objects.forEach((object, index) => {
-    problems.push(...identityProblems(object, index));
+    for (const problem of identityProblems(object, index)) problems.push(problem);
     if (!isRecord(object) || typeof object.id !== 'string') return;
     known.add(object.id);
     let text: string;
@@ -98,7 +98,8 @@ export function validateBundle(bundle: unknown, options: ValidateBundleOptions =
     if (first === undefined) firstById.set(object.id, text);
     else if (first !== text) problems.push(`${object.id}: present several times with different content`);
   });
-  problems.push(...referenceProblems(objects, known));
+  // One at a time: a spread of a few hundred thousand problems overflows the call stack.
+  for (const problem of referenceProblems(objects, known)) problems.push(problem);
   return problems;
 }
 
