@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [push|enrichment|rate-limit|startup|import-memory|hostile-answers ...]`: runs the benchmarks (all by
+ * `pnpm bench [push|bundle-path|enrichment|rate-limit|startup|import-memory|hostile-answers ...]`: runs the benchmarks (all by
  * default), each case in its own process, writes bench/results/<name>.json and renders
  * docs/performance.md from every result present. Figures are ratios against baselines measured in the
  * same run, on the same machine, so they compare; absolute numbers only describe this machine.
@@ -49,6 +49,14 @@ const benches: Record<string, () => Promise<void>> = {
       rows.push(row);
     }
     writeResult('push', { nodeOptions, rows });
+  },
+  async 'bundle-path'() {
+    const rows = [];
+    for (const relationships of [1_000, 10_000, 100_000]) {
+      log(`bundle path, a Scout answer of ${relationships} chained relationships`);
+      rows.push(await runCase('./bundle-path.ts', [String(relationships)]));
+    }
+    writeResult('bundle-path', { rows });
   },
   async enrichment() {
     const rows = [];
@@ -158,6 +166,42 @@ function renderPerformanceDoc(): void {
         `Time per object at ${large.objects.toLocaleString('en')} objects is ${round(large.sdk.seconds / large.objects / (small.sdk.seconds / small.objects), 2)}× the time per object at ${small.objects.toLocaleString('en')}: growth is linear when this ratio stays near 1.`,
       );
     }
+    lines.push('');
+  }
+  const bundlePath = result('bundle-path') as {
+    at: string;
+    rows: Array<{
+      relationships: number;
+      sent: number;
+      mapSeconds: number;
+      checkSeconds: number;
+      splitSeconds: number;
+    }>;
+  } | null;
+  if (bundlePath && bundlePath.rows.length > 0) {
+    type Row = (typeof bundlePath.rows)[number];
+    const total = (r: Row) => r.mapSeconds + r.checkSeconds + r.splitSeconds;
+    lines.push(
+      '## Bundle path scaling',
+      '',
+      `The CPU a large vendor answer costs between the vendor and the push queue, in one process (${bundlePath.at}): a Scout answer of`,
+      'relationships each pointing at the previous one, half of them hanging from an object Scout did not send (the',
+      "reference cleanup removes that half link by link, which was quadratic), mapped by Scout's own code (filter,",
+      'cleanup, assembly), checked whole as every sink does before its first message, then split and every push message',
+      'built. Fastest of three runs per stage, after a warm-up. The last column compares each size with the one before',
+      'it: ten times the relationships cost about ten times the time when the path is linear (a little more from 1,000,',
+      'whose data fits in the CPU caches and the young generation), and a hundred times when it is quadratic.',
+      '',
+      '| relationships | objects sent | map ms | check ms | split + messages ms | total ms | time / time of the size before |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    bundlePath.rows.forEach((r, i) => {
+      const before = i === 0 ? undefined : (bundlePath.rows[i - 1] as Row);
+      const growth = before === undefined ? '–' : `${round(total(r) / total(before), 1)}×`;
+      lines.push(
+        `| ${r.relationships.toLocaleString('en')} | ${r.sent.toLocaleString('en')} | ${round(r.mapSeconds * 1000, 0)} | ${round(r.checkSeconds * 1000, 0)} | ${round(r.splitSeconds * 1000, 0)} | ${round(total(r) * 1000, 0)} | ${growth} |`,
+      );
+    });
     lines.push('');
   }
   const enrichment = result('enrichment') as { at: string; rows: Array<Record<string, unknown>> } | null;
