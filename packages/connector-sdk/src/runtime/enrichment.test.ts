@@ -154,6 +154,40 @@ describe('EnrichmentProcessor', () => {
     expect(reports.at(-1)).toBe('error: validation failed');
   });
 
+  it('tells a message whose outcome keeps failing from an outage by asking the platform: requeued once, then reported and acked', async () => {
+    const reports: string[] = [];
+    const t = setup({
+      platform: {
+        workStatus: async () => ({ status: 'progress', processedTime: null }),
+        workToProcessed: async (_w, m, e) => {
+          reports.push(`${e ? 'error' : 'ok'}: ${m}`);
+          throw new PlatformError('the connection to OpenCTI failed', {
+            operation: 'workToProcessed',
+            retryable: true,
+          });
+        },
+      },
+    });
+    expect(await t.processor.handle(message(), false)).toBe('requeue');
+    expect(await t.processor.handle(message(), true)).toBe('ack');
+    expect(t.vendorCalls()).toBe(2);
+    expect(reports.at(-1)).toBe('error: the connection to OpenCTI failed');
+  });
+
+  it('keeps a message the broker cannot take, redelivery after redelivery, even while OpenCTI answers', async () => {
+    const t = setup({
+      platform: { workStatus: async () => ({ status: 'progress', processedTime: null }) },
+      sink: {
+        send: async () => {
+          throw new PlatformError('RabbitMQ did not accept a message', { operation: 'amqp', retryable: true });
+        },
+      },
+    });
+    expect(await t.processor.handle(message(), false)).toBe('requeue');
+    expect(await t.processor.handle(message(), true)).toBe('requeue');
+    expect(await t.processor.handle(message(), true)).toBe('requeue');
+  });
+
   it('requeues when the broker cannot take the bundle', async () => {
     const t = setup({
       sink: {

@@ -5,8 +5,8 @@
  * The message is acked only once its outcome is recorded. Failures of the enrichment itself (vendor
  * errors, TLP refusal, bad input, a bundle that cannot be sent) end the work in error and are acked. When
  * the outcome cannot be recorded, the platform is asked whether it answers at all (a read of the work):
- * - it does not: an outage, not a poison message. The message goes back to the queue after a growing
- *   pause (up to 30 s), for as long as the outage lasts;
+ * - it does not, or the broker refused the bundle: an outage, not a poison message. The message goes back
+ *   to the queue after a growing pause (up to 30 s), for as long as the outage lasts;
  * - it does: what fails is this message. It is requeued once; a redelivered message that fails again is
  *   reported on its work as best it can be and acked, so nothing loops (at most two vendor calls).
  * A redelivered message whose work is already processed, or is still being processed by this process,
@@ -171,7 +171,7 @@ export class EnrichmentProcessor {
       // The outcome could not be recorded (platform or broker unreachable after retries).
       metrics.inc('errors_total');
       const message = describe(err);
-      if (err instanceof PlatformError && err.retryable && !(await this.platformAnswers(msg.workId, log))) {
+      if (err instanceof PlatformError && err.retryable && (await this.isOutage(err, msg.workId, log))) {
         // An outage, not a poison message: keep the message until the platform answers again, backing off.
         this.outageFailures++;
         const waitMs = Math.min(OUTAGE_MAX_WAIT_MS, (this.o.outageBackoffMs ?? 1000) * 2 ** (this.outageFailures - 1));
@@ -344,20 +344,22 @@ export class EnrichmentProcessor {
   }
 
   /**
-   * Whether the platform answers a read now (the message's work, or the health check without one): tells
-   * an outage from a message whose own outcome cannot be recorded. Unknown (no way to ask) counts as down,
-   * so that a message is never dropped for want of a probe.
+   * Whether a retryable failure to record an outcome is an outage rather than this message's own: the broker
+   * refusing the bundle (a full queue, a lost connection) always is; for OpenCTI, when it does not answer a
+   * read now either (the message's work, or the health check without one). Unknown (no way to ask) counts
+   * as an outage, so that a message is never dropped for want of a probe.
    */
-  private async platformAnswers(workId: string | null, log: Logger): Promise<boolean> {
+  private async isOutage(err: PlatformError, workId: string | null, log: Logger): Promise<boolean> {
+    if (err.operation === 'amqp') return true;
     const { platform } = this.o;
     const probe = workId && platform.workStatus ? () => platform.workStatus?.(workId) : platform.health;
-    if (!probe) return false;
+    if (!probe) return true;
     try {
       await probe.call(platform);
-      return true;
-    } catch (err) {
-      log.debug({ err }, 'the platform does not answer either: an outage');
       return false;
+    } catch (probeError) {
+      log.debug({ err: probeError }, 'the platform does not answer either: an outage');
+      return true;
     }
   }
 
