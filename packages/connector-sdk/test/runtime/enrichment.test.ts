@@ -7,44 +7,11 @@ import {
   type TestPlatform,
 } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { env } from '../../src/config/index.js';
 import { OpenCtiClient } from '../../src/opencti/index.js';
-import { defineEnrichment } from '../../src/runtime/define.js';
-import { assembleBundle, buildAuthor, buildIndicator, buildRelationship } from '../../src/stix/index.js';
+import { echoConnector } from './echo-connector.js';
 import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, until } from './helpers.js';
 
 const VENDOR_KEY = 'vendor-key-0123456789-SECRET';
-
-/** A small enrichment connector: asks the fake vendor about the IP, answers an indicator based on it. */
-function echoConnector(vendorUrl: string) {
-  return defineEnrichment({
-    name: 'Echo',
-    slug: 'echo',
-    scope: ['IPv4-Addr', 'IPv6-Addr'],
-    config: { ECHO_KEY: env.secret(), ECHO_MAX_TLP: env.tlp('TLP:AMBER') },
-    playbookCompatible: true,
-    maxTlp: (c) => c.ECHO_MAX_TLP,
-    setup: ({ config, http }) =>
-      http({ vendor: 'Echo', baseURL: vendorUrl, auth: { type: 'header', name: 'x-api-key', value: config.ECHO_KEY } }),
-    async enrich(entity, { client, now, confidence }) {
-      const res = await client.get<{ verdict: string }>(`/lookup/${entity.value}`);
-      const author = buildAuthor('Echo Vendor');
-      const ctx = { author, markings: entity.markingIds, confidence, now: now().toISOString() };
-      const indicator = buildIndicator(
-        { pattern: `[ipv4-addr:value = '${entity.value}']`, name: res.data.verdict },
-        ctx,
-      );
-      const rel = buildRelationship(
-        { relationship_type: 'based-on', source_ref: indicator.id, target_ref: entity.id },
-        ctx,
-      );
-      return {
-        bundle: assembleBundle({ objects: [indicator, rel], author, external: [entity.id, ...entity.markingIds] }),
-        message: `Echo: ${entity.value} is ${res.data.verdict}`,
-      };
-    },
-  });
-}
 
 let platform: TestPlatform;
 let vendor: FakeVendor;

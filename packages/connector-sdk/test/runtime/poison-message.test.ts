@@ -7,41 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { env } from '../../src/config/index.js';
-import { defineEnrichment } from '../../src/runtime/define.js';
-import { assembleBundle, buildAuthor, buildIndicator, buildRelationship } from '../../src/stix/index.js';
+import { echoConnector } from './echo-connector.js';
 import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, until } from './helpers.js';
-
-/** Asks the fake vendor about the IP, answers an indicator based on it. */
-function lookupConnector(vendorUrl: string) {
-  return defineEnrichment({
-    name: 'Lookup',
-    slug: 'lookup',
-    scope: ['IPv4-Addr'],
-    config: { LOOKUP_KEY: env.secret() },
-    maxTlp: () => 'TLP:AMBER',
-    setup: ({ config, http }) =>
-      http({
-        vendor: 'Lookup',
-        baseURL: vendorUrl,
-        auth: { type: 'header', name: 'x-api-key', value: config.LOOKUP_KEY },
-      }),
-    async enrich(entity, { client, now }) {
-      const res = await client.get<{ verdict: string }>(`/lookup/${entity.value}`);
-      const author = buildAuthor('Lookup Vendor');
-      const ctx = { author, now: now().toISOString() };
-      const indicator = buildIndicator(
-        { pattern: `[ipv4-addr:value = '${entity.value}']`, name: res.data.verdict },
-        ctx,
-      );
-      const rel = buildRelationship(
-        { relationship_type: 'based-on', source_ref: indicator.id, target_ref: entity.id },
-        ctx,
-      );
-      return { bundle: assembleBundle({ objects: [indicator, rel], author, external: [entity.id] }) };
-    },
-  });
-}
 
 let platform: TestPlatform;
 let vendor: FakeVendor;
@@ -72,10 +39,10 @@ afterAll(async () => {
 });
 
 async function start(): Promise<RunningDaemon> {
-  daemon = startDaemon(lookupConnector(vendor.url), {
+  daemon = startDaemon(echoConnector(vendor.url), {
     OPENCTI_URL: platform.url,
     OPENCTI_TOKEN: platform.token,
-    LOOKUP_KEY: 'lookup-key-0123456789',
+    ECHO_KEY: 'echo-key-0123456789',
     CONNECTOR_ID: randomUUID(),
     CONNECTOR_LOG_LEVEL: 'info',
   });
@@ -137,6 +104,11 @@ describe('a message that keeps failing, and a platform outage', () => {
       'two failed deliveries',
     );
     await platform.start();
+    // Complete once the worker has every expectation, which may come just before the connector's toProcessed.
+    await platform.waitFor(() => platform.work(workId)?.operations.some((o) => o.op === 'toProcessed'), {
+      timeoutMs: 60_000,
+      message: 'the work to be processed',
+    });
     const work = await platform.waitForWork(workId, { timeoutMs: 60_000 });
     expect(work.errors).toEqual([]);
     expect(work.operations.filter((o) => o.op === 'toProcessed')).toHaveLength(1);
