@@ -109,13 +109,14 @@ function authoringIdentities(objects: readonly unknown[]): Set<string> {
 /** What a TeamT5 report is about: every downloaded object but meta objects and authoring identities. */
 export function reportObjectRefs(objects: readonly unknown[]): string[] {
   const authors = authoringIdentities(objects);
-  const refs: string[] = [];
+  // A Set keeps the first occurrence's order; a list scan per object was quadratic on a large download.
+  const refs = new Set<string>();
   for (const object of objects) {
     if (!isRecord(object) || typeof object.id !== 'string' || typeof object.type !== 'string') continue;
     if (META_TYPES.has(object.type) || authors.has(object.id)) continue;
-    if (!refs.includes(object.id)) refs.push(object.id);
+    refs.add(object.id);
   }
-  return refs;
+  return [...refs];
 }
 
 /** `published` from the listing's unix seconds; the id hashes it as pycti hashes a UTC datetime. */
