@@ -297,6 +297,34 @@ describe('OpenCTI faults while running', () => {
     expect(settled).toBe('complete');
   }, 120_000);
 
+  it('addExpectations dropped on every attempt while OpenCTI answers everything else: two runs, then reported and dropped', async () => {
+    const { d, state, calls } = start();
+    await consuming(d);
+    const fault = platform.faults.graphql({
+      operation: 'addExpectations',
+      drop: true,
+      times: Number.POSITIVE_INFINITY,
+    });
+    const workId = await enrich(d);
+    await platform.waitFor(() => platform.work(workId)?.operations.some((o) => o.op === 'toProcessed'), {
+      timeoutMs: 60_000,
+      message: `toProcessed on ${workId}`,
+    });
+    fault.cancel();
+    const errors = platform.work(workId)?.errors.map((e) => e.message) ?? [];
+    expect(errors.join('\n')).toMatch(/addExpectations failed/);
+    expect(calls.calls).toHaveLength(2);
+    expect(await platform.queueDepth(d.connectorId, 'listen')).toBe(0);
+    const gaveUp = messages(d, /giving up/);
+    expect(gaveUp).toHaveLength(1);
+    expect((await processedWork(await enrich(d))).errors).toEqual([]);
+    expect(state.exitCode).toBeNull();
+    doc.record(
+      'addExpectations answered by a dropped connection on every attempt, while OpenCTI answers every other call (a message that can never be recorded)',
+      `The platform answered a read of the work, so this was not an outage: the message was requeued once, ran again (the handler twice in all), failed the same way and was dropped ("${normalise(String(gaveUp[0]?.message), '<opencti>')}") with the error on its work. The next enrichment completed.`,
+    );
+  }, 90_000);
+
   it('docs/reliability.md lists what this suite observed', () => {
     doc.verify();
   });
