@@ -190,8 +190,9 @@ export function standardIdOf(input: EntityInput): string {
         published: input.published ?? null,
       });
     case 'Attack-Pattern':
-      return input.x_mitre_id !== undefined
-        ? deterministicStixId('attack-pattern', { x_mitre_id: input.x_mitre_id.trim() })
+      // The platform lower-cases the MITRE id too (opencti#16132) and ignores a blank one.
+      return input.x_mitre_id !== undefined && normalizeName(input.x_mitre_id) !== ''
+        ? deterministicStixId('attack-pattern', { x_mitre_id: normalizeName(input.x_mitre_id) })
         : deterministicStixId('attack-pattern', { name: normalizeName(required(input, 'name')) });
     default:
       return deterministicStixId(spec.stixType, { name: normalizeName(required(input, 'name')) });

@@ -196,24 +196,31 @@ describe('pycti rules', () => {
     expect(markingDefinitionId('TLP', 'tlp:red')).toBe('marking-definition--a349d407-468a-5caa-9e9b-508bb6bef169');
   });
 
-  it('follows Python `or` for attack pattern external ids', () => {
-    expect(attackPatternId('attack', 'MITREID')).toBe('attack-pattern--b74cfee2-7b14-585e-862f-fea45e802da9');
+  // pycti 7 (opencti#16132): the MITRE id is lower-cased and stripped; blank falls back to the name.
+  const MITREID = '66488b4f-c9d1-5e36-99cc-372b34ebeeee'; // {"x_mitre_id":"mitreid"}
+  const NAME_ATTACK = '25f21617-8de8-5d5e-8cd4-b7e88547ba76'; // {"name":"attack"}
+
+  it('follows Python `or` for attack pattern external ids, case and spaces aside', () => {
+    expect(attackPatternId('attack', 'MITREID')).toBe(`attack-pattern--${MITREID}`);
+    expect(attackPatternId('attack', ' mitreid ')).toBe(`attack-pattern--${MITREID}`);
     expect(generateId('attack-pattern', { name: 'attack', x_opencti_external_id: ' MITREID ' })).toBe(
-      'attack-pattern--b74cfee2-7b14-585e-862f-fea45e802da9',
+      `attack-pattern--${MITREID}`,
     );
-    // An empty x_mitre_id is falsy: the name is used.
-    expect(generateId('attack-pattern', { name: 'attack', x_mitre_id: '' })).toBe(
-      'attack-pattern--25f21617-8de8-5d5e-8cd4-b7e88547ba76',
-    );
-    expect(attackPatternId('attack', null)).toBe('attack-pattern--25f21617-8de8-5d5e-8cd4-b7e88547ba76');
+    // An empty x_mitre_id is falsy: the name is used; so is a blank one.
+    expect(generateId('attack-pattern', { name: 'attack', x_mitre_id: '' })).toBe(`attack-pattern--${NAME_ATTACK}`);
+    expect(attackPatternId('attack', '  ')).toBe(`attack-pattern--${NAME_ATTACK}`);
+    expect(attackPatternId('attack', null)).toBe(`attack-pattern--${NAME_ATTACK}`);
   });
 
-  it('hashes a course of action MITRE id unstripped', () => {
-    expect(generateId('course-of-action', { x_mitre_id: 'MITREID' })).toBe(
-      'course-of-action--b74cfee2-7b14-585e-862f-fea45e802da9',
+  it('normalises a course of action MITRE id like an attack pattern one (pycti 7)', () => {
+    expect(generateId('course-of-action', { x_mitre_id: 'MITREID' })).toBe(`course-of-action--${MITREID}`);
+    expect(generateId('course-of-action', { x_mitre_id: ' MitreId\t' })).toBe(`course-of-action--${MITREID}`);
+    expect(generateId('course-of-action', { name: 'attack', x_mitre_id: ' ' })).toBe(
+      `course-of-action--${NAME_ATTACK}`,
     );
-    expect(generateId('course-of-action', { x_mitre_id: ' MITREID' })).not.toBe(
-      'course-of-action--b74cfee2-7b14-585e-862f-fea45e802da9',
+    // Unlike attack patterns, pycti reads no x_opencti_external_id for a course of action.
+    expect(generateId('course-of-action', { name: 'attack', x_opencti_external_id: 'MITREID' })).toBe(
+      `course-of-action--${NAME_ATTACK}`,
     );
   });
 

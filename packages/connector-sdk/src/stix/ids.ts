@@ -1,5 +1,5 @@
 /**
- * Deterministic STIX ids, byte-for-byte those of pycti 6.8 (`generate_id`) and of the stix2 3.0
+ * Deterministic STIX ids, byte-for-byte those of pycti 7 (`generate_id`, release 7.260817.0) and of the stix2 3.0
  * library (observable ids). Same entity, same id: a re-import by a TypeScript connector updates
  * what a Python connector wrote instead of duplicating it.
  *
@@ -127,6 +127,19 @@ function threatActorType(input: Input): unknown {
     }
   }
   return 'Threat-Actor-Group';
+}
+
+/**
+ * Attack patterns and courses of action (pycti 7, opencti#16132): the MITRE id lower-cased and stripped
+ * (T1059 and t1059 are one technique), or the name when there is none or it is blank.
+ */
+function mitreIdOrName(kind: string, input: Input, mitreId: unknown): IdData {
+  if (!isAbsent(mitreId)) {
+    if (typeof mitreId !== 'string') throw cannotCompute(kind, ['x_mitre_id must be a string']);
+    const normalized = normalizedName(mitreId);
+    if (normalized !== '') return { data: { x_mitre_id: normalized } };
+  }
+  return { data: { name: normalizedName(requiredString(kind, input, 'name')) } };
 }
 
 const PYCTI_RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
@@ -288,21 +301,10 @@ const PYCTI_RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
     (input, kind) => {
       // Python's `x_mitre_id or x_opencti_external_id`: an empty string falls through.
       const externalId = pythonTruthy(input.x_mitre_id) ? input.x_mitre_id : input.x_opencti_external_id;
-      if (!isAbsent(externalId)) {
-        if (typeof externalId !== 'string') throw cannotCompute(kind, ['x_mitre_id must be a string']);
-        return { data: { x_mitre_id: pythonStrip(externalId) } };
-      }
-      return { data: { name: normalizedName(requiredString(kind, input, 'name')) } };
+      return mitreIdOrName(kind, input, externalId);
     },
   ],
-  [
-    'course-of-action',
-    (input, kind) => {
-      // Unlike attack patterns, pycti hashes the MITRE id of a course of action unstripped.
-      if (!isAbsent(input.x_mitre_id)) return { data: { x_mitre_id: input.x_mitre_id } };
-      return { data: { name: normalizedName(requiredString(kind, input, 'name')) } };
-    },
-  ],
+  ['course-of-action', (input, kind) => mitreIdOrName(kind, input, input.x_mitre_id)],
   [
     'malware-analysis',
     (input, kind) => {
@@ -511,7 +513,7 @@ export function explainId(kind: string, input: Readonly<Record<string, unknown>>
  * dates as ISO strings, which are hashed verbatim, or `Date`s, which are hashed as Python's
  * `isoformat()` would print them).
  *
- * - pycti types (identity, indicator, relationship, report, …): pycti 6.8's `generate_id` rule.
+ * - pycti types (identity, indicator, relationship, report, …): pycti 7's `generate_id` rule.
  * - observable types (ipv4-addr, file, user-agent, …): stix2's rule over the ID-contributing
  *   properties; other properties are ignored, null/[] are dropped, hash names normalised and one
  *   hash chosen, autonomous-system numbers coerced to integers.
