@@ -8,6 +8,7 @@ import {
   toEnrichmentEntity,
   vulnerabilityId,
 } from '@cti/connector-sdk';
+import { compareWithUpstream, upstreamIdCases } from '@cti/connector-testkit';
 import { describe, expect, it } from 'vitest';
 import { type SmokeAnswer, smokeSchema } from './client.js';
 import { crowdsecLabels, FAKE_INDICATOR_ID, type MappingOptions, refreshDescription, toStixBundle } from './to-stix.js';
@@ -19,11 +20,15 @@ const cti: SmokeAnswer = smokeSchema.parse(fixture('smoke-ip-146.70.186.190.json
 // Golden ids, computed independently of the SDK (Python: uuid5 over the canonical JSON pycti hashes).
 const OBSERVABLE = 'ipv4-addr--06d36f46-e6d1-557f-a527-f1cc701617cc';
 const CROWDSEC = 'identity--5f18c204-0a7f-5061-a146-d29561d9c8aa';
-const CROWDSEC_SIGHTING = 'sighting--fd90a5a0-8c28-551d-a86d-e345ac62e6ab';
+// The observable's sightings: connectors#2863's argument order (sighted object first, sighter as a bare id).
+const CROWDSEC_SIGHTING = 'sighting--1d3366e4-73bb-52c9-8b47-9af1f723ddab';
+const CROWDSEC_INDICATOR_SIGHTING = 'sighting--1adbfff8-d9d5-5538-a7ed-abe3f1943b9d';
 const US = 'location--be4ee2db-ecdd-5acf-a5e1-ce03ef2ec91d';
-const US_SIGHTING = 'sighting--5174139a-bff8-5133-ace6-35fb3156e950';
+const US_SIGHTING = 'sighting--06219441-e85d-58eb-a7c3-232bb9648967';
+const US_INDICATOR_SIGHTING = 'sighting--a5c43e74-bf9e-5498-b6fd-6a3e8dd66fce';
 const INDICATOR = 'indicator--94c598e8-9174-58e0-9731-316e18f26916';
-const T1110 = 'attack-pattern--272bb55a-8f0d-5d73-bb7c-dee9f8d2e586';
+// pycti 7 hashes the MITRE id lower-cased ({"x_mitre_id":"t1110"}).
+const T1110 = 'attack-pattern--c5baca20-73a4-5bd9-b406-6ec05ed2de96';
 
 const entity = toEnrichmentEntity(
   {
@@ -71,7 +76,7 @@ describe('toStixBundle (CrowdSec)', () => {
     expect(count('indicator')).toBe(0);
     expect(count('vulnerability')).toBe(2);
     expect(count('location')).toBe(10);
-    expect(count('sighting')).toBe(11); // 10 targeted countries + the CrowdSec sighting
+    expect(count('sighting')).toBe(11); // 10 targeted countries + the CrowdSec sighting (no indicator to sight)
     expect(count('marking-definition')).toBe(1);
 
     expect(objects.get(CROWDSEC)).toMatchObject({ name: 'CrowdSec', identity_class: 'organization' });
@@ -80,8 +85,8 @@ describe('toStixBundle (CrowdSec)', () => {
       sighting_of_ref: FAKE_INDICATOR_ID,
       where_sighted_refs: [CROWDSEC],
       x_opencti_sighting_of_ref: OBSERVABLE,
-      first_seen: '2023-06-13T19:00:00Z',
-      last_seen: '2024-04-18T08:15:00Z',
+      first_seen: '2023-06-13T19:00:00.000Z',
+      last_seen: '2024-04-18T08:15:00.000Z',
       count: 1,
       confidence: 90,
       description: 'CrowdSec CTI sighting for IP: 146.70.186.190',
@@ -159,8 +164,20 @@ describe('toStixBundle (CrowdSec)', () => {
     expect(objects.get(T1110)).toMatchObject({ name: 'MITRE ATT&CK (T1110 - Brute Force)', x_mitre_id: 'T1110' });
     expect(objects.has(relationshipId('indicates', INDICATOR, T1110))).toBe(true);
     expect(objects.has(relationshipId('targets', T1110, US))).toBe(true);
-    // With an indicator, the sightings are of the indicator.
-    expect(objects.get(CROWDSEC_SIGHTING)?.sighting_of_ref).toBe(INDICATOR);
+    // With an indicator, upstream sights both the observable and the indicator, in CrowdSec and in each country.
+    expect(objects.get(CROWDSEC_SIGHTING)).toMatchObject({
+      sighting_of_ref: FAKE_INDICATOR_ID,
+      x_opencti_sighting_of_ref: OBSERVABLE,
+    });
+    expect(objects.get(CROWDSEC_INDICATOR_SIGHTING)).toMatchObject({
+      sighting_of_ref: INDICATOR,
+      where_sighted_refs: [CROWDSEC],
+      count: 1,
+      first_seen: '2023-06-13T19:00:00.000Z',
+    });
+    expect(objects.get(CROWDSEC_INDICATOR_SIGHTING)).not.toHaveProperty('x_opencti_sighting_of_ref');
+    expect(objects.get(US_SIGHTING)).toMatchObject({ sighting_of_ref: FAKE_INDICATOR_ID, where_sighted_refs: [US] });
+    expect(objects.get(US_INDICATOR_SIGHTING)).toMatchObject({ sighting_of_ref: INDICATOR, count: 37 });
 
     const note = bundle.objects.find((o) => o.type === 'note');
     expect(note?.content).toContain('**Reputation**: malicious');
@@ -227,5 +244,42 @@ describe('labels and the description marker', () => {
     const second = refreshDescription(first.description, new Date('2024-05-01T10:02:00Z'));
     expect(second.secondsSinceLast).toBe(120);
     expect(second.description).toBe('An observable\n\n`Last CrowdSec enrichment: 2024-05-01T10:02:00+00:00`');
+  });
+});
+
+describe('ids equal upstream head (reference/upstream-ids.json)', () => {
+  const cases = upstreamIdCases('crowdsec');
+
+  it('has the cases: defaults, everything on, country sightings off with an indicator', () => {
+    expect(cases.map((c) => c.case)).toEqual([
+      'upstream-defaults',
+      'everything-on',
+      'countries-without-their-sightings',
+    ]);
+  });
+
+  it.each(cases.map((c) => [c.case, c] as const))("%s: every object has upstream's id, none is missing", (_name, c) => {
+    const options = { ...defaults, ...(c.options as Partial<MappingOptions>) };
+    const bundle = toStixBundle(entity, cti, options);
+    expect(entity.id).toBe(c.entity?.id);
+    expect(compareWithUpstream(c, bundle.objects)).toEqual({ missing: [], unexpected: [], notDifferent: [] });
+  });
+
+  it.each(cases.map((c) => [c.case, c] as const))('%s: each sighting sights what its id says', (_name, c) => {
+    const bundle = toStixBundle(entity, cti, { ...defaults, ...(c.options as Partial<MappingOptions>) });
+    const objects = byId(bundle.objects);
+    const sightings = c.vectors.filter((v) => v.kind === 'sighting');
+    expect(sightings.length).toBeGreaterThan(0);
+    for (const vector of sightings) {
+      const sighting = objects.get(vector.id);
+      const of = vector.input.sighting_of_ref;
+      // STIX cannot sight an observable: upstream points at a placeholder and names the observable aside.
+      expect(sighting).toMatchObject(
+        of === OBSERVABLE
+          ? { sighting_of_ref: FAKE_INDICATOR_ID, x_opencti_sighting_of_ref: OBSERVABLE }
+          : { sighting_of_ref: of },
+      );
+      expect(sighting?.where_sighted_refs).toEqual([vector.input.where_sighted_refs]);
+    }
   });
 });

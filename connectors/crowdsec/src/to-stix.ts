@@ -1,6 +1,7 @@
 /**
- * CrowdSec CTI answer → STIX, as the upstream connector maps it (reference connectors.md §5.5), with its
- * ids (pycti's rules, including the argument order of its sighting ids) so a migration duplicates nothing.
+ * CrowdSec CTI answer → STIX, as the upstream connector maps it (internal-enrichment/crowdsec at
+ * OpenCTI-Platform/connectors head), with its ids (pycti's rules, including the argument order of its
+ * sighting ids) so a migration duplicates nothing: reference/upstream-ids.json pins them.
  * Differences, on purpose: labels and external references travel in the bundle (not through side API
  * calls), the author is in the bundle, the note's id is stable for the same CTI answer, an unknown
  * country code is skipped instead of crashing, and an IP CrowdSec does not know gets no sighting.
@@ -18,6 +19,7 @@ import {
   type EnrichmentEntity,
   type ExternalReference,
   generateId,
+  type SightingInput,
   type StixBundle,
   type StixContext,
   type StixObject,
@@ -128,14 +130,46 @@ function noteContent(cti: SmokeAnswer): string {
   return content;
 }
 
-/** pycti's sighting id as the upstream connector calls it: (sighting_of, where_sighted) = (its 1st, 2nd argument). */
-function upstreamSightingId(first: string, second: string, firstSeen?: string, lastSeen?: string): string {
-  return generateId('sighting', {
-    sighting_of_ref: first,
-    where_sighted_refs: second,
-    first_seen: firstSeen ?? null,
-    last_seen: lastSeen ?? null,
+/**
+ * A sighting with upstream's id: since connectors#2863 (2024-10-28) it calls
+ * `StixSightingRelationship.generate_id(sighting_of, where_sighted, first_seen, last_seen)` with the sighted
+ * object first and the sighter as a bare id (not a list), and pycti hashes them as given.
+ */
+function upstreamSighting(input: SightingInput, sightingOf: string, sighter: string, ctx: StixContext): StixObject {
+  const id = generateId('sighting', {
+    sighting_of_ref: sightingOf,
+    where_sighted_refs: sighter,
+    first_seen: input.first_seen ?? null,
+    last_seen: input.last_seen ?? null,
   });
+  return { ...buildSighting(input, ctx), id };
+}
+
+/**
+ * Upstream's sightings of one sighter: the observable's (through the placeholder `sighting_of_ref` and
+ * `x_opencti_sighting_of_ref`, as STIX sightings cannot point at an observable) and, when there is one,
+ * the indicator's.
+ */
+function sightingsBy(
+  sighter: string,
+  common: Omit<SightingInput, 'sighting_of_ref' | 'where_sighted_refs'>,
+  observableId: string,
+  indicatorId: string | null,
+  ctx: StixContext,
+): StixObject[] {
+  const where = { where_sighted_refs: [sighter] };
+  const sightings = [
+    upstreamSighting(
+      { ...common, ...where, sighting_of_ref: FAKE_INDICATOR_ID, x_opencti_sighting_of_ref: observableId },
+      observableId,
+      sighter,
+      ctx,
+    ),
+  ];
+  if (indicatorId !== null) {
+    sightings.push(upstreamSighting({ ...common, ...where, sighting_of_ref: indicatorId }, indicatorId, sighter, ctx));
+  }
+  return sightings;
 }
 
 /** The enrichment bundle for a CTI answer about `entity`. */
@@ -240,20 +274,14 @@ export function toStixBundle(entity: EnrichmentEntity, cti: SmokeAnswer, o: Mapp
         ctx,
       );
       objects.push(location);
-      if (o.targetedCountriesSightings) {
-        const sighting = buildSighting(
-          {
-            sighting_of_ref: indicatorId ?? FAKE_INDICATOR_ID,
-            where_sighted_refs: [location.id],
-            count: percent,
-            description: `CrowdSec CTI sighting for country: ${code}`,
-            confidence: cticonf,
-            x_opencti_sighting_of_ref: observableId,
-          },
-          ctx,
-        );
-        objects.push({ ...sighting, id: upstreamSightingId(location.id, observableId) });
-      }
+      // Upstream sights the indicator in each country even when the observable's country sightings are off.
+      const countrySightings = {
+        count: percent,
+        description: `CrowdSec CTI sighting for country: ${code}`,
+        confidence: cticonf,
+      };
+      const sightings = sightingsBy(location.id, countrySightings, observableId, indicatorId, ctx);
+      objects.push(...(o.targetedCountriesSightings ? sightings : sightings.slice(1)));
       for (const apId of attackPatternIds) {
         objects.push(
           buildRelationship({ relationship_type: 'targets', source_ref: apId, target_ref: location.id }, ctx),
@@ -280,23 +308,15 @@ export function toStixBundle(entity: EnrichmentEntity, cti: SmokeAnswer, o: Mapp
   }
 
   if (o.createSighting) {
-    const firstSeen = seenDate(cti.history?.first_seen);
-    const lastSeen = seenDate(cti.history?.last_seen);
-    const sighting = buildSighting(
-      {
-        sighting_of_ref: indicatorId ?? FAKE_INDICATOR_ID,
-        where_sighted_refs: [author.id],
-        first_seen: firstSeen,
-        last_seen: lastSeen,
-        count: 1,
-        description: `CrowdSec CTI sighting for IP: ${ip}`,
-        confidence: cticonf,
-        external_references: [ctiRef, ...mitreRefs],
-        x_opencti_sighting_of_ref: observableId,
-      },
-      ctx,
-    );
-    objects.push({ ...sighting, id: upstreamSightingId(author.id, observableId, firstSeen, lastSeen) });
+    const common = {
+      first_seen: seenDate(cti.history?.first_seen),
+      last_seen: seenDate(cti.history?.last_seen),
+      count: 1,
+      description: `CrowdSec CTI sighting for IP: ${ip}`,
+      confidence: cticonf,
+      external_references: [ctiRef, ...mitreRefs],
+    };
+    objects.push(...sightingsBy(author.id, common, observableId, indicatorId, ctx));
   }
 
   // The entity, the placeholder and non-TLP markings (PAP, statements) live on the platform already.

@@ -84,5 +84,13 @@ export { AUTH_REQUIRED_BODY } from './server.js';
 export { type ConnectorTestbed, connectorTestbed, type TestbedOptions } from './testbed.js';
 export type { BrokerConnection, ConnectorQueueNames } from './topology.js';
 export { LISTEN_EXCHANGE, PUSH_EXCHANGE } from './topology.js';
+export {
+  compareWithUpstream,
+  type UpstreamIdCase,
+  type UpstreamIdComparison,
+  type UpstreamIdVector,
+  upstreamIdCase,
+  upstreamIdCases,
+} from './upstream-ids.js';
 export type { CallbackDelivery } from './worker.js';
 export type { WorkCounters, WorkDocument, WorkMessage, WorkOperation, WorkSnapshot, WorkStatus } from './works.js';
