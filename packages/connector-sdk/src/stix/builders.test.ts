@@ -15,7 +15,7 @@ import {
   buildVulnerability,
   type StixContext,
 } from './builders.js';
-import { TLP_MARKING_IDS } from './ids.js';
+import { sightingId, TLP_MARKING_IDS } from './ids.js';
 
 const NOW = '2024-05-01T08:00:00.000Z';
 const author = buildAuthor('SpyCloud', 'SpyCloud external import connector');
@@ -76,10 +76,55 @@ describe('SDO and SRO builders', () => {
       name: '8.8.8.8',
       x_opencti_main_observable_type: 'IPv4-Addr',
       pattern_type: 'stix',
+      pattern_version: '2.1',
       valid_from: NOW,
       confidence: 75,
       object_marking_refs: [TLP_MARKING_IDS['TLP:AMBER+STRICT'], TLP_MARKING_IDS['TLP:RED']],
     });
+  });
+
+  it("sets pattern_version '2.1' on STIX patterns only, as stix2 does", () => {
+    const stix = buildIndicator({ pattern: "[ipv4-addr:value = '8.8.8.8']" }, ctx);
+    expect(stix.pattern_version).toBe('2.1');
+    expect(buildIndicator({ pattern: "[ipv4-addr:value = '8.8.8.8']", pattern_version: '2.0' }, ctx)).toMatchObject({
+      pattern_version: '2.0',
+    });
+    const yara = buildIndicator({ pattern: 'rule x { condition: true }', pattern_type: 'yara' }, ctx);
+    expect(yara).not.toHaveProperty('pattern_version');
+  });
+
+  it('writes every timestamp as …T00:00:00.000Z and hashes the values as given', () => {
+    const sighting = buildSighting(
+      {
+        sighting_of_ref: 'indicator--a1b2c3d4-0000-4000-8000-000000000001',
+        where_sighted_refs: ['identity--d969b177-497f-598d-8428-b128c8f5f819'],
+        first_seen: '2023-06-13T19:00:00Z',
+        last_seen: '2024-04-18T10:15:00.123456+02:00',
+        created: '2024-05-01T08:00:00Z',
+        modified: '2024-05-01 09:00:00.5Z',
+      },
+      ctx,
+    );
+    expect(sighting).toMatchObject({
+      first_seen: '2023-06-13T19:00:00.000Z',
+      last_seen: '2024-04-18T08:15:00.123Z',
+      created: '2024-05-01T08:00:00.000Z',
+      modified: '2024-05-01T09:00:00.500Z',
+    });
+    // pycti hashes its dates verbatim: the id is the one of the texts given, not of the form written.
+    expect(sighting.id).toBe(
+      sightingId(
+        'indicator--a1b2c3d4-0000-4000-8000-000000000001',
+        ['identity--d969b177-497f-598d-8428-b128c8f5f819'],
+        '2023-06-13T19:00:00Z',
+        '2024-04-18T10:15:00.123456+02:00',
+      ),
+    );
+    expect(buildIndicator({ pattern: '[x:y = 1]', valid_until: '2030-01-01T00:00:00Z' }, ctx).valid_until).toBe(
+      '2030-01-01T00:00:00.000Z',
+    );
+    expect(() => buildIndicator({ pattern: '[x:y = 1]', valid_until: 'soon' }, ctx)).toThrow(/valid_until 'soon'/);
+    expect(() => buildVulnerability({ name: 'x', created: '2024-02-30T00:00:00Z' })).toThrow(/created/);
   });
 
   it('never reads the clock: no created and no ctx.now is an error', () => {
@@ -166,7 +211,7 @@ describe('SDO and SRO builders', () => {
       'location--da430873-42c8-57ca-b08b-a797558c6cbd',
     );
     expect(buildAttackPattern({ name: 'Spearphishing Link', x_mitre_id: 'T1566.002' }, ctx).id).toBe(
-      'attack-pattern--c99ef9d2-e161-5107-a6aa-4f3a05f1ad11',
+      'attack-pattern--af0c733a-28d4-59b3-8379-a5a6bd96ea77',
     );
     expect(buildIdentity({ name: 'julien', identity_class: 'individual' }, ctx).id).toBe(
       'identity--d969b177-497f-598d-8428-b128c8f5f819',

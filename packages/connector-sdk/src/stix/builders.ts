@@ -2,7 +2,8 @@
  * Pure builders for the STIX objects the connectors emit. Each fills `spec_version`, the
  * deterministic id (never random), `created`/`modified` (from the input or `ctx.now`, never the
  * clock), the author, markings and confidence from a shared context, and leaves out every empty
- * property so the same input always gives the same bytes.
+ * property so the same input always gives the same bytes. Every timestamp is written in one form
+ * (`…T10:00:00.000Z`, see timestamps.ts); ids hash the values as given, as pycti does.
  */
 
 import { BundleError } from '../errors/index.js';
@@ -19,6 +20,7 @@ import {
   sightingId,
   vulnerabilityId,
 } from './ids.js';
+import { requireStixTimestamp, STIX_TIMESTAMP_PROPERTIES } from './timestamps.js';
 import type {
   AttackPattern,
   ExternalReference,
@@ -89,14 +91,12 @@ function uniqueStrings(...lists: ReadonlyArray<readonly string[] | undefined>): 
   return [...new Set(lists.flatMap((list) => list ?? []))];
 }
 
+/** A timestamp input in the SDK's form; a missing or malformed one names its field. */
 function requireTimestamp(type: string, field: string, value: string | undefined): string {
   if (value === undefined) {
     throw new BundleError(`Cannot build a ${type}`, [`no ${field}: pass it in the input or set ctx.now`]);
   }
-  if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
-    throw new BundleError(`Cannot build a ${type}`, [`${field} '${String(value)}' is not an ISO timestamp`]);
-  }
-  return value;
+  return requireStixTimestamp(type, field, value);
 }
 
 /** Copies `source` into `target` without undefined values or empty lists; arrays are copied. */
@@ -119,18 +119,21 @@ function buildCore<T>(
   ctx: StixContext,
   exclude: ReadonlySet<string> = new Set(),
 ): T {
+  const createdText = requireTimestamp(type, 'created', created);
   const object: Record<string, unknown> = {
     type,
     spec_version: '2.1',
     id,
-    created,
-    modified: props.modified ?? created,
+    created: createdText,
+    modified: props.modified === undefined ? createdText : requireTimestamp(type, 'modified', props.modified),
   };
   const createdBy = props.created_by_ref ?? authorId(ctx.author);
   if (createdBy !== undefined) object.created_by_ref = createdBy;
   const own: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(props)) {
-    if (!CORE_KEYS.has(key) && !exclude.has(key)) own[key] = value;
+    if (CORE_KEYS.has(key) || exclude.has(key)) continue;
+    own[key] =
+      STIX_TIMESTAMP_PROPERTIES.has(key) && typeof value === 'string' ? requireStixTimestamp(type, key, value) : value;
   }
   assignDefined(object, own);
   assignDefined(object, {
@@ -142,8 +145,11 @@ function buildCore<T>(
   return object as T;
 }
 
+/** `created` as given (or `ctx.now`), checked: the id rules that use it hash it as given, buildCore writes it in the SDK's form. */
 function createdOf(type: string, props: CoreInput, ctx: StixContext): string {
-  return requireTimestamp(type, 'created', props.created ?? ctx.now);
+  const created = props.created ?? ctx.now;
+  requireTimestamp(type, 'created', created);
+  return created as string;
 }
 
 export type IdentityInput = CoreInput & {
@@ -183,7 +189,7 @@ export function buildAuthor(name: string, description?: string, extra: AuthorExt
   };
   if (extra.created !== undefined) {
     author.created = requireTimestamp('identity', 'created', extra.created);
-    author.modified = extra.modified ?? extra.created;
+    author.modified = requireTimestamp('identity', 'modified', extra.modified ?? extra.created);
   }
   const { created: _created, modified: _modified, ...rest } = extra;
   assignDefined(author, { name, description, identity_class: 'organization', ...rest });
@@ -206,13 +212,20 @@ export type IndicatorInput = CoreInput & {
   x_opencti_score?: number | undefined;
 };
 
+/** `pattern_type` defaults to 'stix', whose `pattern_version` defaults to '2.1' (as stix2 sets it). */
 export function buildIndicator(props: IndicatorInput, ctx: StixContext = {}): Indicator {
   const created = createdOf('indicator', props, ctx);
+  const patternType = props.pattern_type ?? 'stix';
   return buildCore<Indicator>(
     'indicator',
     indicatorId(props.pattern),
     created,
-    { ...props, pattern_type: props.pattern_type ?? 'stix', valid_from: props.valid_from ?? created },
+    {
+      ...props,
+      pattern_type: patternType,
+      pattern_version: props.pattern_version ?? (patternType === 'stix' ? '2.1' : undefined),
+      valid_from: props.valid_from ?? created,
+    },
     ctx,
   );
 }

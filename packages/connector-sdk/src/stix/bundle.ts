@@ -7,6 +7,7 @@
 import { BundleError } from '../errors/index.js';
 import { canonicalize } from './canonical.js';
 import { OASIS_NAMESPACE, uuidV5 } from './ids.js';
+import { withStixTimestamps } from './timestamps.js';
 import { tlpMarkingDefinition, tlpOfMarkingId } from './tlp.js';
 import type { Identity, MarkingDefinition, StixBundle, StixObject } from './types.js';
 
@@ -125,6 +126,8 @@ export function bundleIdFor(objectIds: Iterable<string>): string {
  * - Objects are deduplicated by id; when an id repeats, the later object wins (in the position of
  *   the first). That is what pycti's splitter does (it indexes objects by id, last one wins), so a
  *   port behaves the same when a connector re-emits an updated object.
+ * - Every top-level STIX timestamp is written in the SDK's one form (`…T10:00:00.000Z`), vendor
+ *   objects' included: the same instant, the same text.
  * - Every marking referenced through `object_marking_refs` is included when its definition is
  *   known: from `markings`, or built for the fixed TLP ids.
  * - Then every top-level reference must resolve inside the bundle or to `external`, and every
@@ -143,7 +146,7 @@ export function assembleBundle(input: AssembleBundleInput): StixBundle {
       shapeProblems.push(...problems);
       return;
     }
-    byId.set(object.id, object);
+    byId.set(object.id, withStixTimestamps(object));
   };
 
   const connectorObjects = [...input.objects];

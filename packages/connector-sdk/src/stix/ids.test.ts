@@ -64,6 +64,58 @@ describe('golden ids (reference/golden-ids.json)', () => {
   );
 });
 
+interface UpstreamVector {
+  kind: string;
+  call: string;
+  input: Record<string, unknown>;
+  id: string;
+  canonical?: string;
+}
+
+const upstreamUrl = new URL('../../../../reference/upstream-ids.json', import.meta.url);
+const upstream = JSON.parse(readFileSync(upstreamUrl, 'utf8')) as {
+  cases: Array<{ connector: string; case: string; vectors: UpstreamVector[] }>;
+};
+// Vectors that hash something (not a vendor id kept as it is), once each.
+const hashedVectors = [
+  ...new Map(
+    upstream.cases.flatMap((c) => c.vectors.filter((v) => v.canonical !== undefined).map((v) => [v.id, v] as const)),
+  ).values(),
+];
+
+describe("the upstream connectors' calls (reference/upstream-ids.json)", () => {
+  it('covers every kind the connectors hash', () => {
+    expect(new Set(hashedVectors.map((v) => v.kind))).toEqual(
+      new Set([
+        'identity',
+        'indicator',
+        'relationship',
+        'sighting',
+        'attack-pattern',
+        'vulnerability',
+        'location',
+        'incident',
+        'report',
+        'ipv4-addr',
+        'ipv6-addr',
+        'domain-name',
+        'url',
+        'email-addr',
+        'user-account',
+        'user-agent',
+        'file',
+        'directory',
+        'autonomous-system',
+      ]),
+    );
+  });
+
+  it.each(hashedVectors.map((v) => [v.kind, v.call, v] as const))('%s: %s', (kind, _call, vector) => {
+    const explained = explainId(kind, vector.input);
+    expect(explained).toEqual({ id: vector.id, canonical: vector.canonical });
+  });
+});
+
 describe('uuidV5', () => {
   it('matches Python uuid.uuid5 for the RFC 4122 DNS namespace', () => {
     expect(uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'python.org')).toBe('886313e1-3b8a-5372-9b90-0c9aee199e5d');

@@ -70,6 +70,13 @@ export { type ObservableChanges, updateObservable } from './observable-update.js
 export { assertSendable, type SendableLimits, sendableProblems } from './sendable.js';
 export type { SplitChunk, SplitOptions, SplitResult } from './splitter.js';
 export { isIdSupported, type LazySplitResult, splitBundle, splitBundleLazily } from './splitter.js';
+export {
+  requireStixTimestamp,
+  STIX_TIMESTAMP_FORM,
+  STIX_TIMESTAMP_PROPERTIES,
+  toStixTimestamp,
+  withStixTimestamps,
+} from './timestamps.js';
 export type { EntityMarking, TlpLevel } from './tlp.js';
 export {
   entityTlp,
