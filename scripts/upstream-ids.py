@@ -214,10 +214,14 @@ class Case:
         return identifier
 
     def differ(self, identifier, reason):
-        self.out.setdefault("differences", []).append({"id": identifier, "reason": reason})
+        listed = self.out.setdefault("differences", [])
+        if all(d["id"] != identifier for d in listed):
+            listed.append({"id": identifier, "reason": reason})
 
     def ours_only(self, identifier, reason):
-        self.out.setdefault("ours_only", []).append({"id": identifier, "reason": reason})
+        listed = self.out.setdefault("ours_only", [])
+        if all(d["id"] != identifier for d in listed):
+            listed.append({"id": identifier, "reason": reason})
 
 
 def fixture(connector, name):
@@ -465,8 +469,8 @@ def spycloud_case():
             if windows:
                 case.differ(
                     directory[0],
-                    f'Directory "{path.parent}" of the Windows path {record["infected_path"]!r}: '
-                    "upstream parses it as a POSIX path; ours keeps the real parent directory",
+                    f'Directory "{path.parent}": upstream reads a Windows path ({record["infected_path"]!r}) as '
+                    "one POSIX file name, whose parent is \".\"; ours keeps the real parent directory",
                 )
                 case.differ(
                     relationship_id("related-to", directory[0], incident)[0],
@@ -753,6 +757,15 @@ def main():
             "ip-foundation",
             "ip-foundation.json",
             {"entity_type": "IPv4-Addr", "value": "1.1.1.1", "id": observable_id("ipv4-addr", {"value": "1.1.1.1"})[0]},
+        ).out,
+        scout_case(
+            "search",
+            "search.json",
+            {
+                "entity_type": "Domain-Name",
+                "value": "one.one.one.one",
+                "id": observable_id("domain-name", {"value": "one.one.one.one"})[0],
+            },
         ).out,
         urlscan_case().out,
     ]

@@ -8,6 +8,7 @@ import {
   TLP_MARKING_IDS,
   validateBundle,
 } from '@cti/connector-sdk';
+import { compareWithUpstream, upstreamIdCase } from '@cti/connector-testkit';
 import { describe, expect, it } from 'vitest';
 import { type BreachRecord, parseRecords } from './client.js';
 import {
@@ -327,6 +328,24 @@ describe('toStixBundle (SpyCloud)', () => {
     const incident = [...objects.values()].find((o) => o.type === 'incident');
     expect(incident?.source).toBe('Unknown');
     expect(incident?.created_by_ref).toBe(identityId('Acme SpyCloud', 'organization'));
+  });
+});
+
+describe('ids equal upstream head (reference/upstream-ids.json)', () => {
+  const upstream = upstreamIdCase('spycloud', 'breach-records');
+
+  it("every object of both fixture pages has upstream's id, apart from the Windows directories", () => {
+    const { bundle } = mapped([...records, ...lastPage], upstream.options as Partial<MappingOptions>);
+    expect(compareWithUpstream(upstream, bundle.objects)).toEqual({ missing: [], unexpected: [], notDifferent: [] });
+    // The only differences: the two Windows paths upstream reads as POSIX paths (Directory "."; a File for a
+    // path that ends in a separator), with their related-to.
+    expect(upstream.differences?.map((d) => d.id.split('--')[0]).sort()).toEqual([
+      'directory',
+      'file',
+      'relationship',
+      'relationship',
+      'relationship',
+    ]);
   });
 });
 

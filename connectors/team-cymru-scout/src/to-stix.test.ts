@@ -7,6 +7,7 @@ import {
   TLP_MARKING_IDS,
   validateBundle,
 } from '@cti/connector-sdk';
+import { compareWithUpstream, upstreamIdCases } from '@cti/connector-testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type ScoutObject, scoutBundleSchema } from './client.js';
@@ -492,5 +493,19 @@ describe('toStixBundle', () => {
     const a = toStixBundle(entity, search.objects, { now: NOW });
     const b = toStixBundle(entity, search.objects, { now: NOW });
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+});
+
+describe('ids equal upstream head (reference/upstream-ids.json)', () => {
+  const cases = upstreamIdCases('team-cymru-scout');
+  const answers: Record<string, typeof search> = { 'ip-foundation': ipFoundation, search };
+
+  it.each(cases.map((c) => [c.case, c] as const))('%s: what upstream sends, with the same ids', (name, c) => {
+    if (c.entity === undefined) throw new Error('the case names no entity');
+    const entity = dryRunEntity(c.entity.value, c.entity.entity_type);
+    expect(entity.id).toBe(c.entity.id);
+    const { bundle } = toStixBundle(entity, answers[name]?.objects ?? [], { now: NOW });
+    if (bundle === null) throw new Error('expected a bundle');
+    expect(compareWithUpstream(c, bundle.objects)).toEqual({ missing: [], unexpected: [], notDifferent: [] });
   });
 });

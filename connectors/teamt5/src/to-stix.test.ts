@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { BundleError, identityId, reportId, splitBundle, TLP_MARKING_IDS } from '@cti/connector-sdk';
+import { compareWithUpstream, upstreamIdCase } from '@cti/connector-testkit';
 import { describe, expect, it } from 'vitest';
 import type { ReportRef } from './client.js';
 import { DEFAULT_CONNECTOR_NAME } from './config.js';
@@ -191,6 +192,16 @@ describe('toReportBundle', () => {
     expect(JSON.stringify(toReportBundle(flash, reportStix, options()))).toBe(
       JSON.stringify(toReportBundle(flash, structuredClone(reportStix), options())),
     );
+  });
+});
+
+describe('ids equal upstream head (reference/upstream-ids.json)', () => {
+  it("the first report's bundle: TeamT5's ids kept, the author, the marking and the report with upstream's ids", () => {
+    const upstream = upstreamIdCase('teamt5', 'first-report');
+    const { authorName, tlp } = upstream.options as { authorName: string; tlp: MappingOptions['tlp'] };
+    const bundle = toReportBundle(flash, reportStix, { author: teamt5Author(authorName), tlp });
+    expect(compareWithUpstream(upstream, bundle.objects)).toEqual({ missing: [], unexpected: [], notDifferent: [] });
+    expect(upstream.vectors.find((v) => v.kind === 'report')?.id).toBe(FLASH_REPORT);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   toEnrichmentEntity,
   validateBundle,
 } from '@cti/connector-sdk';
+import { compareWithUpstream, upstreamIdCase } from '@cti/connector-testkit';
 import { describe, expect, it } from 'vitest';
 import { resultSchema, type ScanResult } from './client.js';
 import {
@@ -220,6 +221,16 @@ describe('toStixBundle: a malicious Url', () => {
     expect(later.objects.map((o) => o.id)).toEqual(bundle.objects.map((o) => o.id));
     const noIndicator = toStixBundle(entity, malicious, { ...options, createIndicator: false });
     expect(noIndicator.objects.some((o) => o.type === 'indicator')).toBe(false);
+  });
+});
+
+describe('ids equal upstream head (reference/upstream-ids.json)', () => {
+  it('a malicious Url: what both upstream connectors make, with their ids, but the declared differences', () => {
+    const upstream = upstreamIdCase('urlscan', 'malicious-url');
+    const entity = observable('Url', PHISH_URL);
+    expect(entity.id).toBe(upstream.entity?.id);
+    const bundle = toStixBundle(entity, malicious, { ...options, ...(upstream.options as Partial<MappingOptions>) });
+    expect(compareWithUpstream(upstream, bundle.objects)).toEqual({ missing: [], unexpected: [], notDifferent: [] });
   });
 });
 
