@@ -82,6 +82,7 @@ export type {
 export { TESTKIT_SCHEMA_PATH, testkitSchema } from './schema.js';
 export { AUTH_REQUIRED_BODY } from './server.js';
 export { type ConnectorTestbed, connectorTestbed, type TestbedOptions } from './testbed.js';
+export { TIMESTAMP_FORM, timestampFormProblems } from './timestamp-form.js';
 export type { BrokerConnection, ConnectorQueueNames } from './topology.js';
 export { LISTEN_EXCHANGE, PUSH_EXCHANGE } from './topology.js';
 export {

@@ -28,6 +28,7 @@ import {
 } from './records.js';
 import { type EnrichmentRequest, type PlatformUser, platformError, type ResolverServices } from './resolvers.js';
 import { GraphqlServer } from './server.js';
+import { timestampFormProblems } from './timestamp-form.js';
 import { type BrokerConnection, brokerConnectionOf, type ConnectorQueueNames, Topology } from './topology.js';
 import { type CallbackDelivery, Worker } from './worker.js';
 import { type WorkDocument, type WorkSnapshot, WorkStore } from './works.js';
@@ -64,6 +65,12 @@ export interface TestPlatformOptions {
   now?: () => Date;
   /** Delay before a listen message whose HTTP callback was unreachable is requeued (default 10 000 ms). */
   callbackRetryMs?: number;
+  /**
+   * Timestamps in what connectors send (pushed bundles, playbook answers) must be in the suite's one form,
+   * `…T08:15:00.000Z`: 'strict' (default) makes `close()` throw listing the others; 'off' for tests that
+   * send hand-written bundles on purpose.
+   */
+  timestampForm?: 'strict' | 'off';
 }
 
 export interface AskEnrichmentOptions {
@@ -161,6 +168,7 @@ export class TestPlatform {
   readonly #waiters = new Set<Waiter>();
   #playbookCount = 0;
   #closed = false;
+  readonly #timestampForm: 'strict' | 'off';
 
   private constructor(
     options: Required<Pick<TestPlatformOptions, 'token' | 'version'>> & TestPlatformOptions,
@@ -176,6 +184,7 @@ export class TestPlatform {
     this.#connectors = new ConnectorStore(this.#now, changed);
     this.#works = new WorkStore(this.#now, changed);
     this.#entities = new EntityStore(this.#now);
+    this.#timestampForm = options.timestampForm ?? 'strict';
     const tokenUser = { id: options.connectorUserId ?? DEFAULT_CONNECTOR_USER_ID, name: 'connector user' };
     for (const user of [
       { id: ADMIN_USER_ID, name: 'admin' },
@@ -545,6 +554,26 @@ export class TestPlatform {
     for (const id of this.#registered) await this.#topology.deleteQueues(id);
     await this.#topology.close();
     this.#waiters.clear();
+    // After the clean-up, so a failing check leaves nothing behind.
+    const problems = this.#timestampForm === 'strict' ? this.timestampFormProblems() : [];
+    if (problems.length > 0) {
+      throw new TestPlatformError(
+        `Connectors sent timestamps in another form than …T08:15:00.000Z:\n${problems.slice(0, 20).join('\n')}` +
+          (problems.length > 20 ? `\n… ${problems.length - 20} more` : ''),
+      );
+    }
+  }
+
+  /** Date-times in pushed bundles and playbook answers written otherwise than `…T08:15:00.000Z`. */
+  timestampFormProblems(): string[] {
+    return [
+      ...this.#recorder.pushMessages.flatMap((m) =>
+        timestampFormProblems(m.bundle).map((p) => `push #${m.seq} (connector ${m.connectorId}) ${p}`),
+      ),
+      ...this.#recorder.playbookSteps.flatMap((step) =>
+        timestampFormProblems(step.bundle).map((p) => `playbook answer #${step.seq} ${p}`),
+      ),
+    ];
   }
 
   // --- internals ----------------------------------------------------------------------------------

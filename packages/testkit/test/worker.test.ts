@@ -194,3 +194,38 @@ describe('queue limit fault', () => {
     await platform.waitFor(() => platform.objects(id).length === 2);
   });
 });
+
+describe('the timestamp form', () => {
+  it('close() refuses a pushed bundle whose timestamps are written otherwise than …T08:15:00.000Z', async () => {
+    for (const timestampForm of ['strict', 'off'] as const) {
+      const own = await startTestPlatform({ timestampForm });
+      try {
+        const id = newConnectorId();
+        await register(own, id, { type: 'EXTERNAL_IMPORT', name: 'Importer' });
+        const { workAdd } = await gqlData<{ workAdd: { id: string } }>(own, WORK_ADD, {
+          connectorId: id,
+          friendlyName: 'run',
+        });
+        const late = { ...ipv4('5.5.5.5'), x_opencti_modified_at: '2024-04-18T08:15:00Z' };
+        await gqlData(own, ADD_EXPECTATIONS, { id: workAdd.id, expectations: 1 });
+        await raw.publish(
+          'amqp.worker.exchange',
+          `push_routing_${id}`,
+          pushMessage(bundleOf(late), { work_id: workAdd.id }),
+        );
+        await gqlData(own, WORK_TO_PROCESSED, { id: workAdd.id, message: 'sent 1', inError: false });
+        await own.waitForWork(workAdd.id);
+        expect(own.timestampFormProblems()).toEqual([
+          expect.stringMatching(
+            /^push #\d+ \(connector .+\) objects\[0\]\.x_opencti_modified_at: '2024-04-18T08:15:00Z'$/,
+          ),
+        ]);
+      } finally {
+        const closing = own.close();
+        if (timestampForm === 'strict')
+          await expect(closing).rejects.toThrow(/x_opencti_modified_at: '2024-04-18T08:15:00Z'/);
+        else await closing;
+      }
+    }
+  });
+});
