@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
   attackPatternId,
+  generateId,
   indicatorId,
   locationId,
   relationshipId,
@@ -189,6 +190,21 @@ describe('toStixBundle (CrowdSec)', () => {
   it('links attack patterns to the observable when there is no indicator', () => {
     const bundle = toStixBundle(entity, cti, { ...defaults, attackPatternsFromMitre: true });
     expect(byId(bundle.objects).has(relationshipId('related-to', OBSERVABLE, T1110))).toBe(true);
+  });
+
+  it('sights without dates when CrowdSec sends a history date that is not one (upstream crashed on it)', () => {
+    for (const first_seen of ['2023-13-45T99:99:99+00:00', 'yesterday', '']) {
+      const odd = smokeSchema.parse({
+        ...fixture('smoke-ip-146.70.186.190.json'),
+        history: { first_seen, last_seen: '2024-04-18T08:15:00+00:00' },
+      });
+      const bundle = toStixBundle(entity, odd, defaults);
+      const sighting = bundle.objects.find((o) => o.type === 'sighting' && o.where_sighted_refs?.[0] === CROWDSEC);
+      expect(sighting, first_seen).toBeDefined();
+      expect(sighting, first_seen).not.toHaveProperty('first_seen');
+      // pycti hashes last_seen only together with first_seen: no dates in the id either.
+      expect(sighting?.id).toBe(generateId('sighting', { sighting_of_ref: OBSERVABLE, where_sighted_refs: CROWDSEC }));
+    }
   });
 
   it('skips an unknown country code instead of failing', () => {

@@ -23,6 +23,7 @@ import {
   type StixBundle,
   type StixContext,
   type StixObject,
+  toStixTimestamp,
   updateObservable,
 } from '@cti/connector-sdk';
 import type { SmokeAnswer } from './client.js';
@@ -64,11 +65,15 @@ export function ctiConfidence(confidence: string | null | undefined): number {
   return confidence === 'high' ? 90 : confidence === 'medium' ? 60 : confidence === 'low' ? 30 : 0;
 }
 
-/** `%Y-%m-%dT%H:%M:%SZ` of an ISO date's wall-clock part, as upstream's strftime prints it. */
+/**
+ * `%Y-%m-%dT%H:%M:%SZ` of an ISO date's wall-clock part, as upstream's strftime prints it (and hashes it), or
+ * undefined when that is not a real instant (upstream crashes on it; here the sighting goes without dates).
+ */
 export function seenDate(value: string | null | undefined): string | undefined {
   if (!value) return undefined;
   const m = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)/.exec(value);
-  return m ? `${m[1]}T${m[2]}Z` : undefined;
+  const text = m ? `${m[1]}T${m[2]}Z` : undefined;
+  return text !== undefined && toStixTimestamp(text) !== null ? text : undefined;
 }
 
 /** The labels the toggles ask for, in upstream's order. */

@@ -285,6 +285,24 @@ describe('toStixBundle: other results', () => {
     expect(String(bundle.objects.find((o) => o.type === 'note')?.content)).toContain('| Domain | capitalne.com |');
   });
 
+  it("dates the note and indicator with the scan time in the one STIX form, or the enrichment's time", () => {
+    const cases: Array<[string | undefined, string]> = [
+      ['2025-03-04T09:12:45.123Z', '2025-03-04T09:12:45.123Z'],
+      ['2025-03-04T10:12:45+01:00', '2025-03-04T09:12:45.000Z'],
+      // Not an RFC 3339 instant: the enrichment's own time, rather than failing or sending it as it is.
+      ['Tue, 04 Mar 2025 09:12:45 GMT', options.now.toISOString()],
+      ['2025-02-30T09:12:45Z', options.now.toISOString()],
+      ['soon', options.now.toISOString()],
+      [undefined, options.now.toISOString()],
+    ];
+    for (const [time, expected] of cases) {
+      const result = resultSchema.parse({ ...malicious, task: { ...malicious.task, time } });
+      const bundle = toStixBundle(observable('Url', PHISH_URL), result, options);
+      expect(bundle.objects.find((o) => o.type === 'note')?.created, String(time)).toBe(expected);
+      expect(bundle.objects.find((o) => o.type === 'indicator')?.valid_from, String(time)).toBe(expected);
+    }
+  });
+
   it('types an IPv6 page address as IPv6-Addr (the community connector made it IPv4-Addr)', () => {
     const v6 = resultSchema.parse({
       ...malicious,

@@ -20,6 +20,7 @@ import {
   type StixBundle,
   type StixContext,
   type StixObject,
+  toStixTimestamp,
   updateObservable,
 } from '@cti/connector-sdk';
 import type { ScanResult } from './client.js';
@@ -281,7 +282,8 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
   const value = entity.value ?? '';
   const isUrl = entity.entityType.toLowerCase() === 'url';
   const uuid = result.task.uuid.toLowerCase();
-  const scanTime = result.task.time && !Number.isNaN(Date.parse(result.task.time)) ? result.task.time : undefined;
+  // The scan's time when urlscan gives a real instant (in the one STIX form), else the enrichment's own.
+  const scanTime = (result.task.time && toStixTimestamp(result.task.time)) || undefined;
   const summary = summarizeVerdicts(result);
   const labels = urlscanLabels(summary);
   const ref: ExternalReference = {
