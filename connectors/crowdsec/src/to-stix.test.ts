@@ -199,7 +199,9 @@ describe('toStixBundle (CrowdSec)', () => {
         history: { first_seen, last_seen: '2024-04-18T08:15:00+00:00' },
       });
       const bundle = toStixBundle(entity, odd, defaults);
-      const sighting = bundle.objects.find((o) => o.type === 'sighting' && o.where_sighted_refs?.[0] === CROWDSEC);
+      const sighting = bundle.objects.find(
+        (o) => o.type === 'sighting' && (o.where_sighted_refs as string[] | undefined)?.[0] === CROWDSEC,
+      );
       expect(sighting, first_seen).toBeDefined();
       expect(sighting, first_seen).not.toHaveProperty('first_seen');
       // pycti hashes last_seen only together with first_seen: no dates in the id either.
