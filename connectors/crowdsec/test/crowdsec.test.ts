@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connectorTestbed } from '@cti/connector-testkit';
+import { connectorTestbed, timestampFormProblems } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import crowdsec from '../src/index.js';
 
@@ -204,6 +204,7 @@ describe('the dry run of the built connector', () => {
     const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; value?: string }> };
     expect(bundle.objects.find((o) => o.type === 'ipv4-addr')?.value).toBe('1.2.3.4');
     expect(bundle.objects.filter((o) => o.type === 'sighting').length).toBeGreaterThan(0);
+    expect(timestampFormProblems(bundle)).toEqual([]);
     expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/v2/smoke/1.2.3.4']);
   });
 });

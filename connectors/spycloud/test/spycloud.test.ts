@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connectorTestbed, type FakeRequest } from '@cti/connector-testkit';
+import { connectorTestbed, type FakeRequest, timestampFormProblems } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import spycloud from '../src/index.js';
 
@@ -217,6 +217,7 @@ describe('the dry run of the built connector', () => {
     expect(lines).toHaveLength(2);
     const bundles = lines.map((l) => JSON.parse(l) as { type: string; objects: Array<{ type: string }> });
     expect(bundles.map((b) => b.type)).toEqual(['bundle', 'bundle']);
+    expect(timestampFormProblems(bundles)).toEqual([]);
     expect(bundles.map((b) => b.objects.filter((o) => o.type === 'incident').length)).toEqual([11, 3]);
     expect(watchlistRequests()).toHaveLength(2);
   });

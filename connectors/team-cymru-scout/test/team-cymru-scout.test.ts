@@ -7,7 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { observableId } from '@cti/connector-sdk';
-import { connectorTestbed, type FakeRequest, type RunningConnector } from '@cti/connector-testkit';
+import {
+  connectorTestbed,
+  type FakeRequest,
+  type RunningConnector,
+  timestampFormProblems,
+} from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import scout from '../src/index.js';
 
@@ -338,6 +343,7 @@ describe('the dry run of the built connector', () => {
     expect(bundle.objects.find((o) => o.type === 'ipv4-addr')?.value).toBe('8.8.8.8');
     expect(bundle.objects[0]?.id).toBe(AUTHOR);
     expect(bundle.objects).toHaveLength(6);
+    expect(timestampFormProblems(bundle)).toEqual([]);
     expect(bed.vendor.requests.map((r) => [r.path, r.query.get('ips')])).toEqual([
       ['/api/scout/ip/foundation', '8.8.8.8'],
     ]);

@@ -15,6 +15,7 @@ import {
   startFakeVendor,
   startTestPlatform,
   type TestPlatform,
+  timestampFormProblems,
 } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import teamt5 from '../src/index.js';
@@ -340,6 +341,7 @@ describe('the dry run of the built connector', () => {
     expect(lines).toHaveLength(6);
     const bundles = lines.map((l) => JSON.parse(l) as { type: string; objects: Array<{ type: string; id: string }> });
     expect(bundles.every((b) => b.type === 'bundle')).toBe(true);
+    expect(timestampFormProblems(bundles)).toEqual([]);
     expect(bundles.slice(0, 4).map((b) => b.objects.filter((o) => o.type === 'report').length)).toEqual([1, 1, 1, 1]);
     expect(bundles[0]?.objects.some((o) => o.id === FLASH_REPORT)).toBe(true);
     expect(bundles.slice(4).every((b) => b.objects.some((o) => o.type === 'indicator'))).toBe(true);

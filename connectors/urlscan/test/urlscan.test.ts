@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runConnector } from '@cti/connector-sdk';
-import { connectorTestbed, type FakeRequest, waitUntil } from '@cti/connector-testkit';
+import { connectorTestbed, type FakeRequest, timestampFormProblems, waitUntil } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONNECTOR_ID } from '../src/config.js';
 import urlscan from '../src/index.js';
@@ -242,6 +242,7 @@ describe('the dry run of the built connector', () => {
       const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; value?: string }> };
       expect(bundle.objects.find((o) => o.type === 'url')?.value).toBe('https://example.com/login');
       expect(bundle.objects.some((o) => o.type === 'note')).toBe(true);
+      expect(timestampFormProblems(bundle)).toEqual([]);
       expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
     } finally {
       bed.vendor.route('GET /api/v1/search/', searchRoute);
