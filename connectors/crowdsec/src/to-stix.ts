@@ -151,28 +151,32 @@ function upstreamSighting(input: SightingInput, sightingOf: string, sighter: str
 }
 
 /**
- * Upstream's sightings of one sighter: the observable's (through the placeholder `sighting_of_ref` and
- * `x_opencti_sighting_of_ref`, as STIX sightings cannot point at an observable) and, when there is one,
- * the indicator's.
+ * Upstream's sightings of one sighter: the observable's, when asked (through the placeholder
+ * `sighting_of_ref` and `x_opencti_sighting_of_ref`, as STIX sightings cannot point at an observable),
+ * and the indicator's, when there is one.
  */
 function sightingsBy(
   sighter: string,
   common: Omit<SightingInput, 'sighting_of_ref' | 'where_sighted_refs'>,
-  observableId: string,
-  indicatorId: string | null,
+  of: { observable: string | null; indicator: string | null },
   ctx: StixContext,
 ): StixObject[] {
   const where = { where_sighted_refs: [sighter] };
-  const sightings = [
-    upstreamSighting(
-      { ...common, ...where, sighting_of_ref: FAKE_INDICATOR_ID, x_opencti_sighting_of_ref: observableId },
-      observableId,
-      sighter,
-      ctx,
-    ),
-  ];
-  if (indicatorId !== null) {
-    sightings.push(upstreamSighting({ ...common, ...where, sighting_of_ref: indicatorId }, indicatorId, sighter, ctx));
+  const sightings: StixObject[] = [];
+  if (of.observable !== null) {
+    sightings.push(
+      upstreamSighting(
+        { ...common, ...where, sighting_of_ref: FAKE_INDICATOR_ID, x_opencti_sighting_of_ref: of.observable },
+        of.observable,
+        sighter,
+        ctx,
+      ),
+    );
+  }
+  if (of.indicator !== null) {
+    sightings.push(
+      upstreamSighting({ ...common, ...where, sighting_of_ref: of.indicator }, of.indicator, sighter, ctx),
+    );
   }
   return sightings;
 }
@@ -285,8 +289,8 @@ export function toStixBundle(entity: EnrichmentEntity, cti: SmokeAnswer, o: Mapp
         description: `CrowdSec CTI sighting for country: ${code}`,
         confidence: cticonf,
       };
-      const sightings = sightingsBy(location.id, countrySightings, observableId, indicatorId, ctx);
-      objects.push(...(o.targetedCountriesSightings ? sightings : sightings.slice(1)));
+      const sighted = { observable: o.targetedCountriesSightings ? observableId : null, indicator: indicatorId };
+      objects.push(...sightingsBy(location.id, countrySightings, sighted, ctx));
       for (const apId of attackPatternIds) {
         objects.push(
           buildRelationship({ relationship_type: 'targets', source_ref: apId, target_ref: location.id }, ctx),
@@ -321,7 +325,7 @@ export function toStixBundle(entity: EnrichmentEntity, cti: SmokeAnswer, o: Mapp
       confidence: cticonf,
       external_references: [ctiRef, ...mitreRefs],
     };
-    objects.push(...sightingsBy(author.id, common, observableId, indicatorId, ctx));
+    objects.push(...sightingsBy(author.id, common, { observable: observableId, indicator: indicatorId }, ctx));
   }
 
   // The entity, the placeholder and non-TLP markings (PAP, statements) live on the platform already.
