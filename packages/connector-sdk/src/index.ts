@@ -20,4 +20,5 @@ export {
 } from './opencti/index.js';
 export * from './runtime/index.js';
 export * from './stix/index.js';
+export * from './time/index.js';
 export { SDK_VERSION } from './version.js';

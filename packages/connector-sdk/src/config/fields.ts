@@ -66,6 +66,33 @@ function parseBool(raw: string, ctx: z.RefinementCtx): boolean {
   return z.NEVER;
 }
 
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
+
+/**
+ * A number as people write one in a compose file: decimal digits, an optional sign and, for decimals, a
+ * point. Number() would also read 0x32 (50), 1e2, 0b1, Infinity and "" (0): each is refused here, as a
+ * value that does not say what the admin meant. Surrounding blanks are dropped (as every setting's are);
+ * -0 is 0.
+ */
+function parseNumber(raw: string, ctx: z.RefinementCtx, kind: 'integer' | 'decimal'): number {
+  const text = raw.trim();
+  const integer = kind === 'integer';
+  const value = Number(text) + 0;
+  if (!(integer ? INTEGER : DECIMAL).test(text)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: integer ? `expected a whole number, got "${raw}"` : `expected a number, got "${raw}"`,
+    });
+    return z.NEVER;
+  }
+  if (integer ? !Number.isSafeInteger(value) : !Number.isFinite(value)) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is too large to be read exactly` });
+    return z.NEVER;
+  }
+  return value;
+}
+
 const rawString = z.string({ error: 'expected a text value' });
 
 /**
@@ -132,16 +159,7 @@ export const env = {
     let num = z.number({ error: 'expected a whole number' }).int({ error: 'expected a whole number' });
     if (opts.min !== undefined) num = num.min(opts.min, { error: `expected a number >= ${opts.min}` });
     if (opts.max !== undefined) num = num.max(opts.max, { error: `expected a number <= ${opts.max}` });
-    const parsed = rawString
-      .transform((raw, ctx) => {
-        const n = Number(raw.trim());
-        if (raw.trim() === '' || !Number.isFinite(n)) {
-          ctx.addIssue({ code: 'custom', message: `expected a whole number, got "${raw}"` });
-          return z.NEVER;
-        }
-        return n;
-      })
-      .pipe(num);
+    const parsed = rawString.transform((raw, ctx) => parseNumber(raw, ctx, 'integer')).pipe(num);
     return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
       kind: 'integer',
       ...(opts.default === undefined ? {} : { defaultValue: opts.default, defaultText: String(opts.default) }),
@@ -154,16 +172,7 @@ export const env = {
     let num = z.number();
     if (opts.min !== undefined) num = num.min(opts.min, { error: `expected a number >= ${opts.min}` });
     if (opts.max !== undefined) num = num.max(opts.max, { error: `expected a number <= ${opts.max}` });
-    const parsed = rawString
-      .transform((raw, ctx) => {
-        const n = Number(raw.trim());
-        if (raw.trim() === '' || !Number.isFinite(n)) {
-          ctx.addIssue({ code: 'custom', message: `expected a number, got "${raw}"` });
-          return z.NEVER;
-        }
-        return n;
-      })
-      .pipe(num);
+    const parsed = rawString.transform((raw, ctx) => parseNumber(raw, ctx, 'decimal')).pipe(num);
     return withMeta(opts.default === undefined ? parsed : parsed.optional().default(opts.default), {
       kind: 'number',
       ...(opts.default === undefined ? {} : { defaultValue: opts.default, defaultText: String(opts.default) }),

@@ -30,6 +30,12 @@ export function defaultConnectorInfo(): ConnectorInfo {
 
 /** A date as pycti writes it in `connectorInfo`: UTC, whole seconds, `Z` (`%Y-%m-%dT%H:%M:%SZ`). */
 export function formatConnectorDate(date: Date): string {
-  if (Number.isNaN(date.getTime())) throw new RangeError('formatConnectorDate: invalid date');
+  const year = date.getUTCFullYear();
+  // pycti's strftime format has four-digit years: past 9999 toISOString writes "+010000-...".
+  if (Number.isNaN(year) || year < 1 || year > 9999) {
+    throw new RangeError(
+      `formatConnectorDate: ${Number.isNaN(year) ? 'invalid date' : `year ${year} is out of range`}`,
+    );
+  }
   return `${date.toISOString().slice(0, 19)}Z`;
 }

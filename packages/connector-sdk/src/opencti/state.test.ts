@@ -86,6 +86,9 @@ describe('connector info', () => {
     expect(formatConnectorDate(new Date('2026-03-04T05:06:07.890+02:00'))).toBe('2026-03-04T03:06:07Z');
     expect(formatConnectorDate(new Date(Date.UTC(2026, 0, 1)))).toBe('2026-01-01T00:00:00Z');
     expect(() => formatConnectorDate(new Date('nope'))).toThrow(RangeError);
+    // toISOString writes "+010000-01-01T00:00:00.000Z" there: no four-digit year to send.
+    expect(() => formatConnectorDate(new Date(Date.UTC(10_000, 0, 1)))).toThrow(/year 10000 is out of range/);
+    expect(formatConnectorDate(new Date(Date.UTC(9999, 11, 31, 23, 59, 59)))).toBe('9999-12-31T23:59:59Z');
   });
 
   it("starts from pycti's defaults", () => {

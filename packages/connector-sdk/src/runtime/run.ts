@@ -3,7 +3,6 @@
  *   runConnector(connector).then((code) => process.exit(code));
  */
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type BaseConfig,
   baseConfig,
@@ -20,6 +19,7 @@ import { closeSharedRateLimits, createHttpClient, type HttpClientOptions } from 
 import { createLogger, type Logger } from '../log/index.js';
 import { formatConnectorDate, OpenCtiClient, type RegisteredConnector } from '../opencti/index.js';
 import { AmqpSession, type AmqpSessionOptions, BundlePublisher, ListenConsumer } from '../queue/index.js';
+import { sleep } from '../time/index.js';
 import { SDK_VERSION } from '../version.js';
 import { type Command, parseCommand } from './cli.js';
 import type { ConnectorDefinition, EnrichmentDefinition, ImportDefinition, SetupContext } from './define.js';
@@ -697,7 +697,9 @@ async function schedule(
     pinger.info.next_run_datetime = formatConnectorDate(new Date(Date.now() + periodMs));
     await pinger.ping();
     logger.info({ nextRun: pinger.info.next_run_datetime }, 'next run scheduled');
-    await sleep(periodMs, undefined, { signal: AbortSignal.any([shutdown, wake.signal]) }).catch(() => undefined);
+    // Any period, a month or a year: sleep() waits in steps Node's timers can hold (setTimeout alone fires at
+    // once past 24.8 days). A reset from the UI or SIGTERM ends the wait at once.
+    await sleep(periodMs, AbortSignal.any([shutdown, wake.signal])).catch(() => undefined);
   }
   return 0;
 }
