@@ -86,6 +86,18 @@ describe('CrowdsecClient', () => {
     expect(t.waits).toEqual([7000]);
   });
 
+  it('reads an absurd Retry-After as 100 years: the quota error names a real date, now and on later lookups', async () => {
+    nock(API)
+      .get('/v2/smoke/1.2.3.4')
+      .reply(429, {}, { 'Retry-After': '9'.repeat(30) });
+    const t = client();
+    const err = await t.c.smoke('1.2.3.4').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    expect((err as Error).message).toMatch(/quota exhausted \(HTTP 429\): no lookup is sent before \d{4}-\d\d-\d\dT/);
+    expect(t.waits).toEqual([]);
+    await expect(t.c.smoke('5.6.7.8')).rejects.toThrow(/no lookup is sent before \d{4}-/);
+  });
+
   it.each([401, 403])('fails at once on %i: CrowdSec rejected the API key', async (status) => {
     nock(API).get('/v2/smoke/1.2.3.4').reply(status, { message: 'Forbidden' });
     const t = client();

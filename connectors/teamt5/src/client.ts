@@ -8,7 +8,6 @@
  * token never leaves TeamT5's API origin (upstream sends it to whatever host a `stix_url` names), and the
  * listing is streamed page by page instead of collected whole.
  */
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import {
   type HttpAuth,
   type HttpClient,
@@ -19,6 +18,7 @@ import {
   redactString,
   redactUrl,
   registerSecret,
+  sleep,
   UpstreamApiError,
   type UpstreamApiErrorDetails,
   z,
@@ -258,9 +258,6 @@ function unwrapTokenError(err: unknown): unknown {
   return err instanceof UpstreamApiError && err.cause instanceof Teamt5AuthError ? err.cause : err;
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  sleepFor(ms, undefined, signal ? { signal } : {});
-
 export class Teamt5Client {
   private readonly api: HttpClient;
   private readonly tokens: OAuthTokenSource | null;
@@ -270,7 +267,7 @@ export class Teamt5Client {
 
   constructor(private readonly o: Teamt5ClientOptions) {
     this.base = new URL(o.config.TEAMT5_API_BASE_URL);
-    this.sleep = o.sleep ?? defaultSleep;
+    this.sleep = o.sleep ?? sleep;
     if (o.auth.kind === 'oauth') {
       const { tokenUrl, clientId, clientSecret } = o.auth;
       const tokenHttp = o.http(teamt5TokenHttpOptions(o.config, tokenUrl));

@@ -4,11 +4,13 @@ import {
   defaultHttpRuntime,
   type HttpClient,
   InputError,
+  LONGEST_VENDOR_WAIT_MS,
   loadConfig,
   RateLimitError,
   shapeOf,
   UpstreamApiError,
 } from '@cti/connector-sdk';
+import fc from 'fast-check';
 import nock from 'nock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { quotaResetMs, UrlscanClient, urlscanHttpOptions } from './client.js';
@@ -149,6 +151,28 @@ describe('UrlscanClient: rate limits', () => {
     expect(quotaResetMs({}, T0)).toBeUndefined();
   });
 
+  it('reads any reset urlscan announces as a wait from 0 to 100 years, ending on a real date', () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.stringMatching(/^[0-9]{1,40}(\.[0-9]{1,4})?$/),
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    );
+    const headers = fc.dictionary(
+      fc.constantFrom('x-rate-limit-reset-after', 'x-rate-limit-reset', 'retry-after'),
+      value,
+    );
+    fc.assert(
+      fc.property(headers, (h) => {
+        const wait = quotaResetMs(h, T0);
+        if (wait === undefined) return;
+        expect(wait).toBeGreaterThanOrEqual(0);
+        expect(wait).toBeLessThanOrEqual(LONGEST_VENDOR_WAIT_MS);
+        expect(new Date(T0 + wait).toISOString()).toMatch(/^\d{4}-/);
+      }),
+    );
+    expect(quotaResetMs({ 'x-rate-limit-reset-after': '9'.repeat(30) }, T0)).toBe(LONGEST_VENDOR_WAIT_MS);
+  });
+
   it('on 429, waits for a reset within URLSCAN_MAX_WAIT_SECONDS and tries once more', async () => {
     const sentAt: number[] = [];
     nock(API)
@@ -232,6 +256,21 @@ describe('UrlscanClient: rate limits', () => {
     vi.setSystemTime(T0 + 48 * MINUTE);
     nock(API).get('/api/v1/search/').query(true).reply(200, { results: [] });
     expect((await settle(c.search('domain:c.example', 10))).value).toEqual([]);
+  });
+
+  it('on 429 with an absurd reset, fails at once naming a reset 100 years away, not an invalid date', async () => {
+    nock(API)
+      .get('/api/v1/search/')
+      .query(true)
+      .reply(429, { message: 'Rate limit exceeded' }, { 'X-Rate-Limit-Reset-After': '9'.repeat(30) });
+    const c = client({ URLSCAN_MAX_WAIT_SECONDS: '120' });
+    const { error } = await settle(c.search('domain:a.example', 10));
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as Error).message).toContain(
+      `it resets at ${new Date(T0 + LONGEST_VENDOR_WAIT_MS).toISOString().slice(0, 10)}`,
+    );
+    const again = await settle(c.search('domain:b.example', 10));
+    expect((again.error as Error).message).toMatch(/quota exhausted .* it resets at \d{4}-/);
   });
 
   it('names the exact reset instant of X-Rate-Limit-Reset even when the clock ticks while the answer is read', async () => {

@@ -17,8 +17,10 @@ import {
   type HttpRequest,
   type HttpResponse,
   InputError,
+  LONGEST_VENDOR_WAIT_MS,
   type Logger,
   RateLimitError,
+  sleep,
   UpstreamApiError,
   z,
 } from '@cti/connector-sdk';
@@ -218,26 +220,13 @@ export interface UrlscanClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** How long until the quota of an answer resets, in ms from `now` (100 years at most), when urlscan says. */
+export function quotaResetMs(headers: Record<string, string>, now: number): number | undefined {
+  const announced = announcedResetMs(headers, now);
+  return announced === undefined ? undefined : Math.min(announced, LONGEST_VENDOR_WAIT_MS);
 }
 
-/** How long until the quota of an answer resets, in ms from `now`, when urlscan says. */
-export function quotaResetMs(headers: Record<string, string>, now: number): number | undefined {
+function announcedResetMs(headers: Record<string, string>, now: number): number | undefined {
   // Reset-After is relative, so immune to clock skew; Reset is the absolute time of the same moment.
   const after = headers['x-rate-limit-reset-after'];
   if (after !== undefined && /^\d+(?:\.\d+)?$/.test(after.trim())) return Math.ceil(Number(after) * 1000);

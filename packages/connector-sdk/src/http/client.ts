@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { isSecretHeaderName, redactString, redactUrl, registerSecret } from '../log/redact.js';
+import { sleep } from '../time/index.js';
 import { BodyProblem, lenientBody, parseJsonBody, validateBody, vendorDetail } from './body.js';
 import {
   credentialsRefusedError,
@@ -46,24 +47,6 @@ export interface HttpRuntime {
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortReason(signal));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal ? abortReason(signal) : undefined);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export const defaultRuntime: HttpRuntime = {

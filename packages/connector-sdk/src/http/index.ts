@@ -4,6 +4,7 @@ export {
   defaultRuntime as defaultHttpRuntime,
   type HttpRuntime,
 } from './client.js';
+export { LONGEST_VENDOR_WAIT_MS } from './retry.js';
 export { closeSharedRateLimits } from './shared-rate-limit.js';
 export type {
   AcceptingRequest,

@@ -156,6 +156,43 @@ describe('budgets', () => {
     expect(sent).toBe(false);
   });
 
+  it('a window longer than setTimeout can wait (a monthly quota) still holds its token for the whole window', async () => {
+    const rl = limiter({ count: 2, intervalMs: 30 * DAY }, 'test');
+    const { results } = burst(rl, 2);
+    await vi.advanceTimersByTimeAsync(SECOND);
+    await Promise.all(results);
+    // setTimeout past 2^31-1 ms (24.8 days) would have handed the tokens back after 1 ms.
+    await vi.advanceTimersByTimeAsync(25 * DAY);
+    const refused = await rl.schedule(async () => 'sent').catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(RateLimitWaitError);
+    expect((refused as RateLimitWaitError).budget).toBe('2 requests per 30 days');
+    expect((refused as RateLimitWaitError).retryAfterMs).toBeGreaterThan(5 * DAY - 2 * SECOND);
+    await vi.advanceTimersByTimeAsync(5 * DAY);
+    const again = rl.schedule(async () => 'sent');
+    await vi.advanceTimersByTimeAsync(SECOND);
+    await expect(again).resolves.toBe('sent');
+  });
+
+  it('a maxWaitMs past 24.8 days waits that long, not 1 ms', async () => {
+    const rl = limiter({ perDay: 1, maxWaitMs: 40 * DAY }, 'test');
+    const first = rl.schedule(async () => 'first');
+    await vi.advanceTimersByTimeAsync(SECOND);
+    await first;
+    let outcome: unknown = 'pending';
+    rl.schedule(async () => 'second').then(
+      (v) => {
+        outcome = v;
+      },
+      (err: unknown) => {
+        outcome = err;
+      },
+    );
+    await vi.advanceTimersByTimeAsync(HOUR);
+    expect(outcome).toBe('pending');
+    await vi.advanceTimersByTimeAsync(DAY);
+    expect(outcome).toBe('second');
+  });
+
   it('gives up after maxWaitMs and the abandoned request never goes out', async () => {
     const rl = limiter({ perMinute: 1, maxWaitMs: 10 * SECOND }, 'test');
     const sent: number[] = [];

@@ -1,4 +1,5 @@
 import Bottleneck from 'bottleneck';
+import { type LongTimeout, setLongTimeout } from '../time/index.js';
 import type { RateLimit } from './types.js';
 
 /**
@@ -125,7 +126,7 @@ class BudgetWindow {
   readonly budget: string;
   /** When each token that is cooling down comes back, ascending (sends happen in time order). */
   private readonly returns: number[] = [];
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly timers = new Set<LongTimeout>();
   /** Tokens taken by requests that have not been sent yet (waiting in a shorter window). */
   private held = 0;
   /** Requests queued in this window. */
@@ -149,12 +150,16 @@ class BudgetWindow {
     this.held -= 1;
     const due = sentAt + this.spec.intervalMs + safetyMarginMs(this.spec.intervalMs);
     this.returns.push(due);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.returns.shift();
-      void this.limiter.incrementReservoir(1).catch(() => undefined);
-    }, due - sentAt);
-    timer.unref?.();
+    // A window may be longer than setTimeout can wait (a monthly quota): it would hand the token back at once.
+    const timer = setLongTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.returns.shift();
+        void this.limiter.incrementReservoir(1).catch(() => undefined);
+      },
+      due - sentAt,
+      { unref: true },
+    );
     this.timers.add(timer);
   }
 
@@ -175,7 +180,7 @@ class BudgetWindow {
   }
 
   async stop(): Promise<void> {
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) timer.clear();
     this.timers.clear();
     await this.limiter.stop({ dropWaitingJobs: true });
   }
@@ -251,7 +256,7 @@ export function createRateLimiter(limit: RateLimit | undefined, name: string): R
     };
 
     return new Promise<R>((resolve, reject) => {
-      let waitTimer: ReturnType<typeof setTimeout> | undefined;
+      let waitTimer: LongTimeout | undefined;
       const abandon = (reason: unknown): void => {
         if (ticket.sent || ticket.abandoned) return;
         ticket.abandoned = true;
@@ -261,16 +266,19 @@ export function createRateLimiter(limit: RateLimit | undefined, name: string): R
       const onAbort = (): void => abandon(signal?.reason);
       const cleanup = (): void => {
         signal?.removeEventListener('abort', onAbort);
-        if (waitTimer !== undefined) clearTimeout(waitTimer);
+        waitTimer?.clear();
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       // 0 means "never queue behind a known wait" (checked above); bottleneck itself yields a tick.
       if (Number.isFinite(maxWaitMs) && maxWaitMs > 0) {
-        waitTimer = setTimeout(() => {
-          const later = estimate(Date.now());
-          abandon(new RateLimitWaitError(later.budget ?? 'client-side rate limit', later.waitMs || undefined));
-        }, maxWaitMs);
-        waitTimer.unref?.();
+        waitTimer = setLongTimeout(
+          () => {
+            const later = estimate(Date.now());
+            abandon(new RateLimitWaitError(later.budget ?? 'client-side rate limit', later.waitMs || undefined));
+          },
+          maxWaitMs,
+          { unref: true },
+        );
       }
       throughWindow(0).then(
         (value) => {

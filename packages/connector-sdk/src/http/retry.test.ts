@@ -1,5 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, isRetryableStatus, resolveRetryPolicy, retryAfterMs } from './retry.js';
+import {
+  backoffDelayMs,
+  isRetryableStatus,
+  LONGEST_VENDOR_WAIT_MS,
+  resolveRetryPolicy,
+  retryAfterMs,
+} from './retry.js';
 
 const NOW = Date.parse('2026-11-24T10:00:00Z');
 
@@ -33,6 +40,44 @@ describe('retryAfterMs', () => {
 
   it('prefers Retry-After over reset headers', () => {
     expect(retryAfterMs(429, { 'retry-after': '2', 'x-rate-limit-reset-after': '50' }, NOW)).toBe(2000);
+  });
+
+  it('reads an absurd announced wait as 100 years at most', () => {
+    expect(retryAfterMs(429, { 'retry-after': '9'.repeat(30) }, NOW)).toBe(LONGEST_VENDOR_WAIT_MS);
+    expect(retryAfterMs(429, { 'retry-after': '9'.repeat(400) }, NOW)).toBe(LONGEST_VENDOR_WAIT_MS);
+    expect(retryAfterMs(429, { 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' }, NOW)).toBe(LONGEST_VENDOR_WAIT_MS);
+    expect(retryAfterMs(429, { ratelimit: `reset=${'9'.repeat(25)}` }, NOW)).toBe(LONGEST_VENDOR_WAIT_MS);
+    expect(retryAfterMs(429, { 'x-ratelimit-reset': '9'.repeat(20) }, NOW)).toBe(LONGEST_VENDOR_WAIT_MS);
+  });
+
+  it('whatever the headers say, the wait is a whole number of ms from 0 to 100 years, and the moment it ends is a date', () => {
+    const header = fc.oneof(
+      fc.string(),
+      fc.stringMatching(/^[0-9]{1,40}(\.[0-9]{1,5})?$/),
+      fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.stringMatching(/^limit=[0-9]{1,5}, remaining=0, reset=[0-9]{1,30}$/),
+    );
+    const names = fc.constantFrom(
+      'retry-after',
+      'x-rate-limit-reset-after',
+      'x-ratelimit-reset-after',
+      'ratelimit-reset',
+      'ratelimit',
+      'x-ratelimit-reset',
+      'x-rate-limit-reset',
+      'date',
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(429, 503), fc.dictionary(names, header), (status, headers) => {
+        const wait = retryAfterMs(status, headers, NOW);
+        if (wait === undefined) return;
+        expect(Number.isInteger(wait)).toBe(true);
+        expect(wait).toBeGreaterThanOrEqual(0);
+        expect(wait).toBeLessThanOrEqual(LONGEST_VENDOR_WAIT_MS);
+        expect(new Date(NOW + wait).toISOString()).toMatch(/^\d{4}-/);
+      }),
+    );
   });
 });
 

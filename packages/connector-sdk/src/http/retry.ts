@@ -115,11 +115,22 @@ function parseReset(value: string | undefined, headers: Record<string, string>, 
 }
 
 /**
- * How long the vendor asks us to wait, in ms, or undefined when it does not say. Retry-After is
- * honoured on any status; rate-limit reset headers only on 429, where they describe the window
- * that was exhausted.
+ * The longest wait a vendor's answer is read as announcing: 100 years, as the longest duration setting.
+ * Past it ("Retry-After: 10^20") a date computed from the wait is not a date any more (RangeError).
+ */
+export const LONGEST_VENDOR_WAIT_MS = 100 * 365 * 86_400_000;
+
+/**
+ * How long the vendor asks us to wait, in ms (at most LONGEST_VENDOR_WAIT_MS), or undefined when it does
+ * not say. Retry-After is honoured on any status; rate-limit reset headers only on 429, where they
+ * describe the window that was exhausted.
  */
 export function retryAfterMs(status: number, headers: Record<string, string>, now: number): number | undefined {
+  const announced = announcedWaitMs(status, headers, now);
+  return announced === undefined ? undefined : Math.min(announced, LONGEST_VENDOR_WAIT_MS);
+}
+
+function announcedWaitMs(status: number, headers: Record<string, string>, now: number): number | undefined {
   const retryAfter = parseRetryAfter(headers['retry-after'], headers, now);
   if (retryAfter !== undefined) return retryAfter;
   if (status !== 429) return undefined;

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redactUrl } from '../log/redact.js';
+import { sleep } from '../time/index.js';
 import {
   budgetWindows,
   createRateLimiter,
@@ -81,24 +82,6 @@ export async function closeSharedRateLimits(): Promise<void> {
   const all = await Promise.all([...clients.values()]);
   clients.clear();
   await Promise.all(all.map((c) => c.quit().catch(() => c.disconnect())));
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export function createSharedRateLimiter(

@@ -11,6 +11,7 @@ import { GraphQLClient } from 'graphql-request';
 import { z } from 'zod';
 import { ConfigError, PlatformError } from '../errors/index.js';
 import { redactString, redactUrl, registerSecret } from '../log/redact.js';
+import { sleep } from '../time/index.js';
 import type { ConnectorInfo } from './connector-info.js';
 import {
   GET_CONNECTOR,
@@ -36,7 +37,6 @@ import {
   mayRetry,
   type RetryMode,
   type RetryPolicy,
-  sleep,
   validateRetryPolicy,
 } from './retry.js';
 import { type ConnectorState, serializeState } from './state.js';

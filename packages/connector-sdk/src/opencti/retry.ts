@@ -49,30 +49,6 @@ export function backoffDelay(
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortReason(signal));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortReason(signal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function abortReason(signal: AbortSignal | undefined): unknown {
-  const reason: unknown = signal?.reason;
-  return reason ?? new Error('aborted');
-}
-
 export function validateRetryPolicy(policy: RetryPolicy): RetryPolicy {
   const ok =
     Number.isInteger(policy.attempts) &&

@@ -1,6 +1,7 @@
 /**
  * Backoff and interruptible waits shared by the session, the consumer and the publisher.
  */
+import { sleep as waitFor } from '../time/index.js';
 
 export interface BackoffPolicy {
   /** Delay before the first retry, in milliseconds. */
@@ -28,25 +29,14 @@ export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: (
 }
 
 /**
- * Waits `ms` milliseconds; resolves `true` when the time elapsed, `false` as soon as `signal` aborts.
- * Never rejects, so callers read as plain control flow.
+ * Waits `ms` milliseconds (any length); resolves `true` when the time elapsed, `false` as soon as `signal`
+ * aborts. Never rejects, so callers read as plain control flow.
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(
-      () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(true);
-      },
-      Math.max(0, ms),
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return waitFor(ms, signal).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The defaults, overridden by the fields the caller actually set (an explicit `undefined` keeps the default). */
