@@ -1,5 +1,12 @@
+import { MAX_DURATION_SECONDS } from '@cti/connector-sdk';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseIsoDateTime, parseStartDate, pythonIsoformat, resolveStartDate, sinceParam, stateDate } from './dates.js';
+
+const offsetText = (minutes: number) => {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${minutes < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`;
+};
 
 describe('dates', () => {
   it("prints a publish date as Python's isoformat() of the pydantic datetime (what pycti hashes)", () => {
@@ -44,5 +51,48 @@ describe('dates', () => {
     );
     expect(() => parseStartDate('P3X')).toThrow(/ISO-8601 duration/);
     expect(() => parseStartDate('last week')).toThrow(/ISO-8601 date-time/);
+  });
+
+  it('refuses start dates that no since can carry: absurd durations, a future "ago", years outside 1-9999', () => {
+    expect(() => parseStartDate('P100000Y')).toThrow(/longer than the 100 years/);
+    expect(() => parseStartDate('-P30D')).toThrow(/cannot be negative/);
+    expect(() => parseStartDate('PT0.5S')).toThrow(/under one second/);
+    expect(() => parseStartDate('0000-01-01')).toThrow(/ISO-8601 date-time/);
+    expect(() => parseStartDate('9999-12-31T23:00:00-05:00')).toThrow(/ISO-8601 date-time/);
+    expect(() => parseStartDate('0001-01-01T00:00:00+01:00')).toThrow(/ISO-8601 date-time/);
+    expect(sinceParam(resolveStartDate(parseStartDate('0050-06-01'), new Date()))).toBe('0050-06-01');
+    expect(sinceParam(resolveStartDate(parseStartDate('9999-12-31T23:59:59Z'), new Date()))).toBe('9999-12-31');
+  });
+
+  it('every accepted start date gives a since of the form YYYY-MM-DD, whenever the run starts (years 2000-2200)', () => {
+    const ago = fc.integer({ min: 0, max: MAX_DURATION_SECONDS + 86_400 }).map((n) => `PT${n}S`);
+    // A wall-clock date-time and an offset: near the ends of the calendar the instant leaves years 1-9999.
+    const dateTime = fc
+      .tuple(
+        fc.date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+        fc.oneof(fc.constantFrom('Z', ''), fc.integer({ min: -1439, max: 1439 }).map(offsetText)),
+      )
+      .map(([wall, zone]) => `${wall.toISOString().slice(0, 19)}${zone}`);
+    const runAt = fc.date({
+      min: new Date('2000-01-01T00:00:00Z'),
+      max: new Date('2200-01-01T00:00:00Z'),
+      noInvalidDate: true,
+    });
+    fc.assert(
+      fc.property(fc.oneof(ago, { arbitrary: dateTime, weight: 4 }, fc.string()), runAt, (text, now) => {
+        let start: ReturnType<typeof parseStartDate>;
+        try {
+          start = parseStartDate(text);
+        } catch (err) {
+          expect(err).toBeInstanceOf(Error);
+          return;
+        }
+        const since = sinceParam(resolveStartDate(start, now));
+        expect(since).toMatch(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/);
+        expect(since >= '0001-01-01').toBe(true);
+        if (start.kind === 'ago') expect(since <= sinceParam(now)).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -50,9 +50,10 @@ function dateParts(text: string): DateParts | null {
     micro: Number(fraction),
     offsetMinutes,
   };
-  // Reject what Date.UTC would silently roll over (2024-02-30, 25:00).
-  const probe = new Date(Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second));
+  // Reject what Date.UTC would silently roll over (2024-02-30, 25:00), and year 0, which Python has not.
+  const probe = new Date(utcMs(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second, 0));
   if (
+    parts.year < 1 ||
     probe.getUTCFullYear() !== parts.year ||
     probe.getUTCMonth() !== parts.month - 1 ||
     probe.getUTCDate() !== parts.day ||
@@ -66,31 +67,38 @@ function dateParts(text: string): DateParts | null {
   return parts;
 }
 
+/** Date.UTC without its rule that years 0-99 mean 1900-1999. */
+function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number) {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, day);
+  date.setUTCHours(hour, minute, second, ms);
+  return date.getTime();
+}
+
 function instantOf(p: DateParts): Date {
-  const local = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second, Math.floor(p.micro / 1000));
+  const local = utcMs(p.year, p.month - 1, p.day, p.hour, p.minute, p.second, Math.floor(p.micro / 1000));
   return new Date(local - (p.offsetMinutes ?? 0) * 60_000);
 }
 
 /**
  * An ISO date-time as an instant. A date alone is midnight UTC; a date-time without an offset is read as UTC
- * (as the Python connector reads it); an explicit offset is converted, not overwritten.
+ * (as the Python connector reads it); an explicit offset is converted, not overwritten. Null as well when the
+ * instant falls outside years 1-9999 in UTC (9999-12-31T23:00-05:00): no `since` or state date can carry it.
  */
 export function parseIsoDateTime(text: string): Date | null {
   const parts = dateParts(text);
-  return parts ? instantOf(parts) : null;
+  if (parts === null) return null;
+  const instant = instantOf(parts);
+  const year = instant.getUTCFullYear();
+  return year >= 1 && year <= 9999 ? instant : null;
 }
 
 /** SPYCLOUD_IMPORT_START_DATE: an ISO date-time, or an ISO duration (P30D) meaning that long before each run. */
 export function parseStartDate(text: string): StartDate {
   const trimmed = text.trim();
-  if (/^P/i.test(trimmed)) {
-    let seconds: number;
-    try {
-      seconds = parseDurationSeconds(trimmed);
-    } catch {
-      throw new Error(`expected an ISO-8601 duration such as P30D or PT12H, got "${text}"`);
-    }
-    return { kind: 'ago', seconds, text: trimmed.toUpperCase() };
+  if (/^[+-]?P/i.test(trimmed)) {
+    // The SDK's duration rules: whole seconds, at most P100Y, never negative (a date in the future).
+    return { kind: 'ago', seconds: parseDurationSeconds(trimmed), text: trimmed.toUpperCase() };
   }
   const date = parseIsoDateTime(trimmed);
   if (date === null) {

@@ -197,6 +197,37 @@ describe('SpyCloud connector end to end', () => {
     expect(JSON.stringify(bed.platform.worksOf(connectorId))).not.toContain(wrongKey);
     expect(state(connectorId)).toBeNull();
   });
+
+  it('CONNECTOR_DURATION_PERIOD=P1M imports once, announces the next run a month ahead, and waits', async () => {
+    const connectorId = randomUUID();
+    const d = await start(connectorId, { CONNECTOR_DURATION_PERIOD: 'P1M' });
+    await d.waitForLog('next run scheduled', 30_000);
+    const scheduledAt = Date.now();
+    // Node's setTimeout fires at once past 24.8 days: this daemon used to run hundreds of times in this wait.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(watchlistRequests()).toHaveLength(2);
+    expect(bed.platform.worksOf(connectorId)).toHaveLength(1);
+    const nextRun = Date.parse(String(bed.platform.connector(connectorId)?.pings.at(-1)?.sentInfo?.next_run_datetime));
+    expect(Math.abs(nextRun - (scheduledAt + 30 * 86_400_000))).toBeLessThan(60_000);
+    expect(await d.stop()).toBe(0);
+  });
+
+  it.each([
+    ['SPYCLOUD_IMPORT_START_DATE', 'P100000Y', /SPYCLOUD_IMPORT_START_DATE: .*longer than the 100 years/],
+    ['SPYCLOUD_IMPORT_START_DATE', '-P30D', /SPYCLOUD_IMPORT_START_DATE: .*cannot be negative/],
+    ['SPYCLOUD_IMPORT_START_DATE', '9999-12-31T23:00:00-05:00', /SPYCLOUD_IMPORT_START_DATE: expected an ISO-8601/],
+    ['CONNECTOR_DURATION_PERIOD', 'P1000000Y', /CONNECTOR_DURATION_PERIOD: .*longer than the 100 years/],
+  ])(
+    '%s=%s stops at start-up with exit 1 naming the setting, before any SpyCloud request',
+    async (name, value, why) => {
+      const connectorId = randomUUID();
+      const d = await start(connectorId, { [name]: value });
+      expect(await d.exited).toBe(1);
+      expect(d.logs.join('\n')).toMatch(why);
+      expect(bed.vendor.requests).toHaveLength(0);
+      expect(bed.platform.connector(connectorId)).toBeUndefined();
+    },
+  );
 });
 
 describe('the dry run of the built connector', () => {

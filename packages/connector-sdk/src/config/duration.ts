@@ -48,7 +48,7 @@ export function parseDurationSeconds(value: string): number {
   if (text === '0') return 0;
   const read = readDuration(text);
   if (read === null) {
-    throw new Error(`expected an ISO-8601 duration such as PT1H, P1D or P7DT12H (or 0 to run once), got "${value}"`);
+    throw new Error(`expected an ISO-8601 duration such as PT1H, P1D or P7DT12H, got "${value}"`);
   }
   if (read.negative && read.seconds > 0) throw new Error(`a duration cannot be negative, got "${text}"`);
   // Also catches a number too long for a double (Infinity).
