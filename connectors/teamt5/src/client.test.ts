@@ -292,6 +292,38 @@ describe('listings', () => {
     ]);
   });
 
+  it('names an item dated after 9999 (milliseconds for seconds) instead of failing the run on an invalid date', async () => {
+    nock(API)
+      .get('/api/v2/reports')
+      .query({ offset: '0', 'date[from]': '0' })
+      .reply(200, {
+        success: true,
+        reports: [
+          { title: 'in ms', alias: 'ms-date', date: 1744329600000 },
+          { title: 'absurd', alias: 'huge-date', date: '99999999999999999999' },
+        ],
+      });
+    nock(API)
+      .get('/api/v2/reports')
+      .query({ offset: '2', 'date[from]': '0' })
+      .reply(200, { success: true, reports: [] });
+    const items = await collect(harness({ TEAMT5_API_KEY: API_KEY }).client.listReports(0));
+    expect(items).toEqual([
+      {
+        ok: false,
+        label: 'report ms-date',
+        date: null,
+        problem: expect.stringMatching(/date: a date after 9999-12-31/),
+      },
+      {
+        ok: false,
+        label: 'report huge-date',
+        date: null,
+        problem: expect.stringMatching(/date: a date after 9999-12-31/),
+      },
+    ]);
+  });
+
   it('waits as long as Retry-After says on 429, and retries 5xx a bounded number of times', async () => {
     nock(API).get('/api/v2/reports').query(true).reply(429, {}, { 'Retry-After': '7' });
     nock(API).get('/api/v2/reports').query(true).reply(200, { success: true, reports: [] });

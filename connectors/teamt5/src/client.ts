@@ -24,6 +24,7 @@ import {
   z,
 } from '@cti/connector-sdk';
 import type { Teamt5Auth, Teamt5Config } from './config.js';
+import { LATEST_UNIX_SECONDS } from './state.js';
 
 export const VENDOR = 'TeamT5';
 
@@ -39,7 +40,13 @@ const DEFAULT_EXPIRES_IN_SECONDS = 3600;
 const unixSeconds = z
   .union([z.number(), z.string().regex(/^\s*\d+\s*$/)])
   .transform(Number)
-  .pipe(z.number().int().nonnegative());
+  .pipe(
+    z
+      .number()
+      .int()
+      .nonnegative()
+      .max(LATEST_UNIX_SECONDS, { error: 'a date after 9999-12-31 (milliseconds instead of seconds?)' }),
+  );
 
 const optionalText = z
   .string()

@@ -1,6 +1,8 @@
 import { ConfigError, loadConfig } from '@cti/connector-sdk';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveAuth, type Teamt5Config, teamt5Config } from './config.js';
+import { cursorsFrom, formatStateDate, LATEST_UNIX_SECONDS, parseStateDate } from './state.js';
 
 const load = (env: Record<string, string>) =>
   loadConfig(teamt5Config, { env, dotenvPath: false }) as unknown as Teamt5Config;
@@ -51,6 +53,30 @@ describe('TeamT5 settings', () => {
     expect(err.issues).toEqual([
       { variable: 'TEAMT5_TLP_LEVEL', message: expect.stringMatching(/^expected a TLP level/) },
     ]);
+  });
+
+  it.each([
+    ['1700000000000', /expected a number <= 253402300799/], // milliseconds
+    ['253402300800', /expected a number <= 253402300799/], // 10000-01-01
+    ['-1', /expected a number >= 0/],
+    ['1.7e9', /expected a whole number/],
+    ['0x6553F100', /expected a whole number/],
+  ])('refuses TEAMT5_FIRST_RUN_RETRIEVAL_TIMESTAMP=%s, naming it', (value, why) => {
+    const err = configError(() => load({ TEAMT5_FIRST_RUN_RETRIEVAL_TIMESTAMP: value }));
+    expect(err.issues).toEqual([
+      { variable: 'TEAMT5_FIRST_RUN_RETRIEVAL_TIMESTAMP', message: expect.stringMatching(why) },
+    ]);
+  });
+
+  it('reads every first-run timestamp from 1970 to 9999 as itself, and its first cursor formats', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: LATEST_UNIX_SECONDS }), (seconds) => {
+        const config = load({ TEAMT5_FIRST_RUN_RETRIEVAL_TIMESTAMP: String(seconds) });
+        expect(config.TEAMT5_FIRST_RUN_RETRIEVAL_TIMESTAMP).toBe(seconds);
+        const { reports } = cursorsFrom(null, config.TEAMT5_FIRST_RUN_RETRIEVAL_TIMESTAMP);
+        expect(parseStateDate(formatStateDate(reports.from))).toBe(seconds);
+      }),
+    );
   });
 
   it('names each bad variable', () => {

@@ -4,6 +4,7 @@
  * unchanged. Two settings are this port's own: the foreign stix_url rule and the request timeout.
  */
 import { ConfigError, type ConfigIssue, type ConnectorConfig, env } from '@cti/connector-sdk';
+import { LATEST_UNIX_SECONDS } from './state.js';
 
 export const DEFAULT_CONNECTOR_NAME = 'TeamT5 External Import Connector';
 export const FOREIGN_STIX_URL_RULES = ['fetch-without-token', 'refuse'] as const;
@@ -36,7 +37,10 @@ export const teamt5Config = {
   TEAMT5_FIRST_RUN_RETRIEVAL_TIMESTAMP: env.int({
     default: 0,
     min: 0,
-    description: 'Unix seconds: the first run imports what TeamT5 published since then (0: the whole catalogue)',
+    // In seconds: a value in milliseconds lands in year 50000 and is refused rather than imported from.
+    max: LATEST_UNIX_SECONDS,
+    description:
+      'Unix seconds (not milliseconds, at most 253402300799): the first run imports what TeamT5 published since then (0: the whole catalogue)',
   }),
   TEAMT5_FOREIGN_STIX_URLS: env.enum(FOREIGN_STIX_URL_RULES, {
     default: 'fetch-without-token',

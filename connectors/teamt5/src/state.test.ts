@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   cursorsFrom,
   formatStateDate,
+  LATEST_UNIX_SECONDS,
   parseStateDate,
   StreamPass,
   stateFrom,
@@ -36,6 +38,49 @@ describe('state dates', () => {
   it("writes upstream's format", () => {
     expect(formatStateDate(T)).toBe('2026-05-22T11:00:00+00:00');
     expect(parseStateDate(formatStateDate(T + 59))).toBe(T + 59);
+  });
+
+  it.each([
+    '0000-01-01T00:00:00+00:00', // Date.UTC read years 0-99 as 1900-1999
+    '0099-06-01T00:00:00+00:00',
+    '1969-12-31T23:59:59+00:00', // before TeamT5's first possible date[from]
+    '9999-12-31T23:00:00-05:00', // year 10000 in UTC: could not be written back
+  ])('refuses %j, a date no cursor can hold', (text) => {
+    expect(parseStateDate(text)).toBeNull();
+  });
+
+  it('reads back every date it writes, 1970 to 9999', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: LATEST_UNIX_SECONDS }), (seconds) => {
+        const text = formatStateDate(seconds);
+        expect(text).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
+        expect(parseStateDate(text)).toBe(seconds);
+      }),
+    );
+  });
+
+  it('whatever a saved date says, it reads as null or as seconds that can be written back', () => {
+    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+    const dateLike = fc
+      .tuple(
+        fc.date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+        fc.oneof(
+          fc.constantFrom('', 'Z', '+00:00'),
+          fc
+            .integer({ min: -1439, max: 1439 })
+            .map((m) => `${m < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(m) / 60))}:${pad(Math.abs(m) % 60)}`),
+        ),
+      )
+      .map(([d, zone]) => `${d.toISOString().slice(0, 19)}${zone}`);
+    fc.assert(
+      fc.property(fc.oneof({ arbitrary: dateLike, weight: 4 }, fc.string()), (text) => {
+        const seconds = parseStateDate(text);
+        if (seconds === null) return;
+        expect(Number.isSafeInteger(seconds)).toBe(true);
+        expect(parseStateDate(formatStateDate(seconds))).toBe(seconds);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 

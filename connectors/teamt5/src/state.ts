@@ -27,6 +27,12 @@ export interface StreamState {
 export const STREAMS = ['reports', 'indicator_bundles'] as const;
 export type StreamName = (typeof STREAMS)[number];
 
+/**
+ * The last unix second a state date, a `published` or `date[from]` can hold: 9999-12-31T23:59:59Z. Past it
+ * toISOString writes "+010000-..." (and a value in milliseconds pasted as seconds lands there).
+ */
+export const LATEST_UNIX_SECONDS = 253_402_300_799;
+
 /** One stream's cursor in unix seconds. */
 export interface StreamCursor {
   /** Every item dated before this is imported. */
@@ -53,6 +59,7 @@ export function parseStateDate(value: string): number | null {
   const check = new Date(ms);
   if (
     Number.isNaN(ms) ||
+    check.getUTCFullYear() !== Number(y) ||
     check.getUTCMonth() !== Number(mo) - 1 ||
     check.getUTCDate() !== Number(d) ||
     Number(h) > 23 ||
@@ -67,7 +74,9 @@ export function parseStateDate(value: string): number | null {
     const digits = zone.slice(1).replace(':', '');
     offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0'));
   }
-  return Math.floor(ms / 1000) - offsetMinutes * 60;
+  const seconds = Math.floor(ms / 1000) - offsetMinutes * 60;
+  // Outside 1970-9999 (UTC) the date could not be written back, nor be a TeamT5 date[from].
+  return seconds >= 0 && seconds <= LATEST_UNIX_SECONDS ? seconds : null;
 }
 
 /** `2026-05-22T11:00:00+00:00`: upstream's `datetime.now(timezone.utc).isoformat(timespec="seconds")`. */
