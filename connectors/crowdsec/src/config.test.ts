@@ -54,4 +54,19 @@ describe('CrowdSec settings', () => {
       'CROWDSEC_VERSION',
     ]);
   });
+
+  it.each([
+    ['CROWDSEC_MIN_DELAY_BETWEEN_ENRICHMENTS', '3153600001', /<= 3153600000/],
+    ['CROWDSEC_MIN_DELAY_BETWEEN_ENRICHMENTS', '1e3', /expected a whole number/],
+    ['CROWDSEC_TIMEOUT_SECONDS', '0x1E', /expected a whole number/],
+    ['CROWDSEC_QUOTA_BACKOFF_SECONDS', '-1', /expected a number >= 0/],
+  ])('refuses %s=%s, naming it', (name, value, why) => {
+    let err: unknown;
+    try {
+      load({ CROWDSEC_KEY: 'k-123456', [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).issues).toEqual([{ variable: name, message: expect.stringMatching(why) }]);
+  });
 });

@@ -3,7 +3,7 @@
  * CROWDSEC_NAME, CROWDSEC_DESCRIPTION, CROWDSEC_VERSION) and the upstream connector's toggles, with the
  * upstream code defaults, so a compose file written for the Python connector works unchanged.
  */
-import { type ConnectorConfig, env } from '@cti/connector-sdk';
+import { type ConnectorConfig, env, MAX_DURATION_SECONDS } from '@cti/connector-sdk';
 
 export const REPUTATIONS = ['malicious', 'suspicious', 'known', 'safe', 'benign', 'unknown'] as const;
 
@@ -36,6 +36,7 @@ export const crowdsecConfig = {
   CROWDSEC_MIN_DELAY_BETWEEN_ENRICHMENTS: env.int({
     default: 300,
     min: 0,
+    max: MAX_DURATION_SECONDS,
     description: 'Seconds before the same IP is looked up again (read from the observable description marker)',
   }),
   CROWDSEC_LAST_ENRICHMENT_DATE_IN_DESCRIPTION: env.boolean(true, {

@@ -10,9 +10,17 @@ import {
   vulnerabilityId,
 } from '@cti/connector-sdk';
 import { compareWithUpstream, upstreamIdCases } from '@cti/connector-testkit';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type SmokeAnswer, smokeSchema } from './client.js';
-import { crowdsecLabels, FAKE_INDICATOR_ID, type MappingOptions, refreshDescription, toStixBundle } from './to-stix.js';
+import {
+  crowdsecLabels,
+  FAKE_INDICATOR_ID,
+  isoInstant,
+  type MappingOptions,
+  refreshDescription,
+  toStixBundle,
+} from './to-stix.js';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8'));
@@ -137,6 +145,35 @@ describe('toStixBundle (CrowdSec)', () => {
     expect(labels).toContain('HTTP Path Traversal Exploit');
     expect(labels).not.toContain('crowdsecurity/CVE-2022-26134'); // CVE scenarios are not name labels
     expect(observable?.x_opencti_description).toBe('desc marker');
+  });
+
+  it('an indicator whose last_seen is not a readable date is valid from now, instead of failing the enrichment', () => {
+    const options = { ...defaults, indicatorCreateFrom: ['malicious'] };
+    for (const lastSeen of [
+      'not a date',
+      '+275760-09-14T00:00:00Z',
+      '10000-01-01T00:00:00Z',
+      '0000-12-31T12:00:00+05:00',
+    ]) {
+      const answer = { ...cti, history: { ...cti.history, last_seen: lastSeen } };
+      const indicator = byId(toStixBundle(entity, answer, options).objects).get(INDICATOR);
+      expect(indicator?.valid_from).toBe('2024-05-01T10:00:00.000Z');
+    }
+  });
+
+  it('reads any last_seen as an ISO instant of years 1-9999 or as absent', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString())),
+        ),
+        (text) => {
+          const iso = isoInstant(text);
+          if (iso !== undefined) expect(iso).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        },
+      ),
+    );
   });
 
   it('creates the indicator, attack patterns, targets and a stable note when asked', () => {

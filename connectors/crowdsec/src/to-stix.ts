@@ -76,6 +76,17 @@ export function seenDate(value: string | null | undefined): string | undefined {
   return text !== undefined && toStixTimestamp(text) !== null ? text : undefined;
 }
 
+/**
+ * A CrowdSec date as an ISO instant, or undefined when it does not read as a date of years 1-9999 (a bad
+ * last_seen made `new Date(...).toISOString()` throw RangeError and fail the whole enrichment).
+ */
+export function isoInstant(value: string | null | undefined): string | undefined {
+  if (!value) return undefined;
+  const date = new Date(value);
+  const year = date.getUTCFullYear();
+  return year >= 1 && year <= 9999 ? date.toISOString() : undefined;
+}
+
 /** The labels the toggles ask for, in upstream's order. */
 export function crowdsecLabels(cti: SmokeAnswer, labels: MappingOptions['labels']): string[] {
   const out: string[] = [];
@@ -215,7 +226,7 @@ export function toStixBundle(entity: EnrichmentEntity, cti: SmokeAnswer, o: Mapp
         pattern_type: 'stix',
         name: `CrowdSec CTI (${cti.reputation} IP: ${ip})`,
         description: `CrowdSec CTI detection for ${ip}`,
-        valid_from: cti.history?.last_seen ? new Date(cti.history.last_seen).toISOString() : now,
+        valid_from: isoInstant(cti.history?.last_seen) ?? now,
         confidence: cticonf,
         indicator_types: cti.reputation === 'malicious' ? ['malicious-activity'] : [],
         external_references: cti.references.flatMap((r) =>
