@@ -1,5 +1,6 @@
-import { ConfigError, loadConfig, shapeOf } from '@cti/connector-sdk';
+import { ConfigError, loadConfig, MAX_DURATION_SECONDS, shapeOf } from '@cti/connector-sdk';
 import { runCli } from '@cti/connector-testkit';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import urlscan from './index.js';
 
@@ -98,6 +99,59 @@ describe('URLScan settings', () => {
     expect(configError({ ...seed, URLSCAN_SEARCH_FILTERED_BY_DATE: '>now-1y OR *' }).issues).toEqual([
       expect.objectContaining({ variable: 'URLSCAN_SEARCH_FILTERED_BY_DATE' }),
     ]);
+  });
+
+  it.each([
+    ['>=2024-02-30', /2024-02-30 is not a calendar date/],
+    ['>=2024-13-01', /2024-13-01 is not a calendar date/],
+    ['[0000-01-01 TO now]', /0000-01-01 is not a calendar date/],
+    ['>now-101y', /now-101y reaches further than 100 years/],
+    ['>now-99999999999999999999d', /reaches further than 100 years/],
+    ['[a:*) TO (b]', /expected a urlscan date filter/],
+    ['>now-1y%20OR%20*', /expected a urlscan date filter/],
+  ])('refuses the date filter %s, naming URLSCAN_SEARCH_FILTERED_BY_DATE', (filter, why) => {
+    expect(configError({ ...seed, URLSCAN_SEARCH_FILTERED_BY_DATE: filter }).issues).toEqual([
+      { variable: 'URLSCAN_SEARCH_FILTERED_BY_DATE', message: expect.stringMatching(why) },
+    ]);
+  });
+
+  it('takes every filter within 100 years and on calendar dates, open ends included', () => {
+    const unit = fc.constantFrom(
+      ['s', 1],
+      ['m', 60],
+      ['h', 3600],
+      ['d', 86_400],
+      ['w', 604_800],
+      ['M', 2_592_000],
+      ['y', 31_536_000],
+    );
+    const now = fc
+      .tuple(fc.constantFrom('-', '+'), unit, fc.double({ min: 0, max: 1, noNaN: true }))
+      .map(
+        ([sign, [u, seconds], share]) =>
+          `now${sign}${Math.floor((share * MAX_DURATION_SECONDS) / (seconds as number))}${u}`,
+      );
+    const day = fc
+      .date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true })
+      .map((d) => d.toISOString().slice(0, 10));
+    const end = fc.oneof(now, day, fc.constant('now'));
+    const filter = fc.oneof(
+      fc.tuple(fc.constantFrom('>', '>=', '<', '<='), end).map(([op, e]) => `${op}${e}`),
+      fc.tuple(fc.oneof(end, fc.constant('*')), fc.oneof(end, fc.constant('*'))).map(([a, b]) => `[${a} TO ${b}]`),
+    );
+    fc.assert(
+      fc.property(filter, (f) => {
+        expect(load({ ...seed, URLSCAN_SEARCH_FILTERED_BY_DATE: f }).URLSCAN_SEARCH_FILTERED_BY_DATE).toBe(f);
+      }),
+    );
+  });
+
+  it('refuses URLSCAN_RATE_LIMIT_PER_HOUR past a million and in any other notation than digits', () => {
+    for (const bad of ['1000001', '1e3', '0x64', '100.0']) {
+      expect(configError({ ...seed, URLSCAN_RATE_LIMIT_PER_HOUR: bad }).issues).toEqual([
+        expect.objectContaining({ variable: 'URLSCAN_RATE_LIMIT_PER_HOUR' }),
+      ]);
+    }
   });
 
   it('names each bad variable, the seed name when that is the one set, and never echoes a secret', () => {

@@ -4,7 +4,7 @@
  * defaults, and the official urlscan-enrichment connector's URLSCAN_ENRICHMENT_* names as aliases, so a
  * compose file written for either Python connector works unchanged.
  */
-import { type ConnectorConfig, env, z } from '@cti/connector-sdk';
+import { type ConnectorConfig, env, MAX_DURATION_SECONDS, z } from '@cti/connector-sdk';
 
 /** The seed's compose file has no CONNECTOR_ID: this one is fixed, so restarts keep the same connector. */
 export const DEFAULT_CONNECTOR_ID = '5ba2e62d-4323-4c0e-a06a-bbb0f9772d3a';
@@ -12,8 +12,40 @@ export const DEFAULT_CONNECTOR_ID = '5ba2e62d-4323-4c0e-a06a-bbb0f9772d3a';
 export const VISIBILITIES = ['public', 'unlisted', 'private'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
 
-/** urlscan's `date:` filter: `>now-1y`, `>=2024-01-01`, `[2024-01-01 TO now]`, or `none` for no filter. */
-const DATE_FILTER = /^(?:[<>]=?(?:now(?:[-+]\d+[smhdwMy])?|\d{4}-\d\d-\d\d(?:T[\d:.]+Z?)?)|\[[^\s\]]+ TO [^\s\]]+\])$/;
+/**
+ * urlscan's `date:` filter (Elasticsearch date math): `>now-1y`, `>=2024-01-01`, `[2024-01-01 TO now]`
+ * (`*` for an open end), or `none` for no filter.
+ */
+const NOW = String.raw`now(?:[-+]\d+[smhdwMy])?`;
+const DAY = String.raw`\d{4}-\d\d-\d\d(?:T[\d:.]+Z?)?`;
+const END = `(?:${NOW}|${DAY})`;
+const DATE_FILTER = new RegExp(`^(?:[<>]=?${END}|\\[(?:${END}|\\*) TO (?:${END}|\\*)\\])$`);
+const UNIT_SECONDS: Record<string, number> = {
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86_400,
+  w: 604_800,
+  M: 2_592_000,
+  y: 31_536_000,
+};
+
+/** Why a filter of the right shape still says nothing sensible (a 2024-02-30, a now-99999999y), or null. */
+function dateFilterProblem(filter: string): string | null {
+  for (const [offset, amount, unit] of filter.matchAll(/now[-+](\d+)([smhdwMy])/g)) {
+    if (Number(amount) * (UNIT_SECONDS[unit ?? ''] ?? 0) > MAX_DURATION_SECONDS) {
+      return `${offset} reaches further than 100 years`;
+    }
+  }
+  for (const [day, y, m, d] of filter.matchAll(/(\d{4})-(\d\d)-(\d\d)/g)) {
+    const date = new Date(0);
+    date.setUTCFullYear(Number(y), Number(m) - 1, Number(d));
+    if (Number(y) < 1 || date.getUTCMonth() !== Number(m) - 1 || date.getUTCDate() !== Number(d)) {
+      return `${day} is not a calendar date`;
+    }
+  }
+  return null;
+}
 
 const dateFilter = env
   .string({
@@ -24,11 +56,16 @@ const dateFilter = env
   .pipe(
     z.string().transform((raw, ctx): string | null => {
       if (raw.toLowerCase() === 'none') return null;
-      if (DATE_FILTER.test(raw)) return raw;
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a urlscan date filter such as >now-1y, >now-30d, >=2024-01-01 or none, got "${raw}"`,
-      });
+      if (!DATE_FILTER.test(raw)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a urlscan date filter such as >now-1y, >now-30d, >=2024-01-01 or none, got "${raw}"`,
+        });
+        return z.NEVER;
+      }
+      const problem = dateFilterProblem(raw);
+      if (problem === null) return raw;
+      ctx.addIssue({ code: 'custom', message: `${problem}, in "${raw}"` });
       return z.NEVER;
     }),
   );
@@ -79,6 +116,7 @@ export const urlscanConfig = {
   URLSCAN_RATE_LIMIT_PER_HOUR: env.int({
     default: 100,
     min: 1,
+    max: 1_000_000,
     description: 'Requests to urlscan.io per hour from this connector (a sliding window; every request counts)',
   }),
   URLSCAN_MAX_WAIT_SECONDS: env.int({
