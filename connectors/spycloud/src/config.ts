@@ -35,7 +35,7 @@ export const spycloudConfig = {
     .string({
       default: '1970-01-01T00:00:00Z',
       description:
-        'Where the first run (and a run after a state reset) starts: an ISO date-time, or a duration such as P30D for "30 days ago"',
+        'Where the first run (and a run after a state reset) starts: an ISO date-time (years 1-9999), or a duration up to P100Y such as P30D for "30 days ago"',
     })
     .transform((raw, ctx) => {
       try {
@@ -62,7 +62,7 @@ export const spycloudConfig = {
       'Largest SpyCloud answer accepted, in MiB (a page of 1000 records is a few MiB); a larger one fails the run instead of taking the memory',
   }),
   CONNECTOR_DURATION_PERIOD: env.duration({
-    description: 'Time between two runs, ISO-8601 (PT1H, P1D); 0 runs once',
+    description: 'Time between two runs, ISO-8601 (PT1H, P1D, P1M), from PT1S to P100Y; 0 runs once',
   }),
 };
 

@@ -17,7 +17,7 @@ export const teamt5Config = {
   }),
   CONNECTOR_DURATION_PERIOD: env.duration({
     default: 'P1D',
-    description: 'Time between two import runs, ISO-8601 (PT6H, P1D); 0 runs once',
+    description: 'Time between two import runs, ISO-8601 (PT6H, P1D, P1M), from PT1S to P100Y; 0 runs once',
   }),
   TEAMT5_API_BASE_URL: env.url({
     default: 'https://api.threatvision.org',

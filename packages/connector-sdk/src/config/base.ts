@@ -93,7 +93,7 @@ export const baseConfig = {
     .optional(),
   CONNECTOR_DURATION_PERIOD: env.duration({
     optional: true,
-    description: 'Time between two import runs, ISO-8601 (PT1H, P1D); 0 runs once',
+    description: 'Time between two import runs, ISO-8601 (PT1H, P1D, P1M), from PT1S to P100Y; 0 runs once',
   }),
   CONNECTOR_QUEUE_THRESHOLD: env.number({
     default: 500,
