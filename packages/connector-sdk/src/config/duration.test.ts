@@ -1,8 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors/index.js';
 import { formatConnectorDate } from '../opencti/connector-info.js';
 import { MAX_TIMER_DELAY_MS } from '../time/index.js';
+import { baseConfig } from './base.js';
 import { MAX_DURATION_SECONDS, parseDurationSeconds } from './duration.js';
+import { loadConfig } from './load.js';
 
 const UNITS = [
   ['Y', 365 * 86400],
@@ -160,6 +163,42 @@ describe('parseDurationSeconds', () => {
           expect(new Date(now.getTime() - ms).toISOString()).toMatch(/^\d{4}-\d\d-\d\dT/);
         },
       ),
+    );
+  });
+
+  it('CONNECTOR_DURATION_PERIOD: any value is refused naming the variable, or is a period the scheduler can keep', () => {
+    const minimal = {
+      OPENCTI_URL: 'http://opencti:8080',
+      OPENCTI_TOKEN: 'token-abcdef-123456',
+      CONNECTOR_ID: '2b6c1f2e-8a55-4c0e-9c1b-4f3f0f1c2d3e',
+      CONNECTOR_NAME: 'Test',
+    };
+    const values = fc.oneof(
+      fc.string(),
+      fc.stringMatching(/^-?P([0-9]{1,12}[YMWD]){0,3}(T([0-9]{1,9}(\.[0-9]{1,3})?[HMS]){1,3})?$/),
+      fc.stringMatching(/^-?([0-9]{1,6} days?, )?[0-9]{1,2}:[0-9]{2}:[0-9]{2}$/),
+    );
+    fc.assert(
+      fc.property(values, (raw) => {
+        fc.pre(raw.trim() !== ''); // unset: no period
+        let period: number | undefined;
+        try {
+          period = loadConfig(baseConfig, {
+            env: { ...minimal, CONNECTOR_DURATION_PERIOD: raw },
+            dotenvPath: false,
+          }).CONNECTOR_DURATION_PERIOD;
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+          expect((err as ConfigError).issues.map((i) => i.variable)).toEqual(['CONNECTOR_DURATION_PERIOD']);
+          return;
+        }
+        expect(Number.isSafeInteger(period)).toBe(true);
+        const ms = (period ?? 0) * 1000;
+        expect(ms).toBeGreaterThanOrEqual(0);
+        expect(ms).toBeLessThanOrEqual(MAX_DURATION_SECONDS * 1000);
+        expect(formatConnectorDate(new Date(Date.now() + ms))).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      }),
+      { numRuns: 500 },
     );
   });
 });
