@@ -3,7 +3,7 @@
  * duration meaning "that long ago"), the `since` query parameter (a UTC day), the state values (Python's
  * `isoformat()`, as the Python connector wrote them) and the exact text pycti hashes into an Incident id.
  */
-import { parseDurationSeconds } from '@cti/connector-sdk';
+import { DurationError, parseDurationSeconds } from '@cti/connector-sdk';
 
 /** SPYCLOUD_IMPORT_START_DATE, resolved against the clock at the start of each run. */
 export type StartDate = { kind: 'date'; date: Date } | { kind: 'ago'; seconds: number; text: string };
@@ -98,7 +98,14 @@ export function parseStartDate(text: string): StartDate {
   const trimmed = text.trim();
   if (/^[+-]?P/i.test(trimmed)) {
     // The SDK's duration rules: whole seconds, at most P100Y, never negative (a date in the future).
-    return { kind: 'ago', seconds: parseDurationSeconds(trimmed), text: trimmed.toUpperCase() };
+    try {
+      return { kind: 'ago', seconds: parseDurationSeconds(trimmed), text: trimmed.toUpperCase() };
+    } catch (err) {
+      if (err instanceof DurationError && err.problem === 'syntax') {
+        throw new Error(`expected an ISO-8601 duration such as P30D or PT12H, got "${text}"`);
+      }
+      throw err;
+    }
   }
   const date = parseIsoDateTime(trimmed);
   if (date === null) {

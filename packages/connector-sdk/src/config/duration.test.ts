@@ -4,7 +4,7 @@ import { ConfigError } from '../errors/index.js';
 import { formatConnectorDate } from '../opencti/connector-info.js';
 import { MAX_TIMER_DELAY_MS } from '../time/index.js';
 import { baseConfig } from './base.js';
-import { MAX_DURATION_SECONDS, parseDurationSeconds } from './duration.js';
+import { DurationError, MAX_DURATION_SECONDS, parseDurationSeconds } from './duration.js';
 import { loadConfig } from './load.js';
 
 const UNITS = [
@@ -90,6 +90,24 @@ describe('parseDurationSeconds', () => {
     ['P0.000001D', /under one second/],
   ])('refuses %s: %s', (input, why) => {
     expect(() => parseDurationSeconds(input)).toThrow(why);
+  });
+
+  it('says which rule a refused duration breaks', () => {
+    const problem = (text: string) => {
+      try {
+        parseDurationSeconds(text);
+      } catch (err) {
+        return err instanceof DurationError ? err.problem : 'not a DurationError';
+      }
+      return 'accepted';
+    };
+    expect(['soon', '-PT1H', 'P101Y', 'PT0.1S', 'PT1S'].map(problem)).toEqual([
+      'syntax',
+      'negative',
+      'too-long',
+      'sub-second',
+      'accepted',
+    ]);
   });
 
   it('reads any duration written in whole components as its total in seconds, up to P100Y', () => {

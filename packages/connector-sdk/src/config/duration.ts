@@ -15,6 +15,19 @@
  */
 export const MAX_DURATION_SECONDS = 100 * 365 * 86_400;
 
+/** Why a duration was refused: `syntax` when it is not a duration at all, else the bound it breaks. */
+export type DurationProblem = 'syntax' | 'negative' | 'too-long' | 'sub-second';
+
+export class DurationError extends Error {
+  constructor(
+    readonly problem: DurationProblem,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DurationError';
+  }
+}
+
 const ISO =
   /^([+-])?P(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/i;
 const CLOCK = /^([+-])?(?:(\d+) days?, )?(\d{1,2}):([0-5]\d):([0-5]\d(?:\.\d+)?)$/;
@@ -40,24 +53,32 @@ function readDuration(text: string): { negative: boolean; seconds: number } | nu
 }
 
 /**
- * Whole seconds in the duration (a fraction of a second is dropped, as pycti drops it), or throws an Error
- * saying what was expected: a duration that is negative, longer than P100Y, or non-zero but under a second.
+ * Whole seconds in the duration (a fraction of a second is dropped, as pycti drops it), or throws a
+ * DurationError saying what was expected: a duration that is negative, longer than P100Y, or non-zero but
+ * under a second is refused as well as text that is no duration.
  */
 export function parseDurationSeconds(value: string): number {
   const text = value.trim();
   if (text === '0') return 0;
   const read = readDuration(text);
   if (read === null) {
-    throw new Error(`expected an ISO-8601 duration such as PT1H, P1D or P7DT12H, got "${value}"`);
+    throw new DurationError(
+      'syntax',
+      `expected an ISO-8601 duration such as PT1H, P1D or P7DT12H (or 0 to run once), got "${value}"`,
+    );
   }
-  if (read.negative && read.seconds > 0) throw new Error(`a duration cannot be negative, got "${text}"`);
+  if (read.negative && read.seconds > 0)
+    throw new DurationError('negative', `a duration cannot be negative, got "${text}"`);
   // Also catches a number too long for a double (Infinity).
   if (!(read.seconds <= MAX_DURATION_SECONDS)) {
-    throw new Error(`"${text}" is longer than the 100 years (P100Y) a duration may be`);
+    throw new DurationError('too-long', `"${text}" is longer than the 100 years (P100Y) a duration may be`);
   }
   const seconds = Math.trunc(read.seconds);
   if (seconds === 0 && read.seconds > 0) {
-    throw new Error(`"${text}" is under one second: durations count whole seconds (write 0, or at least PT1S)`);
+    throw new DurationError(
+      'sub-second',
+      `"${text}" is under one second: durations count whole seconds (write 0, or at least PT1S)`,
+    );
   }
   return seconds;
 }
