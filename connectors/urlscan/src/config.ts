@@ -65,7 +65,7 @@ const dateFilter = env
       }
       const problem = dateFilterProblem(raw);
       if (problem === null) return raw;
-      ctx.addIssue({ code: 'custom', message: `${problem}, in "${raw}"` });
+      ctx.addIssue({ code: 'custom', message: problem });
       return z.NEVER;
     }),
   );

@@ -71,13 +71,13 @@ export function parseDurationSeconds(value: string): number {
     throw new DurationError('negative', `a duration cannot be negative, got "${text}"`);
   // Also catches a number too long for a double (Infinity).
   if (!(read.seconds <= MAX_DURATION_SECONDS)) {
-    throw new DurationError('too-long', `"${text}" is longer than the 100 years (P100Y) a duration may be`);
+    throw new DurationError('too-long', 'is longer than the 100 years (P100Y) a duration may be');
   }
   const seconds = Math.trunc(read.seconds);
   if (seconds === 0 && read.seconds > 0) {
     throw new DurationError(
       'sub-second',
-      `"${text}" is under one second: durations count whole seconds (write 0, or at least PT1S)`,
+      'is under one second: durations count whole seconds (write 0, or at least PT1S)',
     );
   }
   return seconds;

@@ -87,7 +87,12 @@ function parseNumber(raw: string, ctx: z.RefinementCtx, kind: 'integer' | 'decim
     return z.NEVER;
   }
   if (integer ? !Number.isSafeInteger(value) : !Number.isFinite(value)) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is too large to be read exactly` });
+    ctx.addIssue({
+      code: 'custom',
+      message: integer
+        ? `is too large to be read exactly (at most ${Number.MAX_SAFE_INTEGER})`
+        : 'is too large to be read exactly',
+    });
     return z.NEVER;
   }
   return value;

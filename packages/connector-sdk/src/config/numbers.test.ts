@@ -62,8 +62,10 @@ describe('integer settings', () => {
   });
 
   it('refuses what a double cannot hold exactly, and the bounds a setting gives', () => {
-    expect(problemOf({ ANY_INT: '9007199254740993' })).toMatch(/ANY_INT: "9007199254740993" is too large/);
-    expect(problemOf({ ANY_INT: '9'.repeat(400) })).toMatch(/ANY_INT: .* is too large/);
+    expect(problemOf({ ANY_INT: '9007199254740993' })).toMatch(
+      /ANY_INT: is too large to be read exactly \(at most 9007199254740991\)/,
+    );
+    expect(problemOf({ ANY_INT: '9'.repeat(400) })).toMatch(/ANY_INT: is too large/);
     expect(load({ ANY_INT: String(Number.MAX_SAFE_INTEGER) }).ANY_INT).toBe(Number.MAX_SAFE_INTEGER);
     expect(problemOf({ RETRIES: '101' })).toMatch(/RETRIES: expected a number <= 100/);
     expect(problemOf({ RETRIES: '-6' })).toMatch(/RETRIES: expected a number >= -5/);
@@ -130,7 +132,7 @@ describe('decimal settings', () => {
   });
 
   it('refuses a number too long for a double, and the bounds a setting gives', () => {
-    expect(problemOf({ RATE: '9'.repeat(400) })).toMatch(/RATE: .* is too large/);
+    expect(problemOf({ RATE: '9'.repeat(400) })).toMatch(/RATE: is too large/);
     expect(problemOf({ RATE: '1000.001' })).toMatch(/RATE: expected a number <= 1000/);
     expect(problemOf({ RATE: '-0.001' })).toMatch(/RATE: expected a number >= 0/);
   });
