@@ -80,6 +80,14 @@ export type {
   RequestFilter,
 } from './records.js';
 export { TESTKIT_SCHEMA_PATH, testkitSchema } from './schema.js';
+export {
+  describeSightings,
+  findSecrets,
+  type SecretEncoding,
+  type SecretForm,
+  type SecretSighting,
+  secretForms,
+} from './secret-forms.js';
 export { AUTH_REQUIRED_BODY } from './server.js';
 export { type ConnectorTestbed, connectorTestbed, type TestbedOptions } from './testbed.js';
 export { TIMESTAMP_FORM, timestampFormProblems } from './timestamp-form.js';

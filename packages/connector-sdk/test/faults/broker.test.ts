@@ -182,7 +182,7 @@ describe('broker faults while enrichments flow', () => {
     }
   }, 180_000);
 
-  it('docs/reliability.md lists what this suite observed', () => {
-    doc.verify();
+  it('docs/reliability.md lists what this suite observed', ({ task }) => {
+    doc.verify(task);
   });
 });

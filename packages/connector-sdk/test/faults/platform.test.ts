@@ -325,7 +325,7 @@ describe('OpenCTI faults while running', () => {
     );
   }, 90_000);
 
-  it('docs/reliability.md lists what this suite observed', () => {
-    doc.verify();
+  it('docs/reliability.md lists what this suite observed', ({ task }) => {
+    doc.verify(task);
   });
 });

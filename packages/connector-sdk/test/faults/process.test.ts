@@ -151,7 +151,7 @@ describe('SIGKILL', () => {
     }
   }, 120_000);
 
-  it('docs/reliability.md lists what this suite observed', () => {
-    doc.verify();
+  it('docs/reliability.md lists what this suite observed', ({ task }) => {
+    doc.verify(task);
   });
 });

@@ -1,17 +1,35 @@
 /**
  * Tables in docs/reliability.md and docs/security.md generated from what the fault and security suites
- * observed. Each suite file owns one section: its tests record rows as they pass, its last test renders
- * the section and compares it with the committed file (a stale table fails the suite). With
- * CTI_UPDATE_DOCS=1 the last test rewrites the section instead. The raw rows also go to a JSON file under
- * the OS temp dir (cti-docs/<section>.json), so a run can be inspected without reading Markdown.
+ * observed. A table is a report, never an assertion: every test asserts its invariants itself (the error is
+ * on the work and names the vendor, no secret in any encoding, the daemon alive, the next message
+ * processed, zero vendor requests when refused...) before it records a row, so a regenerated table can only
+ * show what the assertions already accepted. The committed table is compared with what the suites observed
+ * (a stale table fails); with CTI_UPDATE_DOCS=1 it is rewritten instead, and only after a run in which every
+ * test that feeds it passed.
  *
- * Rows must hold only what is reproducible from run to run: normalise() strips ports, times and ids.
+ * How a test contributes a row:
+ *
+ * 1. A whole section owned by one test file (SECTIONS without `keyed`): the file creates it once at the top,
+ *    `const doc = generatedSection('vendor')`; each test asserts, then calls `doc.record(...cells)` (in the
+ *    section's column order; tests that run concurrently keep their rows in a map and record them in a fixed
+ *    order at the end); the file's last test is `it('docs/… lists what this suite observed', ({ task }) =>
+ *    doc.verify(task))`. verify refuses to compare or rewrite unless every other test of the file passed.
+ *
+ * 2. One row of a keyed section, from any test file (SECTIONS with `keyed: true`, e.g. a row per finding):
+ *    at the end of the test, once its assertions passed, `generatedRow('findings', '13.1').verify(...cells)`.
+ *    The first cell is the row's key, written by that call and no other (a repository test checks that each
+ *    committed key still has its call); the row is compared with its committed copy, or inserted/replaced in
+ *    key order with CTI_UPDATE_DOCS=1. Several files may feed one keyed section.
+ *
+ * Rows hold only what is reproducible from run to run: normalise() strips ports, times and ids. The raw rows
+ * of whole sections also go to a JSON file under the OS temp dir (cti-docs/<section>.json).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'vitest';
 
 export type DocName = 'reliability' | 'security';
 
@@ -21,6 +39,8 @@ interface SectionSpec {
   /** One paragraph under the title: what was run, against what. */
   intro: string;
   columns: readonly string[];
+  /** Rows contributed one by one (generatedRow), keyed by their first cell, from any test file. */
+  keyed?: true;
 }
 
 /** Every generated section, in document order. A suite may only write the sections listed here. */
@@ -104,12 +124,31 @@ export const SECTIONS = {
       'The vendor answers with a redirect to another host (another port on 127.0.0.1 is another origin); the second server records the headers it receives.',
     columns: ['Connector', 'Case', 'Credentials seen by the other host', 'Work'],
   },
+  findings: {
+    doc: 'reliability',
+    title: 'Findings: what broke in routine operations, and what the tests observe now',
+    intro:
+      'One row per finding of the hostile review (issue 13), each written by the test that reproduces it through the production path (a real daemon process, the real broker, the stand-in platform, a misbehaving local vendor); the test asserts the behaviour, the row reports it.',
+    columns: ['Finding', 'What broke', 'What the test observes now', 'Test'],
+    keyed: true,
+  },
+  'findings-security': {
+    doc: 'security',
+    title: 'Findings: TLP, secrets and credentials',
+    intro:
+      'One row per security finding of the hostile review (issue 13), each written by the test that reproduces it; the test asserts the behaviour, the row reports it.',
+    columns: ['Finding', 'What broke', 'What the test observes now', 'Test'],
+    keyed: true,
+  },
 } as const satisfies Record<string, SectionSpec>;
 
 export type SectionId = keyof typeof SECTIONS;
+/** Sections whose rows come one by one from any test (generatedRow). */
+export type KeyedSectionId = { [K in SectionId]: (typeof SECTIONS)[K] extends { keyed: true } ? K : never }[SectionId];
+/** Sections owned whole by one test file (generatedSection). */
+export type WholeSectionId = Exclude<SectionId, KeyedSectionId>;
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const docPath = (doc: DocName) => join(REPO_ROOT, 'docs', `${doc}.md`);
 const RAW_DIR = join(tmpdir(), 'cti-docs');
 
 const DOC_HEADERS: Record<DocName, string> = {
@@ -160,16 +199,154 @@ function cell(value: string, max = 700): string {
   return cut.replace(/\|/g, '\\|');
 }
 
+/** The cells of a Markdown table line, trimmed (escaped pipes stay escaped). */
+function cellsOf(line: string): string[] {
+  return line
+    .trim()
+    .replace(/^\||\|$/g, '')
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
+}
+
+/**
+ * The text with Markdown tables reduced to their cells: Biome (`pnpm format`) pads table columns, and a
+ * padded committed table must compare equal to the compact one rendered here.
+ */
+export function canonical(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      if (!line.trim().startsWith('|')) return line.trimEnd();
+      const cells = cellsOf(line);
+      return cells.every((c) => /^:?-+:?$/.test(c)) ? cells.map(() => '---').join('|') : cells.join('|');
+    })
+    .join('\n');
+}
+
+export function renderSection(id: SectionId, rows: readonly string[][]): string {
+  const spec: SectionSpec = SECTIONS[id];
+  return [
+    begin(id),
+    `## ${spec.title}`,
+    '',
+    spec.intro,
+    '',
+    `| ${spec.columns.join(' | ')} |`,
+    `| ${spec.columns.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    end(id),
+  ].join('\n');
+}
+
+/** The section as committed in `text`, markers included; undefined when it is not there. */
+export function sectionIn(text: string, id: SectionId): string | undefined {
+  const from = text.indexOf(begin(id));
+  const to = text.indexOf(end(id));
+  if (from < 0 || to < from) return undefined;
+  return text.slice(from, to + end(id).length);
+}
+
+/**
+ * `text` with one section replaced by `rendered`. A missing doc gets its header; a missing section goes
+ * after the last section that precedes it in SECTIONS (or after the header), so the order stays fixed.
+ * Hand-written text outside the markers is kept.
+ */
+export function withSection(text: string, id: SectionId, rendered: string): string {
+  const doc = SECTIONS[id].doc;
+  let out = text.trim() === '' ? `${DOC_HEADERS[doc]}\n` : text;
+  const existing = sectionIn(out, id);
+  if (existing !== undefined) {
+    out = out.replace(existing, () => rendered);
+  } else {
+    const order = (Object.keys(SECTIONS) as SectionId[]).filter((s) => SECTIONS[s].doc === doc);
+    const before = order.slice(0, order.indexOf(id)).reverse();
+    const anchor = before.map((s) => out.indexOf(end(s))).find((at) => at >= 0);
+    if (anchor === undefined) {
+      const headerEnd = out.indexOf(DOC_HEADERS[doc]) >= 0 ? DOC_HEADERS[doc].length : 0;
+      out = `${out.slice(0, headerEnd)}\n\n${rendered}\n${out.slice(headerEnd)}`;
+    } else {
+      const after = out.indexOf('\n', anchor);
+      const at = after < 0 ? out.length : after;
+      out = `${out.slice(0, at)}\n\n${rendered}${out.slice(at)}`;
+    }
+  }
+  return `${out.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+/** The data rows of a committed section's table, as cells (the header and its rule left out). */
+export function rowsIn(section: string): string[][] {
+  const table = section.split('\n').filter((l) => l.trim().startsWith('|'));
+  return table.slice(2).map(cellsOf);
+}
+
+/** Keys sort as numbers where they are numbers: 13.2 before 13.10. */
+const byKey = (a: string[], b: string[]) => (a[0] ?? '').localeCompare(b[0] ?? '', 'en', { numeric: true });
+
+/** Where the docs are read and written: the repository's docs/ folder, or a test's stand-in. */
+export interface DocFiles {
+  read(doc: DocName): string;
+  /** Rewrites the doc from its latest text, one writer at a time. */
+  update(doc: DocName, change: (text: string) => string): void;
+}
+
+const docPath = (doc: DocName) => join(REPO_ROOT, 'docs', `${doc}.md`);
+
+export const repositoryDocs: DocFiles = {
+  read(doc) {
+    try {
+      return readFileSync(docPath(doc), 'utf8');
+    } catch {
+      return '';
+    }
+  },
+  update(doc, change) {
+    withLock(() => {
+      writeFileSync(docPath(doc), change(repositoryDocs.read(doc)));
+      formatDoc(doc);
+    });
+  },
+};
+
+export interface GeneratedDocsOptions {
+  files?: DocFiles;
+  /** Rewrite instead of compare; CTI_UPDATE_DOCS=1 by default. */
+  update?: boolean;
+}
+
+const updating = (options: GeneratedDocsOptions) => options.update ?? process.env.CTI_UPDATE_DOCS === '1';
+
+/** A test as vitest hands it to its function (`it(name, ({ task }) => …)`): enough to see its file's tests. */
+export type VerifyingTest = Pick<TestContext['task'], 'id' | 'file'>;
+
+/** The tests of the file, other than `self`, that did not pass (failed, skipped, filtered out, not run). */
+export function testsNotPassed(self: VerifyingTest): string[] {
+  const names: string[] = [];
+  const walk = (tasks: VerifyingTest['file']['tasks'], path: string) => {
+    for (const t of tasks) {
+      const name = path === '' ? t.name : `${path} > ${t.name}`;
+      if (t.type === 'suite') walk(t.tasks, name);
+      else if (t.id !== self.id && t.result?.state !== 'pass') names.push(`${name} (${t.result?.state ?? t.mode})`);
+    }
+  };
+  walk(self.file.tasks, '');
+  return names;
+}
+
 export interface GeneratedSection {
   /** Adds one row (cells in the section's column order). */
   record(...cells: string[]): void;
   readonly rows: readonly string[][];
-  /** Renders the section; fails when the committed doc differs (or rewrites it with CTI_UPDATE_DOCS=1). */
-  verify(): void;
+  /**
+   * Compares the section with the committed doc (or rewrites it with CTI_UPDATE_DOCS=1); `test` is the
+   * calling test, and every other test of its file must have passed: a row missing because its test failed
+   * or did not run must never reach the doc, nor be reported as a stale doc.
+   */
+  verify(test: VerifyingTest): void;
 }
 
-export function generatedSection(id: SectionId): GeneratedSection {
+export function generatedSection(id: WholeSectionId, options: GeneratedDocsOptions = {}): GeneratedSection {
   const spec: SectionSpec = SECTIONS[id];
+  const files = options.files ?? repositoryDocs;
   const rows: string[][] = [];
   return {
     rows,
@@ -179,18 +356,24 @@ export function generatedSection(id: SectionId): GeneratedSection {
       }
       rows.push(cells.map((c) => cell(c)));
     },
-    verify() {
-      mkdirSync(RAW_DIR, { recursive: true });
-      writeFileSync(join(RAW_DIR, `${id}.json`), `${JSON.stringify({ section: id, rows }, null, 2)}\n`);
+    verify(test) {
+      const notPassed = testsNotPassed(test);
+      if (notPassed.length > 0) {
+        throw new Error(
+          `section "${id}" of docs/${spec.doc}.md not ${updating(options) ? 'rewritten' : 'compared'}: ` +
+            `these tests of the file did not pass, so their rows are missing:\n- ${notPassed.join('\n- ')}`,
+        );
+      }
+      if (files === repositoryDocs) {
+        mkdirSync(RAW_DIR, { recursive: true });
+        writeFileSync(join(RAW_DIR, `${id}.json`), `${JSON.stringify({ section: id, rows }, null, 2)}\n`);
+      }
       const rendered = renderSection(id, rows);
-      if (process.env.CTI_UPDATE_DOCS === '1') {
-        withLock(() => {
-          writeSection(spec.doc, id, rendered);
-          formatDoc(spec.doc);
-        });
+      if (updating(options)) {
+        files.update(spec.doc, (text) => withSection(text, id, rendered));
         return;
       }
-      const committed = readSection(spec.doc, id);
+      const committed = sectionIn(files.read(spec.doc), id);
       if (committed === undefined || canonical(committed) !== canonical(rendered)) {
         throw new Error(
           `docs/${spec.doc}.md is stale: section "${id}" differs from what the suite observed.\n` +
@@ -201,88 +384,54 @@ export function generatedSection(id: SectionId): GeneratedSection {
   };
 }
 
+export interface GeneratedRow {
+  /**
+   * Compares the row (the key and then `cells`, in the section's column order) with its committed copy, or
+   * writes it in key order with CTI_UPDATE_DOCS=1. Call it once the test's assertions have passed.
+   */
+  verify(...cells: string[]): void;
+}
+
 /**
- * The text with Markdown tables reduced to their cells: Biome (`pnpm format`) pads table columns, and a
- * padded committed table must compare equal to the compact one rendered here.
+ * One row of a keyed section, owned by the test that calls this with a literal key
+ * (`generatedRow('findings', '13.1')`): the repository test of generated-docs finds each committed key's
+ * call by that text, so that a row cannot outlive its test.
  */
-function canonical(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => {
-      if (!line.trim().startsWith('|')) return line.trimEnd();
-      const cells = line
-        .trim()
-        .replace(/^\||\|$/g, '')
-        .split(/(?<!\\)\|/)
-        .map((c) => c.trim());
-      return cells.every((c) => /^:?-+:?$/.test(c)) ? cells.map(() => '---').join('|') : cells.join('|');
-    })
-    .join('\n');
+export function generatedRow(id: KeyedSectionId, key: string, options: GeneratedDocsOptions = {}): GeneratedRow {
+  const spec: SectionSpec = SECTIONS[id];
+  const files = options.files ?? repositoryDocs;
+  return {
+    verify(...cells) {
+      if (cells.length !== spec.columns.length - 1) {
+        throw new Error(
+          `section ${id}, row ${key}: ${cells.length} cells after the key for ${spec.columns.length - 1}`,
+        );
+      }
+      const row = [cell(key), ...cells.map((c) => cell(c))];
+      if (updating(options)) {
+        files.update(spec.doc, (text) => {
+          const committed = sectionIn(text, id);
+          const others = (committed === undefined ? [] : rowsIn(committed)).filter((r) => r[0] !== row[0]);
+          return withSection(text, id, renderSection(id, [...others, row].sort(byKey)));
+        });
+        return;
+      }
+      const committed = sectionIn(files.read(spec.doc), id);
+      const found = committed === undefined ? undefined : rowsIn(committed).find((r) => r[0] === row[0]);
+      if (found === undefined || found.join('|') !== row.join('|')) {
+        throw new Error(
+          `docs/${spec.doc}.md is stale: row "${key}" of section "${id}" differs from what the test observed.\n` +
+            `Run with CTI_UPDATE_DOCS=1 to regenerate it.\n--- committed ---\n${found ? `| ${found.join(' | ')} |` : '(missing)'}\n--- observed ---\n| ${row.join(' | ')} |`,
+        );
+      }
+    },
+  };
 }
 
 /** Formats the doc as `pnpm format` does, so that the committed file passes `pnpm lint`. */
 function formatDoc(doc: DocName): void {
   const biome = join(REPO_ROOT, 'node_modules', '.bin', 'biome');
   execFileSync(biome, ['format', '--write', docPath(doc)], { cwd: REPO_ROOT, stdio: 'ignore' });
-}
-
-function renderSection(id: SectionId, rows: readonly string[][]): string {
-  const spec: SectionSpec = SECTIONS[id];
-  const lines = [
-    begin(id),
-    `## ${spec.title}`,
-    '',
-    spec.intro,
-    '',
-    `| ${spec.columns.join(' | ')} |`,
-    `| ${spec.columns.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-    end(id),
-  ];
-  return lines.join('\n');
-}
-
-function readDoc(doc: DocName): string {
-  try {
-    return readFileSync(docPath(doc), 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function readSection(doc: DocName, id: SectionId): string | undefined {
-  const text = readDoc(doc);
-  const from = text.indexOf(begin(id));
-  const to = text.indexOf(end(id));
-  if (from < 0 || to < from) return undefined;
-  return text.slice(from, to + end(id).length);
-}
-
-/**
- * Rewrites one section in place. A missing doc gets its header; a missing section goes after the last
- * section that precedes it in SECTIONS (or after the header), so the order stays fixed. Hand-written text
- * outside the markers is kept.
- */
-function writeSection(doc: DocName, id: SectionId, rendered: string): void {
-  let text = readDoc(doc);
-  if (text.trim() === '') text = `${DOC_HEADERS[doc]}\n`;
-  const existing = readSection(doc, id);
-  if (existing !== undefined) {
-    text = text.replace(existing, () => rendered);
-  } else {
-    const order = (Object.keys(SECTIONS) as SectionId[]).filter((s) => SECTIONS[s].doc === doc);
-    const before = order.slice(0, order.indexOf(id)).reverse();
-    const anchor = before.map((s) => text.indexOf(end(s))).find((at) => at >= 0);
-    if (anchor === undefined) {
-      const headerEnd = text.indexOf(DOC_HEADERS[doc]) >= 0 ? DOC_HEADERS[doc].length : 0;
-      text = `${text.slice(0, headerEnd)}\n\n${rendered}\n${text.slice(headerEnd)}`;
-    } else {
-      const after = text.indexOf('\n', anchor);
-      const at = after < 0 ? text.length : after;
-      text = `${text.slice(0, at)}\n\n${rendered}${text.slice(at)}`;
-    }
-  }
-  writeFileSync(docPath(doc), `${text.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`);
 }
 
 /** Suite files run in parallel workers: one writer at a time (a directory is created atomically). */

@@ -255,13 +255,13 @@ describe('no secret in any output', () => {
     }
   }, 120_000);
 
-  it('docs/security.md shows what this suite observed', () => {
+  it('docs/security.md shows what this suite observed', ({ task }) => {
     for (const ci of CASES.keys()) {
       const row = rows.get(String(ci));
       if (row) doc.record(...row);
     }
     const headers = rows.get('custom-headers');
     if (headers) doc.record(...headers);
-    doc.verify();
+    doc.verify(task);
   });
 });

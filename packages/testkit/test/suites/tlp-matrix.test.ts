@@ -152,7 +152,7 @@ describe('TLP: the vendor is asked exactly when pycti allows it', () => {
     }, 600_000);
   }
 
-  it('docs/security.md shows what this suite observed', () => {
+  it('docs/security.md shows what this suite observed', ({ task }) => {
     for (const ci of ENRICHERS.keys()) {
       for (const mi of MAX_SETTINGS.keys()) {
         const row = matrixRows.get(`${ci}-${mi}`);
@@ -165,7 +165,7 @@ describe('TLP: the vendor is asked exactly when pycti allows it', () => {
         if (row) edges.record(...row);
       }
     }
-    matrix.verify();
-    edges.verify();
+    matrix.verify(task);
+    edges.verify(task);
   });
 });

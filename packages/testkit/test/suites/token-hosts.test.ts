@@ -165,13 +165,13 @@ describe('credentials stay with their host', () => {
     }, 120_000);
   }
 
-  it('docs/security.md shows what this suite observed', () => {
+  it('docs/security.md shows what this suite observed', ({ task }) => {
     for (const ci of CASES.keys())
       for (const si of [0, 1]) if (rows.has(`${ci}-${si}`)) doc.record(...(rows.get(`${ci}-${si}`) ?? []));
     for (const key of ['teamt5-token', 'teamt5-stix-fetch-without-token', 'teamt5-stix-refuse']) {
       const row = rows.get(key);
       if (row) doc.record(...row);
     }
-    doc.verify();
+    doc.verify(task);
   });
 });

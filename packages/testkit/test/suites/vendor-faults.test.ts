@@ -218,7 +218,7 @@ describe('vendor faults', () => {
     }, 120_000);
   }
 
-  it('docs/reliability.md lists what this suite observed', () => {
+  it('docs/reliability.md lists what this suite observed', ({ task }) => {
     for (const ci of CASES.keys()) {
       for (const fi of FAULTS.keys()) {
         const row = rows.get(`${ci}-${fi}`);
@@ -229,6 +229,6 @@ describe('vendor faults', () => {
       const row = rows.get(key);
       if (row) doc.record(...row);
     }
-    doc.verify();
+    doc.verify(task);
   });
 });
