@@ -105,6 +105,14 @@ async function sendThenValid(body: string | Buffer, workId: string | null, expec
   );
   expect(logged, `a log line matching ${expectLog}`).toBeDefined();
   const work = workId ? platform.work(workId) : undefined;
+  if (workId) {
+    // A message that names its work closes it, in error: the work is not left "in progress" for ever.
+    expect(work?.errors.length, `errors on ${workId}`).toBeGreaterThan(0);
+    expect(
+      work?.operations.filter((o) => o.op === 'toProcessed'),
+      `toProcessed on ${workId}`,
+    ).toHaveLength(1);
+  }
   return {
     workError: work?.errors.map((e) => e.message).join(' | '),
     workStatus: work?.status,

@@ -142,6 +142,17 @@ describe('OpenCTI faults at start-up', () => {
     const message = (error as PlatformError).message;
     expect(message).toMatch(/^OpenCTI not reachable at http:\/\/127\.0\.0\.1:\d+ after \d+ attempts in 2\.5 ?s/);
     expect(message).not.toContain(platform.token);
+    // What the daemon does with the error the wait ends in (its own deadline is 5 min): the same path as a
+    // rejected token, which ends the wait at once.
+    await platform.start();
+    const rejected = platform.faults.graphql({ operation: 'healthCheck', status: 401, times: 1 });
+    const { d } = start();
+    daemon = null;
+    expect(await d.exited).toBe(1);
+    expect(rejected.hits).toBe(1);
+    const critical = parsed(d).filter((l) => l.level === 'CRITICAL');
+    expect(critical).toHaveLength(1);
+    expect(critical[0]?.message).toMatch(/OpenCTI/);
     doc.record(
       'OpenCTI never comes back',
       `The start-up wait gives up at its deadline (5 min in the daemon, 2.5 s in this test) with "${normalise(message, '<opencti>').replace(/after \d+ attempts/, 'after <n> attempts')}"; the daemon then logs it at CRITICAL and exits 1.`,

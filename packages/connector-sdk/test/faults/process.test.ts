@@ -139,6 +139,9 @@ describe('SIGKILL', () => {
 
       const works = platform.worksOf(connectorId);
       expect(works).toHaveLength(2);
+      // Neither work is left "in progress" for ever, nor in error: the killed run had confirmed its pages.
+      expect(works.map((w) => w.status)).toEqual(['complete', 'complete']);
+      expect(works.flatMap((w) => w.errors)).toEqual([]);
       second.child.kill('SIGTERM');
       expect((await second.exited).code).toBe(0);
       doc.record(

@@ -11,11 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { spawnConnector } from '../../../connector-sdk/test/faults/spawn.js';
 import { CASES, type ConnectorCase } from './cases.js';
 import { generatedSection } from './generated-docs.js';
+import { expectNoSecrets } from './harness.js';
 
 const doc = generatedSection('bad-env');
 const rows = new Map<string, string[][]>();
 
-const OPENCTI_TOKEN = 'OPENCTI-TOKEN-bad-env-suite-6d2c81';
+const OPENCTI_TOKEN = 'OPENCTI-TOKEN+bad-env/suite=6d2c81';
 /** Nothing listens here: a configuration that wrongly passes would fail to start, not hang the suite. */
 const NOWHERE = 'http://127.0.0.1:9';
 
@@ -74,15 +75,15 @@ async function attempt(c: ConnectorCase, env: Record<string, string>): Promise<A
   }
 }
 
-function secretsOf(c: ConnectorCase): string[] {
-  return [OPENCTI_TOKEN, ...Object.values(c.secrets)];
+function secretsOf(c: ConnectorCase): Record<string, string> {
+  return { OPENCTI_TOKEN, ...c.secrets };
 }
 
 function expectRejected(c: ConnectorCase, variable: string, result: Attempt) {
   const all = result.stdout + result.stderr + result.logs;
   expect(result.code, `${c.slug} ${variable}: exit code`).toBe(1);
   expect(result.stderr, `${c.slug} ${variable}: named on stderr`).toContain(`${variable}:`);
-  for (const secret of secretsOf(c)) expect(all, `${c.slug} ${variable}: a secret was echoed`).not.toContain(secret);
+  expectNoSecrets({ output: all }, secretsOf(c), `${c.slug} ${variable}: secrets echoed`);
 }
 
 /** The stderr line about `variable`, without the connector's name prefix. */
@@ -136,6 +137,14 @@ describe('bad settings', () => {
         ]);
       }
       expect(baseRejected.length).toBeGreaterThan(10);
+      // A setting that starts accepting any text fails here instead of moving silently to the table's last row.
+      const freeText = [...BASE_FREE_TEXT, ...(FREE_TEXT[c.slug] ?? [])];
+      const secret = (v: string) => {
+        const schema = shape[v];
+        return schema !== undefined && fieldMeta(schema).secret === true;
+      };
+      const unexpected = acceptsAnything.filter((v) => !freeText.includes(v) && !secret(v));
+      expect(unexpected, `${c.slug}: settings that accept any text`).toEqual([]);
       connectorRows.push([
         c.slug,
         `the ${baseRejected.length} base settings that can be wrong`,
@@ -156,7 +165,7 @@ describe('bad settings', () => {
       expect(code, `${c.slug} exit code`).toBe(1);
       const stderr = p.stderr.join('');
       expect(stderr).toContain(`${variable}:`);
-      for (const secret of secretsOf(c)) expect(p.output.join('')).not.toContain(secret);
+      expectNoSecrets({ output: p.output.join('') }, secretsOf(c), `${c.slug}: secrets echoed`);
     }
   }, 120_000);
 
@@ -165,6 +174,34 @@ describe('bad settings', () => {
     doc.verify(task);
   });
 });
+
+/**
+ * The settings, besides secrets, of which any text is a valid value: tokens, paths, hosts, a connector id
+ * that need not be a UUID, the scope, and CrowdSec's free-text names and label colours (as upstream).
+ */
+const BASE_FREE_TEXT = [
+  'OPENCTI_TOKEN',
+  'OPENCTI_SSL_VERIFY',
+  'CONNECTOR_ID',
+  'CONNECTOR_SCOPE',
+  'CONNECTOR_RATE_LIMIT_REDIS_URL',
+  'MQ_HOST',
+  'MQ_VHOST',
+  'MQ_USER',
+  'MQ_PASS',
+  'MQ_USE_SSL_CA',
+  'MQ_USE_SSL_CERT',
+  'MQ_USE_SSL_KEY',
+  'MQ_USE_SSL_PASSPHRASE',
+];
+const FREE_TEXT: Record<string, readonly string[]> = {
+  crowdsec: [
+    'CROWDSEC_NAME',
+    'CROWDSEC_DESCRIPTION',
+    ...['SCENARIO', 'CVE', 'MITRE', 'BEHAVIOR'].map((l) => `CROWDSEC_LABELS_${l}_COLOR`),
+    ...['MALICIOUS', 'SUSPICIOUS', 'SAFE', 'KNOWN'].map((r) => `CROWDSEC_LABELS_REPUTATION_${r}_COLOR`),
+  ],
+};
 
 /** Settings that are wrong together, checked by the connector itself. */
 const COMBINATIONS: Record<

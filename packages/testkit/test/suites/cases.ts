@@ -19,6 +19,11 @@ const connectorsDir = new URL('../../../../connectors/', import.meta.url);
 const fixture = (slug: string, name: string): unknown =>
   JSON.parse(readFileSync(new URL(`${slug}/test/fixtures/${name}`, connectorsDir), 'utf8'));
 
+/*
+ * The secret values carry the characters that each encoding changes (`+`, `/`, `=`, `&` for percent-encoding,
+ * `"` and `\` for JSON), so that a secret leaked URL-encoded or JSON-escaped is told apart from its raw form.
+ */
+
 /** What the fake vendor of a case keeps between requests (issued OAuth tokens...). */
 export interface VendorState {
   /** Values the vendor handed out that are secrets too (OAuth access tokens). */
@@ -56,7 +61,7 @@ const header = (req: FakeRequest, name: string) => {
 
 // --- CrowdSec -----------------------------------------------------------------------------------------
 
-const CROWDSEC_KEY = 'CROWDSEC-KEY-secret-suite-5b1e9d';
+const CROWDSEC_KEY = 'CROWDSEC-KEY+secret/suite=5b1e9d';
 const smoke = fixture('crowdsec', 'smoke-ip-146.70.186.190.json') as Record<string, unknown>;
 
 const crowdsecCase: ConnectorCase = {
@@ -86,7 +91,7 @@ const crowdsecCase: ConnectorCase = {
 
 // --- Team Cymru Scout ---------------------------------------------------------------------------------
 
-const SCOUT_TOKEN = 'SCOUT-TOKEN-secret-suite-8c2f4a';
+const SCOUT_TOKEN = 'SCOUT-TOKEN+secret/suite=8c2f4a';
 const ipFoundation = fixture('team-cymru-scout', 'ip-foundation.json');
 
 const scoutCase: ConnectorCase = {
@@ -121,7 +126,7 @@ const scoutCase: ConnectorCase = {
 
 // --- URLScan ------------------------------------------------------------------------------------------
 
-const URLSCAN_KEY = 'URLSCAN-KEY-secret-suite-3e7a90';
+const URLSCAN_KEY = 'URLSCAN-KEY+secret/suite=3e7a90';
 const urlscanSearch = fixture('urlscan', 'search.json');
 const urlscanResult = fixture('urlscan', 'result.json');
 
@@ -158,7 +163,7 @@ const urlscanCase: ConnectorCase = {
 
 // --- SpyCloud -----------------------------------------------------------------------------------------
 
-const SPYCLOUD_KEY = 'SPYCLOUD-KEY-secret-suite-71d0c3';
+const SPYCLOUD_KEY = 'SPYCLOUD-KEY+secret/suite=71d0c3';
 const breachPage = fixture('spycloud', 'breach-records.json') as { cursor: string };
 const breachLastPage = fixture('spycloud', 'breach-records-last-page.json');
 const breachCatalog = fixture('spycloud', 'breach-catalog.json');
@@ -188,8 +193,8 @@ const spycloudCase: ConnectorCase = {
 
 // --- TeamT5 -------------------------------------------------------------------------------------------
 
-const TEAMT5_CLIENT_ID = 'teamt5-client-id-secret-suite-19';
-const TEAMT5_CLIENT_SECRET = 'TEAMT5-CLIENT-SECRET-secret-suite-4f6b2e';
+const TEAMT5_CLIENT_ID = 'teamt5-client-id+secret/suite=19';
+const TEAMT5_CLIENT_SECRET = 'TEAMT5-CLIENT-SECRET+"secret\\suite"/4f6b2e&scope=x';
 const teamt5Reports = (fixture('teamt5', 'reports.json') as { reports: Array<Record<string, unknown>> }).reports;
 const teamt5Bundles = (fixture('teamt5', 'indicator-bundles.json') as { ioc_bundles: Array<Record<string, unknown>> })
   .ioc_bundles;

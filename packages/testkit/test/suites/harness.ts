@@ -1,9 +1,12 @@
 /** A fake vendor per connector case whose answers a test can break, and daemons driven against it. */
 
+import { expect } from 'vitest';
 import {
+  describeSightings,
   type FakeReply,
   type FakeRequest,
   type FakeVendor,
+  findSecrets,
   type RunningConnector,
   startConnector,
   startFakeVendor,
@@ -162,3 +165,21 @@ export function runTracker(platform: TestPlatform, d: LogSource) {
 
 export const errorsOf = (w: WorkSnapshot) => w.errors.map((e) => e.message).join(' | ');
 export const messagesOf = (w: WorkSnapshot) => w.messages.map((m) => m.message).join(' | ');
+
+/** Every secret a case's daemon holds or was handed, by name: its settings, the OpenCTI token, OAuth tokens. */
+export function secretsOf(c: ConnectorCase, vendor: CaseVendor, openctiToken: string): Record<string, string> {
+  return {
+    ...c.secrets,
+    OPENCTI_TOKEN: openctiToken,
+    ...Object.fromEntries(vendor.state.issuedSecrets.map((t, i) => [`OAuth access token ${i + 1}`, t])),
+  };
+}
+
+/** Asserts that no secret appears in any of the outputs, raw or encoded (URL, JSON, base64). */
+export function expectNoSecrets(
+  outputs: Readonly<Record<string, string>>,
+  secrets: Readonly<Record<string, string>>,
+  what = 'secrets found',
+): void {
+  expect(describeSightings(findSecrets(outputs, secrets)), what).toEqual([]);
+}

@@ -3,21 +3,30 @@
  * captured, whatever writes it) at debug level with recognisable secret values: its vendor credentials,
  * the OpenCTI token, and the RabbitMQ password of a broker user created for this suite, which the platform
  * hands out at registration. It is driven through success and every error path; then stdout, stderr, the
- * works (messages and errors) and every request the platform recorded are searched for every secret.
+ * works (messages and errors) and every request the platform recorded are searched for every secret, raw,
+ * URL-encoded, JSON-escaped and base64-encoded (the values hold the characters those encodings change).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addBrokerUser, brokerConnectionUsers, deleteBrokerUser } from '../../../connector-sdk/test/faults/broker.js';
 import { type SpawnedConnector, spawnConnector } from '../../../connector-sdk/test/faults/spawn.js';
-import { type FakeReply, startConnector, startTestPlatform, type TestPlatform } from '../../src/index.js';
+import { type FakeReply, findSecrets, startConnector, startTestPlatform, type TestPlatform } from '../../src/index.js';
 import { CASES, type ConnectorCase } from './cases.js';
 import { generatedSection } from './generated-docs.js';
-import { type CaseVendor, type Fault, processedWork, runTracker, startCaseVendor } from './harness.js';
+import {
+  type CaseVendor,
+  expectNoSecrets,
+  type Fault,
+  processedWork,
+  runTracker,
+  secretsOf,
+  startCaseVendor,
+} from './harness.js';
 
 const suffix = randomUUID().slice(0, 8);
 const BROKER_USER = `cti-secrets-${suffix}`;
-const BROKER_PASSWORD = `RMQ-PASSWORD-secret-suite-${suffix}`;
-const OPENCTI_TOKEN = `OPENCTI-TOKEN-secret-suite-${suffix}`;
+const BROKER_PASSWORD = `RMQ-PASSWORD+"secret\\suite"/${suffix}&x=1`;
+const OPENCTI_TOKEN = `OPENCTI-TOKEN+secret/suite=${suffix}`;
 
 const HTML = '<!doctype html><html><body><h1>Maintenance</h1></body></html>';
 const reply =
@@ -67,7 +76,7 @@ const processes: SpawnedConnector[] = [];
 beforeAll(async () => {
   await addBrokerUser(BROKER_USER, BROKER_PASSWORD);
   platform = await startTestPlatform({
-    amqpUrl: `amqp://${BROKER_USER}:${BROKER_PASSWORD}@127.0.0.1:5672`,
+    amqpUrl: `amqp://${BROKER_USER}:${encodeURIComponent(BROKER_PASSWORD)}@127.0.0.1:5672`,
     token: OPENCTI_TOKEN,
   });
 }, 60_000);
@@ -94,13 +103,6 @@ const asLogSource = (p: SpawnedConnector, connectorId: string) => ({
     return p.stdout.join('').split('\n');
   },
 });
-
-/** The secrets that appear in `text`, by name. */
-function found(text: string, secrets: Record<string, string>): string[] {
-  return Object.entries(secrets)
-    .filter(([, value]) => text.includes(value))
-    .map(([name]) => name);
-}
 
 async function driveEnricher(c: ConnectorCase, vendor: CaseVendor, p: SpawnedConnector, connectorId: string) {
   let n = 0;
@@ -175,15 +177,11 @@ describe('no secret in any output', () => {
         expect((await dryFail.exited).code).toBe(1);
         vendor.setFault(null);
 
-        const secrets: Record<string, string> = {
-          ...c.secrets,
-          OPENCTI_TOKEN,
-          'RabbitMQ password': BROKER_PASSWORD,
-          ...Object.fromEntries(vendor.state.issuedSecrets.map((t, i) => [`OAuth access token ${i + 1}`, t])),
-        };
+        const secrets = { ...secretsOf(c, vendor, OPENCTI_TOKEN), 'RabbitMQ password': BROKER_PASSWORD };
         // The vendor did receive its credentials: they were in use, not absent.
         const sentToVendor = JSON.stringify(vendor.requests.map((r) => ({ h: r.headers, b: r.body })));
-        for (const name of Object.keys(c.secrets)) expect(found(sentToVendor, secrets)).toContain(name);
+        const received = findSecrets({ vendor: sentToVendor }, c.secrets).map((s) => s.secret);
+        expect(received.sort()).toEqual(Object.keys(c.secrets).sort());
 
         const places: Record<string, string> = {
           'daemon stdout': daemon.stdout.join(''),
@@ -200,10 +198,7 @@ describe('no secret in any output', () => {
         };
         expect(places['daemon stdout']?.length ?? 0).toBeGreaterThan(1000);
         expect(places['daemon stdout']).toMatch(/"level":"DEBUG"/);
-        const leaks = Object.entries(places).flatMap(([where, text]) =>
-          found(text, secrets).map((s) => `${s} in ${where}`),
-        );
-        expect(leaks).toEqual([]);
+        expectNoSecrets(places, secrets);
         const paths = c.kind === 'enrichment' ? ENRICHER_PATHS.map((p) => p.name) : IMPORTER_PATHS.map((p) => p.name);
         rows.set(String(ci), [
           c.slug,
@@ -229,7 +224,7 @@ describe('no secret in any output', () => {
   it('OPENCTI_CUSTOM_HEADERS values (proxy credentials) are not logged at debug level', async () => {
     const c = CASES[0] as ConnectorCase;
     const vendor = await startCaseVendor(c);
-    const proxySecret = `CF-ACCESS-SECRET-secret-suite-${suffix}`;
+    const proxySecret = `CF-ACCESS-SECRET+secret/suite=${suffix}`;
     const d = startConnector(c.definition, {
       OPENCTI_URL: platform.url,
       OPENCTI_TOKEN,
@@ -239,7 +234,7 @@ describe('no secret in any output', () => {
     });
     try {
       await d.waitForLog('listening for enrichment requests', 60_000);
-      const leakedIn = d.logs.filter((l) => l.includes(proxySecret));
+      const leakedIn = d.logs.filter((l) => findSecrets({ l }, { proxySecret }).length > 0);
       rows.set('custom-headers', [
         c.slug,
         'OPENCTI_CUSTOM_HEADERS=CF-Access-Client-Id:…;CF-Access-Client-Secret:… (credentials of a proxy in front of OpenCTI), debug level',

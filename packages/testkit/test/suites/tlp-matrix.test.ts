@@ -74,15 +74,19 @@ describe('TLP: the vendor is asked exactly when pycti allows it', () => {
             const cells: string[] = [];
             for (const level of ENTITY_LEVELS) {
               const observable = valueFor(c, cell++);
+              const before = vendor.requests.length;
               const work = await enrichOnce(platform, daemon.d.connectorId, observable, level ? [level] : []);
               const requests = requestsFor(vendor, observable.value);
               const allowed = pyctiAllows(max.level, level);
               const where = `${c.slug}, max ${max.setting}, entity ${level ?? 'unmarked'}`;
               expect(requests, `${where}: vendor requests`).toBe(allowed ? 1 : 0);
+              // A refusal sends nothing at all, not even a request that does not carry the value.
+              if (!allowed) expect(vendor.requests.length - before, `${where}: any vendor request`).toBe(0);
               if (allowed) expect(work.errors, `${where}: no error`).toEqual([]);
               else expect(work.errors[0]?.message, `${where}: the refusal names the TLP`).toMatch(/TLP/);
               cells.push(allowed ? `${requests} request` : `${requests} (refused)`);
             }
+            expect(daemon.exitCode(), `${c.slug}, max ${max.setting}: the daemon is still running`).toBeNull();
             matrixRows.set(`${ci}-${mi}`, [c.slug, `${c.maxTlpVariable}=${max.setting}`, ...cells]);
           } finally {
             expect(await daemon.d.stop()).toBe(0);
@@ -114,6 +118,7 @@ describe('TLP: the vendor is asked exactly when pycti allows it', () => {
           ];
           for (const [ei, edge] of edgeCases.entries()) {
             const observable = valueFor(c, 100 + ei);
+            const before = vendor.requests.length;
             const entity = platform.addEntity({ ...observable, markings: edge.markings });
             const workId = await platform.askEnrichment(daemon.d.connectorId, entity.standard_id);
             const work = await platform.waitFor(
@@ -131,7 +136,13 @@ describe('TLP: the vendor is asked exactly when pycti allows it', () => {
                 (typeof m === 'object' && m.definition_type === 'TLP' && m.definition === 'TLP:EX:CHEMICALS'),
             );
             expect(requests, `${c.slug}, ${edge.label}`).toBe(sdkAllows ? 1 : 0);
-            if (!sdkAllows) expect(work.errors[0]?.message).toMatch(/TLP/);
+            if (sdkAllows) expect(work.errors, `${c.slug}, ${edge.label}: no error`).toEqual([]);
+            else {
+              expect(work.errors[0]?.message).toMatch(/TLP/);
+              expect(vendor.requests.length - before, `${c.slug}, ${edge.label}: any vendor request`).toBe(0);
+            }
+            // Never more than pycti would send.
+            if (!edge.pycti) expect(requests, `${c.slug}, ${edge.label}: pycti refuses it`).toBe(0);
             // A marking the SDK does not know is named, not passed off as the entity being TLP:RED.
             if (edge.label.startsWith('TLP:EX:CHEMICALS'))
               expect(work.errors[0]?.message).toContain('TLP:EX:CHEMICALS');

@@ -1,15 +1,26 @@
 /**
  * Every connector against a vendor that fails in every way a vendor fails: rate limits with and without
  * Retry-After, 5xx bursts and outages, timeouts, truncated JSON, JSON of the wrong shape, an HTML page
- * with status 200. Each must end with an error on the work that names the vendor and the problem (a
- * burst the retries absorb must end well), and the daemon must go on: the next request, once the vendor
- * is healthy again, is processed.
+ * with status 200. Asserted for every connector and every fault, before its row is recorded: the vendor
+ * did serve the fault; the work is closed once, with an error that names the vendor and the problem (a
+ * burst the retries absorb must end well, its objects delivered); no secret in the works or the logs, in
+ * any encoding; the daemon still runs; the next request, once the vendor is healthy again, is processed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform, type WorkSnapshot } from '../../src/index.js';
 import { CASES, type ConnectorCase } from './cases.js';
 import { generatedSection, normalise } from './generated-docs.js';
-import { type CaseDaemon, enrichOnce, type Fault, runTracker, startCaseDaemon, startCaseVendor } from './harness.js';
+import {
+  type CaseDaemon,
+  type CaseVendor,
+  enrichOnce,
+  expectNoSecrets,
+  type Fault,
+  runTracker,
+  secretsOf,
+  startCaseDaemon,
+  startCaseVendor,
+} from './harness.js';
 
 interface VendorFault {
   name: string;
@@ -96,38 +107,69 @@ async function tryFault(c: ConnectorCase, f: VendorFault): Promise<{ error: stri
       daemon = startCaseDaemon(c, platform, vendor);
       await daemon.d.waitForLog('listening for enrichment requests', 60_000);
       const work = await enrichOnce(platform, daemon.d.connectorId, c.observable ?? { entity_type: '', value: '' });
+      const faulted = vendor.faulted;
       vendor.setFault(null);
       const next = await enrichOnce(platform, daemon.d.connectorId, c.nextObservable ?? { entity_type: '', value: '' });
       expect(daemon.exitCode(), 'the daemon is still running').toBeNull();
-      return check(c, f, [work], [next]);
+      return check({ c, f, vendor, daemon, faulted }, [work], [next]);
     }
     daemon = startCaseDaemon(c, platform, vendor, { CONNECTOR_DURATION_PERIOD: 'PT2S' });
     const nextRun = runTracker(platform, daemon.d);
     const first = await nextRun();
+    const faulted = vendor.faulted;
     vendor.setFault(null);
     const second = await nextRun();
     expect(daemon.exitCode(), 'the daemon is still running').toBeNull();
-    return check(c, f, first.works, second.works, second.message);
+    return check({ c, f, vendor, daemon, faulted }, first.works, second.works, second.message);
   } finally {
     if (daemon) expect(await daemon.d.stop()).toBe(0);
     await vendor.close();
   }
 }
 
-function check(c: ConnectorCase, f: VendorFault, faulty: WorkSnapshot[], next: WorkSnapshot[], nextRun?: string) {
+interface Tried {
+  c: ConnectorCase;
+  f: VendorFault;
+  vendor: CaseVendor;
+  daemon: CaseDaemon;
+  /** Requests the fault answered before the vendor was healed. */
+  faulted: number;
+}
+
+const toProcessedCalls = (w: WorkSnapshot) => w.operations.filter((o) => o.op === 'toProcessed').length;
+
+function check(
+  { c, f, vendor, daemon, faulted }: Tried,
+  faulty: WorkSnapshot[],
+  next: WorkSnapshot[],
+  nextRun?: string,
+) {
+  const where = `${c.slug}, "${f.name}"`;
+  // A fault the vendor never served proves nothing: a burst is served exactly twice, the others at least once.
+  if (f.problem === null) expect(faulted, `${where}: faulty answers served`).toBe(2);
+  else expect(faulted, `${where}: faulty answers served`).toBeGreaterThan(0);
+  expect(faulty.length, `${where}: works of the faulty request`).toBeGreaterThan(0);
+  for (const w of [...faulty, ...next]) expect(toProcessedCalls(w), `${where}: ${w.id} closed once`).toBe(1);
   const error = firstError(faulty);
   if (f.problem === null) {
-    expect(error, `${c.slug}: the retries absorb "${f.name}"`).toBe('');
+    expect(error, `${where}: the retries absorb it`).toBe('');
+    const objects = faulty.flatMap((w) => platform.objects({ workId: w.id }));
+    expect(objects.length, `${where}: the objects of the absorbed request reached the platform`).toBeGreaterThan(0);
   } else {
-    expect(error, `${c.slug}: the work names the vendor`).toMatch(new RegExp(c.vendor.replace('.', '\\.'), 'i'));
-    expect(error, `${c.slug}: the work names the problem of "${f.name}"`).toMatch(f.problem);
+    expect(error, `${where}: the work names the vendor`).toMatch(new RegExp(c.vendor.replace('.', '\\.'), 'i'));
+    expect(error, `${where}: the work names the problem`).toMatch(f.problem);
   }
   const nextError = firstError(next);
   // After a rate limit, a connector may refuse to call the vendor until the wait is over: that is an error
   // about the quota, decided without a request; anything else must succeed.
-  if (nextError !== '') expect(nextError, `${c.slug}: the next request after "${f.name}"`).toMatch(/quota|429|rate/i);
+  if (nextError !== '') expect(nextError, `${where}: the next request`).toMatch(/quota|429|rate/i);
   if (nextError !== '')
-    expect(f.problem?.source, `${c.slug}: only a rate limit may fail the next request`).toMatch(/429/);
+    expect(f.problem?.source, `${where}: only a rate limit may fail the next request`).toMatch(/429/);
+  expectNoSecrets(
+    { works: JSON.stringify(platform.worksOf(daemon.d.connectorId)), logs: daemon.d.logs.join('\n') },
+    secretsOf(c, vendor, platform.token),
+    `${where}: secrets in the works or the logs`,
+  );
   return {
     error: error === '' ? `none: ${summary(faulty)}` : `"${normalise(error)}"`,
     next: summary(next, nextRun),
@@ -167,6 +209,9 @@ describe('vendor faults', () => {
         expect(code).toBe(1);
         expect(fatal?.message).toMatch(/TeamT5/);
         expect(fatal?.message).toMatch(/503/);
+        expect(vendor.faulted, 'token requests answered 503').toBeGreaterThan(0);
+        expect(platform.worksOf(daemon.d.connectorId), 'works opened').toEqual([]);
+        expectNoSecrets({ logs: daemon.d.logs.join('\n') }, secretsOf(c, vendor, platform.token));
         rows.set('teamt5-token-503', [
           'teamt5',
           'The OAuth token endpoint answers HTTP 503 at start-up (the token is asked for before the first run)',
@@ -211,6 +256,13 @@ describe('vendor faults', () => {
         expect(error).toMatch(/urlscan/);
         expect(error).not.toMatch(/more than URLSCAN_MAX_WAIT_SECONDS/);
         expect(error).toMatch(/still refused after waiting once/);
+        // Waited once for the announced reset, then asked again: two requests, not a loop.
+        expect(vendor.faulted).toBe(2);
+        expect(daemon.exitCode()).toBeNull();
+        expectNoSecrets(
+          { works: JSON.stringify(work), logs: daemon.d.logs.join('\n') },
+          secretsOf(urlscan, vendor, platform.token),
+        );
       } finally {
         if (daemon) await daemon.d.stop();
         await vendor.close();
