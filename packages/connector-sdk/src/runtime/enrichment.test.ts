@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PlatformError, UpstreamApiError } from '../errors/index.js';
 import { silentLogger } from '../log/index.js';
 import { assembleBundle, buildAuthor, buildIndicator, TLP_MARKING_IDS } from '../stix/index.js';
@@ -296,9 +296,11 @@ describe('EnrichmentProcessor', () => {
       release = r;
     });
     let processed: string | null = null;
+    let recording = false;
     const t = setup({
       platform: {
         workToProcessed: async (_w, m) => {
+          recording = true;
           await held;
           processed = m;
         },
@@ -306,7 +308,8 @@ describe('EnrichmentProcessor', () => {
       },
     });
     const first = t.processor.handle(message(), false);
-    await new Promise((r) => setTimeout(r, 20));
+    // The first run is recording its outcome (a state, not a delay that a loaded machine may outlast).
+    await vi.waitFor(() => expect(recording).toBe(true));
     const second = t.processor.handle(message(), true); // the channel closed before the first ack
     release();
     expect(await first).toBe('ack');

@@ -6,7 +6,17 @@ import { defineEnrichment } from '../../src/runtime/define.js';
 import { assembleBundle, buildAuthor, buildIndicator, buildRelationship } from '../../src/stix/index.js';
 import { closeBrokerConnections, startDaemon, until } from './helpers.js';
 
-/** An enrichment that takes a little time (as a vendor call does) and answers two objects plus author. */
+const ENRICHMENTS = 40;
+/** Enrichments that complete before the test cuts the connections; the others wait for the cut. */
+const BEFORE_CUT = 8;
+let cut: Promise<void> = Promise.resolve();
+let releaseAfterCut: () => void = () => undefined;
+
+/**
+ * An enrichment that takes a little time (as a vendor call does) and answers two objects plus author. Past
+ * the first BEFORE_CUT, each also waits until the connections were cut: the cut lands mid-stream however
+ * slow the broker's tooling or the machine is (a fixed delay only made that likely).
+ */
 const slowEcho = defineEnrichment({
   name: 'SlowEcho',
   slug: 'slow-echo',
@@ -16,6 +26,7 @@ const slowEcho = defineEnrichment({
   setup: () => null,
   async enrich(entity, { config, now }) {
     await new Promise((r) => setTimeout(r, config.DELAY_MS));
+    if (Number(entity.value?.split('.').at(-1)) >= BEFORE_CUT) await cut;
     const author = buildAuthor('Slow Echo');
     const ctx = { author, now: now().toISOString() };
     const indicator = buildIndicator({ pattern: `[ipv4-addr:value = '${entity.value}']` }, ctx);
@@ -43,20 +54,27 @@ describe('broker failures', () => {
       OPENCTI_TOKEN: platform.token,
       CONNECTOR_NAME: name,
       CONNECTOR_LOG_LEVEL: 'info',
-      // 40 × 150 ms: the cut (rabbitmqctl takes a second or two) lands while enrichments are still queued.
-      DELAY_MS: '150',
+      DELAY_MS: '50',
+    });
+    cut = new Promise((resolve) => {
+      releaseAfterCut = resolve;
     });
     try {
       await until(() => d.logs.some((l) => l.includes('listening for enrichment requests')), 20_000, 'consuming');
       const works: string[] = [];
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < ENRICHMENTS; i++) {
         const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: `192.0.2.${i}` });
         works.push(await platform.askEnrichment(d.connectorId, ip.standard_id));
       }
-      await until(() => works.filter((w) => platform.work(w)?.status === 'complete').length >= 8, 30_000, 'some works');
+      await until(
+        () => works.filter((w) => platform.work(w)?.status === 'complete').length >= BEFORE_CUT,
+        60_000,
+        'the works before the cut',
+      );
       expect(await closeBrokerConnections(name)).toBe(2); // listen and push
       const unfinished = works.filter((w) => platform.work(w)?.status !== 'complete');
-      expect(unfinished.length, 'works still to process when the connections were cut').toBeGreaterThan(0);
+      expect(unfinished.length, 'works still to process when the connections were cut').toBe(ENRICHMENTS - BEFORE_CUT);
+      releaseAfterCut();
       for (const w of works) await platform.waitForWork(w, { timeoutMs: 60_000 });
       for (const w of works) {
         const work = platform.work(w);
@@ -68,6 +86,7 @@ describe('broker failures', () => {
       expect(d.logs.some((l) => /reconnect/i.test(l))).toBe(true);
       expect(await platform.queueDepth(d.connectorId, 'listen')).toBe(0);
     } finally {
+      releaseAfterCut();
       expect(await d.stop()).toBe(0);
     }
     // The listen consumer logs through the daemon's logger: it subscribed once, then again after the cut.
