@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
+  AUTHOR_CREATED,
   dryRunEntity,
   identityId,
   observableId,
@@ -352,6 +353,8 @@ describe('toStixBundle', () => {
       type: 'identity',
       spec_version: '2.1',
       id: AUTHOR,
+      created: AUTHOR_CREATED,
+      modified: AUTHOR_CREATED,
       name: 'Team Cymru',
       identity_class: 'organization',
       external_references: [SCOUT_REFERENCE],

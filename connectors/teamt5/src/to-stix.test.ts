@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { BundleError, identityId, reportId, splitBundle, TLP_MARKING_IDS } from '@cti/connector-sdk';
+import { AUTHOR_CREATED, BundleError, identityId, reportId, splitBundle, TLP_MARKING_IDS } from '@cti/connector-sdk';
 import { compareWithUpstream, upstreamIdCase } from '@cti/connector-testkit';
 import { describe, expect, it } from 'vitest';
 import type { ReportRef } from './client.js';
@@ -56,6 +56,8 @@ describe('the author', () => {
       type: 'identity',
       spec_version: '2.1',
       id: AUTHOR,
+      created: AUTHOR_CREATED,
+      modified: AUTHOR_CREATED,
       name: 'TeamT5 External Import Connector',
       identity_class: 'organization',
     });

@@ -89,6 +89,13 @@ export {
   secretForms,
 } from './secret-forms.js';
 export { AUTH_REQUIRED_BODY } from './server.js';
+export {
+  assertValidStix,
+  StixViolationError,
+  stixBundleViolations,
+  stixKindOf,
+  stixObjectViolations,
+} from './stix-validation.js';
 export { type ConnectorTestbed, connectorTestbed, type TestbedOptions } from './testbed.js';
 export { TIMESTAMP_FORM, timestampFormProblems } from './timestamp-form.js';
 export type { BrokerConnection, ConnectorQueueNames } from './topology.js';

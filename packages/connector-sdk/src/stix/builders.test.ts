@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BundleError } from '../errors/index.js';
 import {
+  AUTHOR_CREATED,
   buildAttackPattern,
   buildAuthor,
   buildIdentity,
@@ -33,15 +34,20 @@ describe('buildAuthor', () => {
     expect(buildAuthor(name).id).toBe(id);
   });
 
-  it('is an organization without dates unless given', () => {
+  it('is an organization dated at the fixed AUTHOR_CREATED instant unless given dates', () => {
     expect(author).toEqual({
       type: 'identity',
       spec_version: '2.1',
       id: 'identity--115e787b-4b83-59ef-b350-aeb7b1736c74',
+      created: '1970-01-01T00:00:00.000Z',
+      modified: '1970-01-01T00:00:00.000Z',
       name: 'SpyCloud',
       description: 'SpyCloud external import connector',
       identity_class: 'organization',
     });
+    expect(AUTHOR_CREATED).toBe('1970-01-01T00:00:00.000Z');
+    // The same bytes on every run: nothing in it comes from the clock.
+    expect(JSON.stringify(buildAuthor('SpyCloud', 'SpyCloud external import connector'))).toBe(JSON.stringify(author));
     const dated = buildAuthor('Team Cymru', undefined, {
       created: NOW,
       external_references: [{ source_name: 'Team Cymru Scout', url: 'https://www.team-cymru.com/pure-signal' }],
@@ -49,6 +55,7 @@ describe('buildAuthor', () => {
     expect(dated).toMatchObject({ created: NOW, modified: NOW, identity_class: 'organization' });
     expect(dated).not.toHaveProperty('description');
     expect(dated.external_references).toHaveLength(1);
+    expect(() => buildAuthor('X', undefined, { created: 'yesterday' })).toThrow(/not an ISO timestamp/);
   });
 });
 

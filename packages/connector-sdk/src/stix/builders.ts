@@ -177,20 +177,25 @@ export function buildIdentity(props: IdentityInput, ctx: StixContext = {}): Iden
 export type AuthorExtra = Omit<IdentityInput, 'name' | 'identity_class' | 'description'>;
 
 /**
- * The connector's author: an organization Identity with pycti's id for (`name`, organization).
- * Without `extra.created` it has no `created`/`modified` (OpenCTI fills them), so the author is
- * the same bytes on every run and never carries itself as its own creator.
+ * `created`/`modified` of an author built without dates. STIX 2.1 requires both on every SDO; a fixed
+ * instant (the Unix epoch: no claim about when the organisation was described) keeps the author the same
+ * bytes on every run, where a clock reading would make each run a new version of it.
+ */
+export const AUTHOR_CREATED = '1970-01-01T00:00:00.000Z';
+
+/**
+ * The connector's author: an organization Identity with pycti's id for (`name`, organization), dated
+ * {@link AUTHOR_CREATED} unless `extra.created` says otherwise. It never carries itself as its own creator.
  */
 export function buildAuthor(name: string, description?: string, extra: AuthorExtra = {}): Identity {
+  const created = requireTimestamp('identity', 'created', extra.created ?? AUTHOR_CREATED);
   const author: Record<string, unknown> = {
     type: 'identity',
     spec_version: '2.1',
     id: identityId(name, 'organization'),
+    created,
+    modified: requireTimestamp('identity', 'modified', extra.modified ?? created),
   };
-  if (extra.created !== undefined) {
-    author.created = requireTimestamp('identity', 'created', extra.created);
-    author.modified = requireTimestamp('identity', 'modified', extra.modified ?? extra.created);
-  }
   const { created: _created, modified: _modified, ...rest } = extra;
   assignDefined(author, { name, description, identity_class: 'organization', ...rest });
   return author as Identity;

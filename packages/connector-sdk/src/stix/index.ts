@@ -21,6 +21,7 @@ export type {
   VulnerabilityInput,
 } from './builders.js';
 export {
+  AUTHOR_CREATED,
   buildAttackPattern,
   buildAuthor,
   buildIdentity,

@@ -33,8 +33,8 @@ export type StixCoreProperties = CustomProperties & {
   spec_version: '2.1';
   id: string;
   /**
-   * STIX requires `created`/`modified`; OpenCTI fills them when absent. The builders always set
-   * them, except `buildAuthor` without a date (so the author identity stays byte-stable).
+   * STIX requires `created`/`modified` on every SDO and SRO; the builders always set them (`buildAuthor`
+   * to a fixed instant, so the author identity stays byte-stable).
    */
   created?: string;
   modified?: string;
