@@ -3,7 +3,8 @@
  * account. It starts the stand-in platform, fake vendor APIs that replay the recorded fixtures, and the five
  * connectors as real processes (their dist/main.js) against the local RabbitMQ; asks each enricher to enrich
  * sample observables and runs each importer once; then prints a table per connector and writes every bundle
- * the platform's worker ingested under demo-output/.
+ * the platform's worker ingested under demo-output/. A bundle that is not valid STIX 2.1 is printed with
+ * its violations and makes the demo exit 1.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +12,9 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   type FakeVendor,
+  StixViolationError,
   startTestPlatform,
+  stixBundleViolations,
   type TestPlatform,
   type WorkSnapshot,
   waitUntil,
@@ -189,16 +192,28 @@ async function main(): Promise<number> {
         for (const m of (work?.messages ?? []).slice(-1)) say(`    ${m.message}`);
         const dir = `${outDir}/${r.spec.slug}`;
         mkdirSync(dir, { recursive: true });
-        writeFileSync(
-          `${dir}/${workId.replace(/[^A-Za-z0-9_-]+/g, '_')}.json`,
-          `${JSON.stringify({ type: 'bundle', id: `bundle--${randomUUID()}`, objects: objects }, null, 2)}\n`,
-        );
+        const bundle = { type: 'bundle', id: `bundle--${randomUUID()}`, objects: objects };
+        writeFileSync(`${dir}/${workId.replace(/[^A-Za-z0-9_-]+/g, '_')}.json`, `${JSON.stringify(bundle, null, 2)}\n`);
+        // A work that sent nothing has no bundle to check.
+        const violations = objects.length === 0 ? [] : stixBundleViolations(bundle);
+        if (violations.length > 0) {
+          ok = false;
+          say(`    NOT VALID STIX 2.1 (${violations.length} violations):`);
+          for (const v of violations) say(`      ${v}`);
+        }
       }
       say('');
     }
+    // Playbook answers and anything not tied to a work are checked by the platform itself.
+    const elsewhere = platform.stixViolations().filter((v) => v.workId === null);
+    if (elsewhere.length > 0) {
+      ok = false;
+      say(`STIX 2.1 violations outside the works above:`);
+      for (const v of elsewhere) say(`  ${v.message}`);
+    }
     say(
       ok
-        ? `All ${running.length} connectors succeeded. Bundles are in ${outDir}/`
+        ? `All ${running.length} connectors succeeded, every bundle valid STIX 2.1. Bundles are in ${outDir}/`
         : 'Some connectors did not succeed: see above.',
     );
   } finally {
@@ -207,7 +222,10 @@ async function main(): Promise<number> {
     }
     await Promise.all(running.map((r) => r.exited));
     await Promise.all(running.map((r) => r.vendor.close()));
-    await platform.close();
+    // Violations were reported above; the exit code says it.
+    await platform.close().catch((err: unknown) => {
+      if (!(err instanceof StixViolationError)) throw err;
+    });
   }
   return ok ? 0 : 1;
 }

@@ -103,6 +103,11 @@ export interface EntityInput {
   /** The author: an identity input, a stored identity, or just an organisation name. */
   createdBy?: EntityInput | StoredEntity | string;
   externalReferences?: readonly ExternalReferenceInput[];
+  /**
+   * The organisations the entity is shared with (Enterprise organisation segregation): names, identity
+   * inputs or stored organisations. The platform puts their ids in the extension's `granted_refs`.
+   */
+  grantedOrganizations?: ReadonlyArray<EntityInput | StoredEntity | string>;
   /** Overrides the computed standard id. */
   standard_id?: string;
   /** Overrides the (deterministic) internal id. */
@@ -126,6 +131,8 @@ export interface StoredEntity {
   objectLabel: PlatformLabel[];
   createdBy: StoredEntity | null;
   externalReferences: PlatformExternalReference[];
+  /** Standard ids of the organisations it is shared with (`objectOrganization`). */
+  grantedRefs: string[];
   created_at: string;
   updated_at: string;
   /** The STIX 2.1 form the platform sends in listen messages' `stix_entity`. */
@@ -325,6 +332,7 @@ function toStix(entity: Omit<StoredEntity, 'stix_entity'>, spec: EntityTypeSpec)
     created_at: entity.created_at,
     updated_at: entity.updated_at,
     is_inferred: false,
+    granted_refs: entity.grantedRefs,
   });
   const base = {
     id: entity.standard_id,
@@ -388,9 +396,22 @@ function toStix(entity: Omit<StoredEntity, 'stix_entity'>, spec: EntityTypeSpec)
   return cleanObject({ ...domain, name: a.name, description: a.description });
 }
 
+/** An entity's OpenCTI fields after an import, as the knowledge store computed them (see knowledge.ts). */
+export interface EntityFields {
+  createdBy: string | null;
+  markings: readonly PlatformMarking[];
+  labels: readonly string[];
+  externalReferences: readonly ExternalReferenceInput[];
+  grantedRefs: readonly string[];
+  score: number | null;
+  description: string | null;
+}
+
 /** In-memory store of the entities a test registered, addressable by internal or standard id. */
 export class EntityStore {
   readonly #byId = new Map<string, StoredEntity>();
+  /** The `stix` overrides given at registration, re-applied whenever the STIX form is rendered again. */
+  readonly #overrides = new Map<string, Record<string, unknown>>();
   readonly #now: () => Date;
 
   constructor(now: () => Date) {
@@ -402,6 +423,7 @@ export class EntityStore {
     const spec = specOf(input.entity_type);
     const standardId = input.standard_id ?? standardIdOf(input);
     const createdBy = input.createdBy === undefined ? null : this.#author(input.createdBy);
+    const grantedRefs = (input.grantedOrganizations ?? []).map((org) => this.#organization(org).standard_id);
     const at = this.#now().toISOString();
     const entity: Omit<StoredEntity, 'stix_entity'> = {
       id: input.id ?? internalIdFor(standardId),
@@ -414,13 +436,53 @@ export class EntityStore {
       objectLabel: (input.labels ?? []).map((value) => labelOf(value)),
       createdBy,
       externalReferences: (input.externalReferences ?? []).map((ref) => externalReferenceOf(ref)),
+      grantedRefs: [...new Set(grantedRefs)],
       created_at: at,
       updated_at: at,
     };
-    const stored: StoredEntity = { ...entity, stix_entity: { ...toStix(entity, spec), ...(input.stix ?? {}) } };
+    const overrides = input.stix ?? {};
+    const stored: StoredEntity = { ...entity, stix_entity: { ...toStix(entity, spec), ...overrides } };
     for (const existing of this.#byId.values()) {
-      if (existing.standard_id === stored.standard_id) this.#byId.delete(existing.id);
+      if (existing.standard_id === stored.standard_id) {
+        this.#byId.delete(existing.id);
+        this.#overrides.delete(existing.id);
+      }
     }
+    this.#byId.set(stored.id, stored);
+    this.#overrides.set(stored.id, overrides);
+    return stored;
+  }
+
+  /**
+   * Replaces the OpenCTI fields of a stored entity with what an import left it holding, and renders its
+   * STIX form again (so the next enrichment reads the platform's copy as it now is).
+   */
+  applyFields(id: string, fields: EntityFields, author: (standardId: string) => StoredEntity | null): StoredEntity {
+    const current = this.get(id);
+    if (current === undefined) throw new TestPlatformError(`applyFields: no entity ${id}`);
+    const spec = specOf(current.entity_type);
+    const attributes = { ...current.attributes };
+    if (spec.kind === 'observable') {
+      attributes.x_opencti_score = fields.score;
+      attributes.x_opencti_description = fields.description;
+    } else {
+      if ('x_opencti_score' in attributes) attributes.x_opencti_score = fields.score;
+      attributes.description = fields.description;
+    }
+    const entity: Omit<StoredEntity, 'stix_entity'> = {
+      ...current,
+      attributes,
+      objectMarking: [...fields.markings],
+      objectLabel: fields.labels.map((value) => labelOf(value)),
+      createdBy: fields.createdBy === null ? null : (author(fields.createdBy) ?? current.createdBy),
+      externalReferences: fields.externalReferences.map((ref) => externalReferenceOf(ref)),
+      grantedRefs: [...fields.grantedRefs],
+      updated_at: this.#now().toISOString(),
+    };
+    const stored: StoredEntity = {
+      ...entity,
+      stix_entity: { ...toStix(entity, spec), ...(this.#overrides.get(current.id) ?? {}) },
+    };
     this.#byId.set(stored.id, stored);
     return stored;
   }
@@ -450,5 +512,13 @@ export class EntityStore {
       throw new TestPlatformError(`createdBy must be an identity, not ${author.entity_type}`);
     }
     return this.add(author);
+  }
+
+  #organization(org: EntityInput | StoredEntity | string): StoredEntity {
+    const stored = this.#author(org);
+    if (stored.entity_type !== 'Organization') {
+      throw new TestPlatformError(`grantedOrganizations must be organisations, not ${stored.entity_type}`);
+    }
+    return stored;
   }
 }

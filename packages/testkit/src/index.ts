@@ -44,6 +44,7 @@ export { TestPlatformError } from './errors.js';
 export { type FakeReply, type FakeRequest, type FakeRoute, type FakeVendor, startFakeVendor } from './fake-vendor.js';
 export type { FaultHandle, FaultInjector, GraphqlFaultSpec, InjectedGraphqlError } from './faults.js';
 export { canonicalJson, deterministicStixId, uuidV5 } from './ids.js';
+export { type KnowledgeRecord, mergeImport } from './knowledge.js';
 export {
   customMarking,
   isTlpLevel,
@@ -62,6 +63,7 @@ export {
   DEFAULT_PLATFORM_VERSION,
   DEFAULT_TEST_TOKEN,
   type PlaybookRequest,
+  type StixViolationRecord,
   startTestPlatform,
   TestPlatform,
   type TestPlatformOptions,
@@ -69,6 +71,14 @@ export {
   type WaitOptions,
   type WorkerControl,
 } from './platform.js';
+export {
+  extensionAttribute,
+  type ImportedExternalReference,
+  OCTI_EXTENSION,
+  OCTI_SCO_EXTENSION,
+  type PyctiFields,
+  readAsPycti,
+} from './pycti-import.js';
 export type {
   IngestedObject,
   ListenMessageRecord,

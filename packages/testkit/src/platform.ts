@@ -15,6 +15,7 @@ import { type EntityInput, EntityStore, type StoredEntity } from './entities.js'
 import { TestPlatformError } from './errors.js';
 import { FaultInjector } from './faults.js';
 import { internalIdFor } from './ids.js';
+import { type KnowledgeRecord, KnowledgeStore } from './knowledge.js';
 import {
   type IngestedObject,
   type ListenMessageRecord,
@@ -28,6 +29,7 @@ import {
 } from './records.js';
 import { type EnrichmentRequest, type PlatformUser, platformError, type ResolverServices } from './resolvers.js';
 import { GraphqlServer } from './server.js';
+import { StixViolationError, stixBundleViolations, stixObjectViolations } from './stix-validation.js';
 import { timestampFormProblems } from './timestamp-form.js';
 import { type BrokerConnection, brokerConnectionOf, type ConnectorQueueNames, Topology } from './topology.js';
 import { type CallbackDelivery, Worker } from './worker.js';
@@ -71,6 +73,22 @@ export interface TestPlatformOptions {
    * send hand-written bundles on purpose.
    */
   timestampForm?: 'strict' | 'off';
+  /**
+   * What to do with objects that break STIX 2.1 (every ingested object and playbook answer is checked):
+   * 'strict' (default) records them and makes `close()` throw, listing them, so no suite passes on invalid
+   * STIX; 'record' only records them (`stixViolations()`), for tests that send invalid objects on purpose.
+   */
+  stixValidation?: 'strict' | 'record';
+}
+
+/** One STIX 2.1 violation in what a connector sent. */
+export interface StixViolationRecord {
+  seq: number;
+  connectorId: string | null;
+  workId: string | null;
+  /** An object the worker ingested, or a playbook step's answer. */
+  source: 'push' | 'playbook';
+  message: string;
 }
 
 export interface AskEnrichmentOptions {
@@ -166,6 +184,9 @@ export class TestPlatform {
   readonly #registered = new Set<string>();
   readonly #queueSizes = new Map<string, number>();
   readonly #waiters = new Set<Waiter>();
+  readonly #knowledge: KnowledgeStore;
+  readonly #stixViolations: StixViolationRecord[] = [];
+  readonly #stixValidation: 'strict' | 'record';
   #playbookCount = 0;
   #closed = false;
   readonly #timestampForm: 'strict' | 'off';
@@ -185,6 +206,8 @@ export class TestPlatform {
     this.#works = new WorkStore(this.#now, changed);
     this.#entities = new EntityStore(this.#now);
     this.#timestampForm = options.timestampForm ?? 'strict';
+    this.#knowledge = new KnowledgeStore(this.#entities);
+    this.#stixValidation = options.stixValidation ?? 'strict';
     const tokenUser = { id: options.connectorUserId ?? DEFAULT_CONNECTOR_USER_ID, name: 'connector user' };
     for (const user of [
       { id: ADMIN_USER_ID, name: 'admin' },
@@ -205,6 +228,10 @@ export class TestPlatform {
             callbackToken: this.token,
             userAgent: `pycti/${this.#version}`,
             callbackRetryMs: options.callbackRetryMs ?? 10_000,
+            ingest: (object, { connectorId, workId }) => {
+              this.#recordViolations(stixObjectViolations(object), connectorId, workId, 'push');
+              this.#knowledge.import(object);
+            },
           });
     const worker = this.#worker;
     this.worker = {
@@ -477,6 +504,34 @@ export class TestPlatform {
     return [...this.#recorder.playbookSteps];
   }
 
+  /**
+   * What the platform holds for a STIX id once the worker imported what connectors sent (author, markings,
+   * labels, external references, organisations, score, description), read as pycti's importer reads each
+   * object; for an entity registered with addEntity and never re-sent, what it was registered with.
+   */
+  knowledge(id: string): KnowledgeRecord | undefined {
+    return this.#knowledge.get(id);
+  }
+
+  /** Every element the worker imported, in first-import order. */
+  importedKnowledge(): KnowledgeRecord[] {
+    return this.#knowledge.all();
+  }
+
+  /** STIX 2.1 violations found in what connectors sent (ingested objects and playbook answers). */
+  stixViolations(): StixViolationRecord[] {
+    return this.#stixViolations.map((v) => ({ ...v }));
+  }
+
+  /** Throws a StixViolationError listing every violation recorded so far (`close()` does it in strict mode). */
+  assertValidStix(): void {
+    if (this.#stixViolations.length === 0) return;
+    throw new StixViolationError(
+      'What connectors sent the stand-in platform',
+      this.#stixViolations.map((v) => `${v.source} (connector ${v.connectorId ?? '?'}): ${v.message}`),
+    );
+  }
+
   /** GraphQL requests received, optionally filtered by operation / root field / predicate. */
   requests(filter?: RequestFilter): RecordedRequest[] {
     return this.#recorder.requests.filter((r) => matchesRequest(r, filter));
@@ -562,6 +617,7 @@ export class TestPlatform {
           (problems.length > 20 ? `\n… ${problems.length - 20} more` : ''),
       );
     }
+    if (this.#stixValidation === 'strict') this.assertValidStix();
   }
 
   /** Date-times in pushed bundles and playbook answers written otherwise than `…T08:15:00.000Z`. */
@@ -577,6 +633,17 @@ export class TestPlatform {
   }
 
   // --- internals ----------------------------------------------------------------------------------
+
+  #recordViolations(
+    messages: readonly string[],
+    connectorId: string | null,
+    workId: string | null,
+    source: StixViolationRecord['source'],
+  ): void {
+    for (const message of messages) {
+      this.#stixViolations.push({ seq: this.#recorder.nextSeq(), connectorId, workId, source, message });
+    }
+  }
 
   #notify(): void {
     for (const waiter of [...this.#waiters]) waiter.check();
@@ -766,13 +833,20 @@ export class TestPlatform {
       stixBundlePush: (connectorId, bundle, workId, userId) =>
         this.#stixBundlePush(connectorId, bundle, workId, userId),
       recordPlaybookStep: (variables) => {
+        const bundle = parseJsonObject(variables.bundle);
         this.#recorder.playbookSteps.push({
           seq: this.#recorder.nextSeq(),
           at: this.#now().toISOString(),
           variables: { ...variables },
-          bundle: parseJsonObject(variables.bundle),
+          bundle,
           previousBundle: parseJsonObject(variables.previous_bundle),
         });
+        this.#recordViolations(
+          bundle === null ? ['the answer is not a JSON bundle'] : stixBundleViolations(bundle),
+          null,
+          null,
+          'playbook',
+        );
         this.#notify();
       },
     };

@@ -12,6 +12,7 @@ import type { ConnectorDefinition } from '@cti/connector-sdk';
 import { type RunningConnector, startConnector } from './connector-runner.js';
 import { type FakeRoute, type FakeVendor, startFakeVendor } from './fake-vendor.js';
 import { startTestPlatform, type TestPlatform } from './platform.js';
+import { StixViolationError } from './stix-validation.js';
 
 export interface TestbedOptions {
   definition: ConnectorDefinition;
@@ -37,7 +38,10 @@ export interface ConnectorTestbed {
   setup(): Promise<void>;
   /** Starts the daemon with the connector's settings, then `env`, and waits until it is ready. */
   start(env?: Record<string, string>): Promise<RunningConnector>;
-  /** Stops every daemon start() started and forgets the vendor's requests, for the next test. */
+  /**
+   * Stops every daemon start() started and forgets the vendor's requests, for the next test; throws if
+   * anything the daemons sent broke STIX 2.1 (the platform's check), naming the test that sent it.
+   */
   reset(): Promise<void>;
   /** Stops everything. */
   close(): Promise<void>;
@@ -47,6 +51,7 @@ export function connectorTestbed(options: TestbedOptions): ConnectorTestbed {
   let platform: TestPlatform | undefined;
   let vendor: FakeVendor | undefined;
   let daemons: RunningConnector[] = [];
+  let checkedViolations = 0;
   const started = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`the testbed's ${what} is not started: call setup() first`);
     return value;
@@ -57,6 +62,15 @@ export function connectorTestbed(options: TestbedOptions): ConnectorTestbed {
     daemons = [];
     await Promise.all(running.map((d) => d.stop()));
     if (vendor) vendor.requests.length = 0;
+    const violations = platform?.stixViolations() ?? [];
+    const fresh = violations.slice(checkedViolations);
+    checkedViolations = violations.length;
+    if (fresh.length > 0) {
+      throw new StixViolationError(
+        'What the connector sent in this test',
+        fresh.map((v) => v.message),
+      );
+    }
   };
   return {
     get platform() {

@@ -7,7 +7,9 @@
  * - its work no longer alive → ack and drop (the worker's WORK_NOT_ALIVE handling);
  * - one object (or `no_split`) → record each object and reportExpectation on its work;
  * - several objects (a whole bundle, e.g. from stixBundlePush) → addExpectations(n), then record and report
- *   each object (the real worker re-splits and re-queues; the observable outcome on the work is the same).
+ *   each object (the real worker re-splits and re-queues; the observable outcome on the work is the same);
+ * - every recorded object is imported (`ingest`: read as pycti's importer reads it, checked against STIX 2.1)
+ *   before its expectation is reported.
  *
  * For connectors registered with a `listen_callback_uri` it also consumes `listen_<id>` and POSTs each raw
  * message to that URI, like the worker's HTTP-listen forwarding: 200/202 ack, another status nack (dropped),
@@ -29,6 +31,8 @@ export interface WorkerOptions {
   userAgent: string;
   /** Delay before requeueing a listen message whose callback could not be reached. */
   callbackRetryMs: number;
+  /** Imports one ingested object (the platform's knowledge and STIX checks), before its work is reported. */
+  ingest(object: Record<string, unknown>, context: { connectorId: string; workId: string | null }): void;
 }
 
 /** A delivery to a connector's HTTP-listen callback. */
@@ -233,9 +237,10 @@ export class Worker {
       });
     }
     record.objectCount = ingested.length;
-    // Record before reporting, so a test that waits for the work to complete finds the objects recorded.
+    // Record and import before reporting, so a test that waits for the work to complete finds them.
     recorder.pushMessages.push(record);
     recorder.objects.push(...ingested);
+    for (const item of ingested) this.#options.ingest(item.object, { connectorId, workId });
     for (let i = 0; i < ingested.length; i += 1) {
       if (workId !== null) works.reportExpectation(workId, null);
     }

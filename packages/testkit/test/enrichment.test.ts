@@ -232,7 +232,20 @@ describe('playbook step', () => {
       },
     });
 
-    const answered = { type: 'bundle', id: 'bundle--1', objects: [ip.stix_entity, { type: 'note', id: 'note--1' }] };
+    const note = {
+      type: 'note',
+      spec_version: '2.1',
+      id: 'note--0b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8',
+      created: '2026-01-01T00:00:00.000Z',
+      modified: '2026-01-01T00:00:00.000Z',
+      content: 'seen',
+      object_refs: [ip.standard_id],
+    };
+    const answered = {
+      type: 'bundle',
+      id: 'bundle--5d6e7f80-91a2-4b3c-8d4e-5f60718293a4',
+      objects: [ip.stix_entity, note],
+    };
     const previous = JSON.stringify((message.event as { bundle: unknown }).bundle);
     await gqlData(platform, PLAYBOOK_STEP_EXECUTION, {
       execution_id: request.executionId,
