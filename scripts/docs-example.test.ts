@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { identityId } from '@cti/connector-sdk';
 import {
   type FakeVendor,
   type RunningConnector,
@@ -15,6 +16,7 @@ import {
   startFakeVendor,
   startTestPlatform,
   type TestPlatform,
+  TLP_MARKING_IDS,
 } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import greynoise from '../docs/examples/greynoise/src/index.js';
@@ -122,7 +124,13 @@ describe('the GreyNoise example connector, running', () => {
 
   it('enriches a malicious IP: labels, link, an Indicator based on the observable, all marked as the entity', async () => {
     const d = await start();
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '203.0.113.66', markings: ['TLP:GREEN'] });
+    // Labelled already: the platform's copy keeps its labels in its extension, where the importer reads them first.
+    const ip = platform.addEntity({
+      entity_type: 'IPv4-Addr',
+      value: '203.0.113.66',
+      markings: ['TLP:GREEN'],
+      labels: ['watched'],
+    });
     const work = await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id));
     expect(work.status).toBe('complete');
     expect(work.messages.map((m) => m.message).join()).toContain('GreyNoise: 203.0.113.66 is malicious');
@@ -134,8 +142,17 @@ describe('the GreyNoise example connector, running', () => {
       source_ref: indicator?.id,
       target_ref: ip.standard_id,
     });
-    const observable = objects.find((o) => o.id === ip.standard_id);
-    expect(observable?.x_opencti_labels).toEqual(expect.arrayContaining(['greynoise', 'malicious']));
+    // What the platform ends up holding, read as its importer reads the re-sent observable.
+    const held = platform.knowledge(ip.standard_id);
+    expect(held?.labels).toEqual(['watched', 'greynoise', 'malicious']);
+    expect(held?.externalReferences).toEqual([
+      { source_name: 'GreyNoise', url: 'https://viz.greynoise.io/ip/203.0.113.66' },
+    ]);
+    expect(held?.markings).toEqual([TLP_MARKING_IDS['TLP:GREEN']]);
+    expect(platform.knowledge(indicator?.id as string)).toMatchObject({
+      createdBy: identityId('GreyNoise', 'organization'),
+      markings: [TLP_MARKING_IDS['TLP:GREEN']],
+    });
     expect(vendor.requests).toHaveLength(1);
   });
 

@@ -6,6 +6,7 @@ import {
   type EnrichmentEntity,
   type StixBundle,
   type StixObject,
+  updateObservable,
 } from '@cti/connector-sdk';
 import type { CommunityAnswer } from './client.js';
 
@@ -18,12 +19,10 @@ export function toStixBundle(
 ): StixBundle {
   const author = buildAuthor('GreyNoise', 'Internet scanner and common business service intelligence');
   const ctx = { author, markings: entity.markingIds, confidence, now: now.toISOString() };
-  const labels = new Set([...entity.labels, 'greynoise', gn.classification ?? 'unclassified']);
-  if (gn.riot) labels.add('common-business-service');
-  // The observable as OpenCTI sent it, with the labels and a link to GreyNoise's page.
-  const observable: Record<string, unknown> = { ...entity.stix, x_opencti_labels: [...labels] };
-  if (gn.link) observable.external_references = [{ source_name: 'GreyNoise', url: gn.link }];
-  const objects: StixObject[] = [observable as StixObject];
+  const labels = ['greynoise', gn.classification ?? 'unclassified', ...(gn.riot ? ['common-business-service'] : [])];
+  const links = gn.link ? [{ source_name: 'GreyNoise', url: gn.link }] : [];
+  // The observable as OpenCTI sent it, with labels and GreyNoise's page added where OpenCTI's importer reads them.
+  const objects: StixObject[] = [updateObservable(entity.stix, { addLabels: labels, addExternalReferences: links })];
   if (gn.classification === 'malicious') {
     const pattern = `[${entity.entityType.toLowerCase()}:value = '${gn.ip}']`;
     const indicator = buildIndicator({ name: gn.ip, pattern, x_opencti_main_observable_type: entity.entityType }, ctx);
