@@ -1,0 +1,210 @@
+/**
+ * What OpenCTI ends up holding after each connector's case, entity by entity: every object the worker
+ * imported is read the way pycti's importer reads it (the testkit's knowledge store), merged onto what the
+ * platform already held. Pinned per connector against what the upstream Python connector leaves:
+ *
+ * - CrowdSec: the enriched IP gains the scenario/behaviour labels and the "CrowdSec CTI" reference and keeps
+ *   its author (upstream adds the labels through the API, the reference in the bundle); everything created
+ *   carries the CrowdSec author and the IP's markings (upstream too; ours also marks the vulnerability
+ *   relationship upstream sends unmarked).
+ * - Team Cymru Scout: the IP is re-sent from the vendor's bundle with Team Cymru as author, no label and no
+ *   marking added (upstream's pass-through).
+ * - URLScan: the domain gains the "urlscan" label and the scan's reference; the note carries the URLScan
+ *   author and the domain's markings (upstream's note points at a random author id and is TLP:WHITE).
+ * - SpyCloud, TeamT5: every object carries the connector's author and TLP, observables included (TeamT5's
+ *   observables keep their author, which upstream's import loses).
+ *
+ * And for every connector: whatever it wrote about an object — in a top-level field, an OpenCTI
+ * extension or an `x_opencti_*` field — is what the platform holds; nothing is shadowed by the importer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type KnowledgeRecord,
+  OCTI_EXTENSION,
+  OCTI_SCO_EXTENSION,
+  startTestPlatform,
+  type TestPlatform,
+  TLP_MARKING_IDS,
+} from '../../src/index.js';
+import { CASES, type ConnectorCase } from './cases.js';
+import { runTracker, startCaseDaemon, startCaseVendor } from './harness.js';
+
+type Json = Record<string, unknown>;
+
+const AUTHORS: Record<string, string> = {
+  crowdsec: 'identity--5f18c204-0a7f-5061-a146-d29561d9c8aa',
+  'team-cymru-scout': 'identity--56893999-5bf3-58e3-8d7c-58412a6603c3',
+  urlscan: 'identity--f8b09040-4d2b-5138-8c07-e7af17666f3f',
+  spycloud: 'identity--115e787b-4b83-59ef-b350-aeb7b1736c74',
+  teamt5: 'identity--0a1850d4-e18e-54ab-b110-34dabc56152d',
+};
+const GREEN = TLP_MARKING_IDS['TLP:GREEN'];
+const EARLIER = { source_name: 'earlier', url: 'https://earlier.example/enrichment' };
+
+let platform: TestPlatform;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+});
+afterAll(async () => {
+  await platform?.close();
+});
+
+/** Everything a connector wrote about an object, wherever it wrote it. */
+function writtenAnywhere(object: Json): { labels: string[]; urls: string[]; author: string | null } {
+  const extensions = (object.extensions ?? {}) as Record<string, Json | undefined>;
+  const places = [object, extensions[OCTI_EXTENSION] ?? {}, extensions[OCTI_SCO_EXTENSION] ?? {}];
+  const lists = (key: string) => places.flatMap((p) => (Array.isArray(p[key]) ? (p[key] as unknown[]) : []));
+  const labels = [...lists('labels'), ...(Array.isArray(object.x_opencti_labels) ? object.x_opencti_labels : [])];
+  const refs = [
+    ...lists('external_references'),
+    ...(Array.isArray(object.x_opencti_external_references) ? object.x_opencti_external_references : []),
+  ] as Json[];
+  const authors = [object.created_by_ref, object.x_opencti_created_by_ref, ...places.map((p) => p.created_by_ref)];
+  return {
+    labels: [...new Set(labels.filter((l): l is string => typeof l === 'string'))],
+    urls: [...new Set(refs.map((r) => r.url).filter((u): u is string => typeof u === 'string'))],
+    author: (authors.find((a) => typeof a === 'string') as string | undefined) ?? null,
+  };
+}
+
+/** Nothing written about an object is lost on the way in. */
+function expectNothingShadowed(sent: readonly Json[]): void {
+  for (const object of sent) {
+    const held = platform.knowledge(String(object.id)) as KnowledgeRecord;
+    const written = writtenAnywhere(object);
+    expect(held.labels, `labels of ${String(object.id)}`).toEqual(expect.arrayContaining(written.labels));
+    expect(
+      held.externalReferences.map((r) => r.url),
+      `references of ${String(object.id)}`,
+    ).toEqual(expect.arrayContaining(written.urls));
+    if (written.author !== null) expect(held.createdBy, `author of ${String(object.id)}`).toBe(written.author);
+  }
+}
+
+const isMeta = (o: Json) => o.type === 'marking-definition';
+
+async function enrich(c: ConnectorCase): Promise<{ entityId: string; sent: Json[]; again: Json[] }> {
+  const vendor = await startCaseVendor(c);
+  // CrowdSec skips an IP it enriched moments ago (the date it writes in the description): not here.
+  const { d } = startCaseDaemon(c, platform, vendor, { CROWDSEC_MIN_DELAY_BETWEEN_ENRICHMENTS: '0' });
+  try {
+    await d.waitForLog('listening for enrichment requests');
+    const entity = platform.addEntity({
+      ...(c.observable as { entity_type: string; value: string }),
+      markings: ['TLP:GREEN'],
+      labels: ['pre-existing'],
+      externalReferences: [EARLIER],
+    });
+    const first = await platform.waitForWork(await platform.askEnrichment(d.connectorId, entity.standard_id));
+    const sent = platform.objects({ workId: first.id }).map((o) => o.object);
+    // Enriched again: the message now carries the platform's copy as the first enrichment left it.
+    const second = await platform.waitForWork(await platform.askEnrichment(d.connectorId, entity.standard_id));
+    const again = platform.objects({ workId: second.id }).map((o) => o.object);
+    return { entityId: entity.standard_id, sent, again };
+  } finally {
+    await d.stop();
+    await vendor.close();
+  }
+}
+
+async function importOnce(c: ConnectorCase): Promise<Json[]> {
+  const vendor = await startCaseVendor(c);
+  const { d } = startCaseDaemon(c, platform, vendor);
+  try {
+    const run = await runTracker(platform, d)();
+    // Processed is not complete: wait until the worker has imported every object of the run.
+    const works = await Promise.all(run.works.map((w) => platform.waitForWork(w.id)));
+    return works.flatMap((w) => platform.objects({ workId: w.id }).map((o) => o.object));
+  } finally {
+    await d.stop();
+    await vendor.close();
+  }
+}
+
+const enrichers = CASES.filter((c) => c.kind === 'enrichment');
+const importers = CASES.filter((c) => c.kind === 'import');
+
+describe.each(enrichers)('$slug: the enriched observable and what the enrichment created', (c) => {
+  let result: Awaited<ReturnType<typeof enrich>>;
+  const author = AUTHORS[c.slug] as string;
+
+  beforeAll(async () => {
+    result = await enrich(c);
+  }, 120_000);
+
+  it('holds what it held before, plus what the connector added', () => {
+    const held = platform.knowledge(result.entityId) as KnowledgeRecord;
+    expect(held.labels[0]).toBe('pre-existing');
+    expect(held.externalReferences[0]).toEqual(EARLIER);
+    expect(held.markings).toEqual([GREEN]);
+    switch (c.slug) {
+      case 'crowdsec':
+        expect(held.labels).toEqual(expect.arrayContaining(['crowdsecurity/http-probing', 'HTTP Probing']));
+        expect(held.externalReferences.map((r) => r.url)).toContain('https://app.crowdsec.net/cti/146.70.186.190');
+        expect(held.createdBy).toBeNull();
+        expect(held.description).toMatch(/Last CrowdSec enrichment: /);
+        break;
+      case 'team-cymru-scout':
+        expect(held.labels).toEqual(['pre-existing']);
+        expect(held.externalReferences).toEqual([EARLIER]);
+        expect(held.createdBy).toBe(author);
+        break;
+      case 'urlscan':
+        expect(held.labels).toEqual(['pre-existing', 'urlscan']);
+        expect(held.externalReferences.map((r) => r.url)).toEqual([
+          EARLIER.url,
+          'https://urlscan.io/result/105d1aac-ccc0-4393-b421-da95bd4faafd/',
+        ]);
+        expect(held.createdBy).toBeNull();
+        break;
+      default:
+        throw new Error(`no end state pinned for ${c.slug}`);
+    }
+  });
+
+  it('gives everything it created the connector’s author, and the observable’s markings where upstream does', () => {
+    const created = result.sent.filter((o) => !isMeta(o) && o.id !== result.entityId && o.id !== author);
+    expect(created.length).toBeGreaterThan(0);
+    for (const object of created) {
+      const held = platform.knowledge(String(object.id)) as KnowledgeRecord;
+      expect(held.createdBy, String(object.id)).toBe(author);
+      // Scout passes the vendor's objects through with no marking of its own, as upstream does.
+      expect(held.markings, String(object.id)).toEqual(c.slug === 'team-cymru-scout' ? [] : [GREEN]);
+    }
+    expect(platform.knowledge(author)?.createdBy).toBeNull();
+  });
+
+  it('loses nothing it wrote, and a second enrichment over the updated copy loses nothing either', () => {
+    expectNothingShadowed(result.sent);
+    expectNothingShadowed(result.again);
+    const held = platform.knowledge(result.entityId) as KnowledgeRecord;
+    const first = writtenAnywhere(result.sent.find((o) => o.id === result.entityId) ?? {});
+    expect(held.labels).toEqual(expect.arrayContaining(['pre-existing', ...first.labels]));
+    expect(held.imports).toBe(2);
+  });
+});
+
+describe.each(importers)('$slug: every imported object', (c) => {
+  let sent: Json[];
+  const author = AUTHORS[c.slug] as string;
+  const tlp = c.slug === 'spycloud' ? TLP_MARKING_IDS['TLP:AMBER+STRICT'] : TLP_MARKING_IDS['TLP:CLEAR'];
+
+  beforeAll(async () => {
+    sent = await importOnce(c);
+  }, 120_000);
+
+  it('carries the connector’s author and TLP, observables included', () => {
+    const objects = sent.filter((o) => !isMeta(o) && o.id !== author);
+    expect(objects.some((o) => typeof o.x_opencti_created_by_ref === 'string')).toBe(true);
+    for (const object of objects) {
+      const held = platform.knowledge(String(object.id)) as KnowledgeRecord;
+      expect(held.createdBy, String(object.id)).toBe(author);
+      expect(held.markings, String(object.id)).toContain(tlp);
+    }
+  });
+
+  it('loses nothing it wrote', () => {
+    expectNothingShadowed(sent);
+  });
+});
