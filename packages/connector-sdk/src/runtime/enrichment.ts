@@ -1,6 +1,7 @@
 /**
- * One listen-queue message, end to end (design.md "One enrichment, end to end"):
- * parse → work received → read the entity → scope → TLP gate → enrich → send → work processed → ack.
+ * One listen-queue message, end to end:
+ * parse → work received → read the entity → scope → TLP gate → enrich → share with the entity's
+ * organisations → send → work processed → ack.
  *
  * The message is acked only once its outcome is recorded. Failures of the enrichment itself (vendor
  * errors, TLP refusal, bad input, a bundle that cannot be sent) end the work in error and are acked. When
@@ -19,8 +20,10 @@ import type { PlaybookStepVariables } from '../opencti/index.js';
 import {
   assembleBundle,
   assertSendable,
+  grantedOrganizations,
   maxTlpAllows,
   type StixBundle,
+  shareWithOrganizations,
   type TlpLevel,
   unknownTlpMarkings,
 } from '../stix/index.js';
@@ -268,12 +271,15 @@ export class EnrichmentProcessor {
       this.o.shutdown.removeEventListener('abort', onShutdown);
     }
 
+    // Shared with the entity's organisations, as pycti does for every object an enrichment sends back.
+    const organizations = grantedOrganizations(entity.stix);
+    if (bundle && organizations.length > 0) bundle = shareWithOrganizations(bundle, organizations);
     const objects = bundle?.objects.length ?? 0;
     // A bundle that cannot be sent is refused whole, before anything of it leaves: an error on the work.
     try {
       if (msg.playbook) {
         if (bundle) assertSendable(bundle);
-        await this.answerPlaybook(msg, bundle ?? null, log);
+        await this.answerPlaybook(msg, bundle ?? null, log, organizations);
         return done(summary ?? `Playbook step answered with ${objects} objects`, false, objects);
       }
       if (bundle && objects > 0) {
@@ -311,7 +317,12 @@ export class EnrichmentProcessor {
    * A playbook step must always be answered, or the playbook stops (platform.md top issue 10). The answer
    * is the incoming bundle with the enrichment's objects merged in (or unchanged when nothing was added).
    */
-  private async answerPlaybook(msg: ListenMessage, result: StixBundle | null, log: Logger): Promise<void> {
+  private async answerPlaybook(
+    msg: ListenMessage,
+    result: StixBundle | null,
+    log: Logger,
+    organizations: readonly string[] = [],
+  ): Promise<void> {
     const playbook = msg.playbook;
     if (!playbook) return;
     const previous = msg.playbookBundle ?? {
@@ -322,7 +333,11 @@ export class EnrichmentProcessor {
     const merged = new Map<string, Record<string, unknown>>();
     for (const o of (previous.objects as Record<string, unknown>[] | undefined) ?? []) merged.set(String(o.id), o);
     for (const o of result?.objects ?? []) merged.set(String(o.id), o as Record<string, unknown>);
-    const bundle = { ...previous, objects: [...merged.values()] };
+    let bundle = { ...previous, objects: [...merged.values()] };
+    // pycti shares the whole bundle it answers with (the playbook's objects and the enrichment's).
+    if (result !== null && organizations.length > 0) {
+      bundle = shareWithOrganizations(bundle as StixBundle, organizations) as typeof bundle;
+    }
     try {
       await this.o.platform.playbookStepExecution({
         execution_id: playbook.execution_id,

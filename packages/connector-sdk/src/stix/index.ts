@@ -38,6 +38,7 @@ export {
 export type { AssembleBundleInput, ValidateBundleOptions } from './bundle.js';
 export { assembleBundle, bundleIdFor, validateBundle } from './bundle.js';
 export { canonicalize, MAX_NESTING_DEPTH } from './canonical.js';
+export { grantedOrganizations, shareWithOrganizations } from './granted-refs.js';
 export type { IdDate, IdExplanation } from './ids.js';
 export {
   attackPatternId,

@@ -1,0 +1,85 @@
+/**
+ * Organisation sharing (OpenCTI Enterprise): an entity shared with organisations is enriched, through the
+ * listen queue and as a playbook step, by each enricher. Every object the enrichment sends back must be
+ * shared with the same organisations, as pycti does, or the notes, indicators and sightings it creates are
+ * invisible to the organisations that can see the entity. Read the way the platform's importer reads it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAsPycti, startTestPlatform, type TestPlatform } from '../../src/index.js';
+import { ENRICHERS } from './cases.js';
+import { type CaseDaemon, type CaseVendor, startCaseDaemon, startCaseVendor } from './harness.js';
+
+type Json = Record<string, unknown>;
+
+let platform: TestPlatform;
+
+beforeAll(async () => {
+  platform = await startTestPlatform();
+});
+afterAll(async () => {
+  await platform?.close();
+});
+
+const organizationsOf = (object: Json) => readAsPycti(object, false).organizations;
+
+describe.each(ENRICHERS)('$slug', (c) => {
+  let vendor: CaseVendor;
+  let daemon: CaseDaemon;
+  let alpha: string;
+  let beta: string;
+
+  beforeAll(async () => {
+    vendor = await startCaseVendor(c);
+    daemon = startCaseDaemon(c, platform, vendor, { CROWDSEC_MIN_DELAY_BETWEEN_ENRICHMENTS: '0' });
+    await daemon.d.waitForLog('listening for enrichment requests');
+    alpha = platform.addEntity({ entity_type: 'Organization', name: `${c.slug} Alpha` }).standard_id;
+    beta = platform.addEntity({ entity_type: 'Organization', name: `${c.slug} Beta` }).standard_id;
+  });
+  afterAll(async () => {
+    await daemon?.d.stop();
+    await vendor?.close();
+  });
+
+  const shared = () =>
+    platform.addEntity({
+      ...(c.observable as { entity_type: string; value: string }),
+      markings: ['TLP:GREEN'],
+      grantedOrganizations: [alpha, beta].map((id) => platform.entity(id) ?? id),
+    });
+
+  it('shares every object an enrichment sends with the entity’s two organisations', async () => {
+    const entity = shared();
+    const work = await platform.waitForWork(await platform.askEnrichment(daemon.d.connectorId, entity.standard_id));
+    const objects = platform.objects({ workId: work.id }).map((o) => o.object);
+    expect(objects.length).toBeGreaterThan(1);
+    for (const object of objects) {
+      expect(organizationsOf(object), String(object.id)).toEqual(expect.arrayContaining([alpha, beta]));
+      expect(platform.knowledge(String(object.id))?.organizations, String(object.id)).toEqual(
+        expect.arrayContaining([alpha, beta]),
+      );
+    }
+  });
+
+  it('shares every object of a playbook step’s answer with them too', async () => {
+    const entity = shared();
+    const request = await platform.askPlaybook(daemon.d.connectorId, entity.standard_id);
+    const step = await platform.waitFor(
+      () => platform.playbookSteps().find((s) => s.variables.execution_id === request.executionId),
+      { timeoutMs: 30_000, message: 'the playbook step answer' },
+    );
+    const objects = (step.bundle?.objects ?? []) as Json[];
+    expect(objects.length).toBeGreaterThan(1);
+    for (const object of objects) {
+      expect(organizationsOf(object), String(object.id)).toEqual(expect.arrayContaining([alpha, beta]));
+    }
+  });
+
+  it('adds no sharing to an entity shared with nobody', async () => {
+    const entity = platform.addEntity({ ...(c.nextObservable ?? c.observable), markings: ['TLP:GREEN'] } as never);
+    const work = await platform.waitForWork(await platform.askEnrichment(daemon.d.connectorId, entity.standard_id));
+    for (const { object } of platform.objects({ workId: work.id })) {
+      expect(object).not.toHaveProperty('x_opencti_granted_refs');
+      expect(organizationsOf(object)).toEqual([]);
+    }
+  });
+});
