@@ -2,7 +2,7 @@
  * CrowdSec: enriches IPv4-Addr and IPv6-Addr observables from the CrowdSec CTI API (smoke v2).
  * The reference connector: the other four follow its shape (config, client, to-stix, index, main).
  */
-import { defineEnrichment } from '@cti/connector-sdk';
+import { defineEnrichment, packageVersion } from '@cti/connector-sdk';
 import { CrowdsecClient, crowdsecHttpOptions } from './client.js';
 import { crowdsecConfig } from './config.js';
 import { refreshDescription, toStixBundle } from './to-stix.js';
@@ -10,6 +10,7 @@ import { refreshDescription, toStixBundle } from './to-stix.js';
 export default defineEnrichment({
   name: 'CrowdSec',
   slug: 'crowdsec',
+  version: packageVersion(import.meta.url),
   scope: ['IPv4-Addr', 'IPv6-Addr'],
   config: crowdsecConfig,
   playbookCompatible: true,

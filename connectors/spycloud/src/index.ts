@@ -5,7 +5,7 @@
  * (the records of one Incident together); the pass's date is saved in the state, under upstream's key, once
  * every bundle of the pass is confirmed.
  */
-import { defineImport, z } from '@cti/connector-sdk';
+import { defineImport, packageVersion, z } from '@cti/connector-sdk';
 import { type BreachRecord, SpycloudClient, spycloudHttpOptions } from './client.js';
 import { spycloudConfig, type WatchlistType } from './config.js';
 import { parseIsoDateTime, resolveStartDate, sinceParam, stateDate } from './dates.js';
@@ -40,6 +40,7 @@ export const RECORDS_PER_BUNDLE = 100;
 export default defineImport({
   name: 'SpyCloud',
   slug: 'spycloud',
+  version: packageVersion(import.meta.url),
   scope: ['spycloud'],
   config: spycloudConfig,
   state: spycloudStateSchema,

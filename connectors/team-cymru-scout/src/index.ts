@@ -2,7 +2,7 @@
  * Team Cymru Scout: enriches IPv4-Addr, IPv6-Addr and Domain-Name observables from the STIX-emitting Pure
  * Signal Scout API, passing Scout's bundle through upstream's filter (see to-stix.ts).
  */
-import { defineEnrichment } from '@cti/connector-sdk';
+import { defineEnrichment, packageVersion } from '@cti/connector-sdk';
 import { ScoutClient, scoutHttpOptions } from './client.js';
 import { SCOUT_SCOPE, scoutConfig } from './config.js';
 import { toStixBundle } from './to-stix.js';
@@ -10,6 +10,7 @@ import { toStixBundle } from './to-stix.js';
 export default defineEnrichment({
   name: 'TeamCymruScout',
   slug: 'team-cymru-scout',
+  version: packageVersion(import.meta.url),
   scope: SCOUT_SCOPE,
   config: scoutConfig,
   // Upstream registers playbook_compatible and the seed lists playbooks among the triggers.

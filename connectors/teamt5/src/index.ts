@@ -2,7 +2,7 @@
  * TeamT5: imports the Reports and the Indicator (IOC) Bundles of TeamT5's ThreatVision platform on a
  * schedule, each in its own work, from where the last run stopped.
  */
-import { defineImport } from '@cti/connector-sdk';
+import { defineImport, packageVersion } from '@cti/connector-sdk';
 import { Teamt5Client } from './client.js';
 import { resolveAuth, teamt5Config } from './config.js';
 import { importTeamt5 } from './run.js';
@@ -12,6 +12,7 @@ import { teamt5Author } from './to-stix.js';
 export default defineImport({
   name: 'TeamT5',
   slug: 'teamt5',
+  version: packageVersion(import.meta.url),
   config: teamt5Config,
   state: teamt5StateSchema,
 

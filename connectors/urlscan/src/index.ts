@@ -3,7 +3,7 @@
  * (the newest, or the newest of a live page with ONLY_ACTIVE_URLS) and reads that one result; a new scan
  * is submitted only when URLSCAN_SUBMIT_SCAN=true, never publicly for data above TLP:GREEN.
  */
-import { ConfigError, defineEnrichment, InputError, type TlpLevel, tlpRank } from '@cti/connector-sdk';
+import { ConfigError, defineEnrichment, InputError, packageVersion, type TlpLevel, tlpRank } from '@cti/connector-sdk';
 import { LEGACY_FLAGS_HELP, rewriteLegacyArgs } from './cli.js';
 import { type ScanResult, UrlscanClient, urlscanHttpOptions } from './client.js';
 import { urlscanConfig, type Visibility } from './config.js';
@@ -26,6 +26,7 @@ export function assertVisibilityAllowed(visibility: Visibility, tlp: TlpLevel): 
 export default defineEnrichment({
   name: 'URLScan.io',
   slug: 'urlscan',
+  version: packageVersion(import.meta.url),
   scope: ['Domain-Name', 'Url'],
   config: urlscanConfig,
   playbookCompatible: true,

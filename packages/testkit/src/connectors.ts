@@ -22,6 +22,10 @@ export interface RegisterConnectorInput {
   only_contextual?: boolean | null;
   playbook_compatible?: boolean | null;
   listen_callback_uri?: string | null;
+  /** Declared by platforms newer than 7.260318.0 only (TestPlatformOptions.connectorMetadata). */
+  xtm_one_intent?: string | null;
+  version?: string | null;
+  slug?: string | null;
 }
 
 /** `ConnectorInfoInput` as sent in pings. */
@@ -66,6 +70,9 @@ export interface ConnectorRecord {
   only_contextual: boolean;
   playbook_compatible: boolean;
   listen_callback_uri: string | null;
+  /** The version and slug the connector reported (null when it did not, or its platform cannot store them). */
+  version: string | null;
+  slug: string | null;
   connector_user_id: string;
   connector_state: string | null;
   connector_state_reset: boolean;
@@ -128,6 +135,9 @@ export class ConnectorStore {
       only_contextual: input.only_contextual ?? false,
       playbook_compatible: input.playbook_compatible ?? false,
       listen_callback_uri: input.listen_callback_uri ?? null,
+      // Kept from an earlier registration when this one does not say.
+      ...(input.version === undefined ? {} : { version: input.version }),
+      ...(input.slug === undefined ? {} : { slug: input.slug }),
       connector_user_id: userId,
       built_in: false,
       updated_at: at,
@@ -137,6 +147,8 @@ export class ConnectorStore {
     const entry: ConnectorEntry = existing ?? {
       record: {
         id: input.id,
+        version: null,
+        slug: null,
         ...patch,
         connector_state: null,
         connector_state_reset: false,

@@ -28,6 +28,7 @@ import {
   type RequestFilter,
 } from './records.js';
 import { type EnrichmentRequest, type PlatformUser, platformError, type ResolverServices } from './resolvers.js';
+import { testkitSchema } from './schema.js';
 import { GraphqlServer } from './server.js';
 import { StixViolationError, stixBundleViolations, stixObjectViolations } from './stix-validation.js';
 import { timestampFormProblems } from './timestamp-form.js';
@@ -79,6 +80,14 @@ export interface TestPlatformOptions {
    * STIX; 'record' only records them (`stixViolations()`), for tests that send invalid objects on purpose.
    */
   stixValidation?: 'strict' | 'record';
+  /**
+   * Model a platform newer than 7.260318.0, whose `RegisterConnectorInput` also declares `xtm_one_intent`,
+   * `version` and `slug` (stored on the connector). Default false. The registration input otherwise follows
+   * `version`: a field added after it is refused, as the real platform refuses it.
+   */
+  connectorMetadata?: boolean;
+  /** Allow schema introspection (`__type`, `__schema`), default true; false models a platform that disabled it. */
+  introspection?: boolean;
 }
 
 /** One STIX 2.1 violation in what a connector sent. */
@@ -246,6 +255,8 @@ export class TestPlatform {
     };
     this.#server = new GraphqlServer({
       token: this.token,
+      schema: testkitSchema({ platformVersion: this.#version, connectorMetadata: options.connectorMetadata ?? false }),
+      introspection: options.introspection ?? true,
       port: options.port ?? 0,
       services: this.#services(),
       recorder: this.#recorder,

@@ -20,17 +20,22 @@ import {
   GraphQLError,
   type GraphQLSchema,
   getOperationAST,
+  NoSchemaIntrospectionCustomRule,
   type OperationDefinitionNode,
   parse,
+  specifiedRules,
   validate,
 } from 'graphql';
 import type { FaultInjector, GraphqlFaultSpec } from './faults.js';
 import type { RecordedRequest, Recorder } from './records.js';
 import { mutationRoot, type PlatformUser, queryRoot, type RequestContext, type ResolverServices } from './resolvers.js';
-import { testkitSchema } from './schema.js';
 
 export interface GraphqlServerOptions {
   token: string;
+  /** The schema this platform answers with (its version's registration input). */
+  schema: GraphQLSchema;
+  /** Whether `__schema`/`__type` introspection is allowed (a platform may disable it). */
+  introspection: boolean;
   port: number;
   services: ResolverServices;
   recorder: Recorder;
@@ -254,8 +259,8 @@ export class GraphqlServer {
     if (document === undefined || operation === null) {
       return requestError(400, 'BAD_REQUEST', 'No operation to execute in the document');
     }
-    const schema = testkitSchema();
-    const validationErrors = validateCached(schema, document);
+    const schema = this.#options.schema;
+    const validationErrors = validateCached(schema, document, this.#options.introspection);
     if (validationErrors.length > 0) {
       return {
         status: 400,
@@ -346,7 +351,7 @@ function sleep(ms: number): Promise<void> {
  * request.
  */
 const parsedDocuments = new Map<string, DocumentNode | undefined>();
-const validations = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+const validations = new WeakMap<GraphQLSchema, Map<boolean, WeakMap<DocumentNode, readonly GraphQLError[]>>>();
 const DOCUMENT_CACHE_LIMIT = 500;
 
 function parseCached(query: string): DocumentNode | undefined {
@@ -362,11 +367,29 @@ function parseCached(query: string): DocumentNode | undefined {
   return document;
 }
 
-function validateCached(schema: GraphQLSchema, document: DocumentNode): readonly GraphQLError[] {
-  let errors = validations.get(document);
+function validateCached(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  introspection: boolean,
+): readonly GraphQLError[] {
+  let bySchema = validations.get(schema);
+  if (bySchema === undefined) {
+    bySchema = new Map();
+    validations.set(schema, bySchema);
+  }
+  let byDocument = bySchema.get(introspection);
+  if (byDocument === undefined) {
+    byDocument = new WeakMap();
+    bySchema.set(introspection, byDocument);
+  }
+  let errors = byDocument.get(document);
   if (!errors) {
-    errors = validate(schema, document);
-    validations.set(document, errors);
+    errors = validate(
+      schema,
+      document,
+      introspection ? specifiedRules : [...specifiedRules, NoSchemaIntrospectionCustomRule],
+    );
+    byDocument.set(document, errors);
   }
   return errors;
 }

@@ -15,6 +15,7 @@ import {
   isScalarType,
   isUnionType,
   parse,
+  print,
   validate,
   validateSchema,
 } from 'graphql';
@@ -23,6 +24,8 @@ import { TESTKIT_SCHEMA_PATH, testkitSchema } from '../src/index.js';
 import { ALL_DOCUMENTS } from './pycti-documents.js';
 
 const REAL_SCHEMA_PATH = new URL('../../../reference/opencti-merged.graphql', import.meta.url);
+/** The connector module of a platform later than 7.260318.0 (reference/README.md). */
+const LATER_CONNECTOR_SCHEMA_PATH = new URL('../../../reference/opencti-connector-later.graphql', import.meta.url);
 const real = buildSchema(readFileSync(REAL_SCHEMA_PATH, 'utf8'));
 
 const kindOf = (type: GraphQLNamedType): string =>
@@ -169,6 +172,33 @@ describe('schema/testkit.graphql', () => {
         'field Mutation.reportIt does not exist',
       ]),
     );
+  });
+
+  const inputFields = (schema: GraphQLSchema) => {
+    const type = schema.getType('RegisterConnectorInput');
+    return isInputObjectType(type) ? Object.values(type.getFields()).map((f) => `${f.name}: ${String(f.type)}`) : [];
+  };
+
+  it('declares the registration fields each platform version accepts, as that version does', () => {
+    const names = (version: string) =>
+      inputFields(testkitSchema({ platformVersion: version })).map((f) => f.split(':')[0]);
+    expect(names('6.5.6')).not.toContain('listen_callback_uri');
+    expect(names('6.5.7')).toContain('listen_callback_uri');
+    expect(names('6.8.8')).not.toEqual(expect.arrayContaining(['auto_update']));
+    expect(names('6.8.8')).not.toContain('enrichment_resolution');
+    expect(names('6.8.9')).toEqual(expect.arrayContaining(['auto_update', 'enrichment_resolution']));
+    expect(inputFields(testkitSchema({ platformVersion: '7.260318.0' }))).toEqual(inputFields(real));
+  });
+
+  it('as a later platform, has exactly the later upstream RegisterConnectorInput (version, slug...)', () => {
+    const later = parse(readFileSync(LATER_CONNECTOR_SCHEMA_PATH, 'utf8'));
+    const declared = later.definitions.flatMap((d) =>
+      d.kind === 'InputObjectTypeDefinition' && d.name.value === 'RegisterConnectorInput'
+        ? (d.fields ?? []).map((f) => `${f.name.value}: ${print(f.type)}`)
+        : [],
+    );
+    expect(declared).toContain('slug: String');
+    expect(inputFields(testkitSchema({ platformVersion: '7.260901.0', connectorMetadata: true }))).toEqual(declared);
   });
 
   it.each(Object.entries(ALL_DOCUMENTS))('validates pycti document %s against both schemas', (_name, document) => {

@@ -86,6 +86,14 @@ export const baseConfig = {
     .optional(),
   CONNECTOR_SCOPE: env.list({ description: 'Comma-separated entity types (or MIME types) the connector handles' }),
   CONNECTOR_AUTO: env.boolean(false, { description: 'Enrich automatically when an entity in scope is created' }),
+  CONNECTOR_AUTO_UPDATE: env.boolean(false, {
+    description: 'Enrich automatically when an entity in scope is updated too (OpenCTI 6.8.9 and later)',
+  }),
+  CONNECTOR_ENRICHMENT_RESOLUTION: env.enum(['none', 'stix_bundle'], {
+    default: 'none',
+    description:
+      'none: the connector reads the entity itself (pycti default); stix_bundle: OpenCTI sends the entity and its context as STIX (6.8.9 and later)',
+  }),
   CONNECTOR_ONLY_CONTEXTUAL: env.boolean(false),
   CONNECTOR_LOG_LEVEL: logLevel,
   CONNECTOR_CONFIDENCE_LEVEL: env

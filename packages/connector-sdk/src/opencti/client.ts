@@ -13,6 +13,7 @@ import { ConfigError, PlatformError } from '../errors/index.js';
 import { redactString, redactUrl, registerSecret } from '../log/redact.js';
 import { sleep } from '../time/index.js';
 import type { ConnectorInfo } from './connector-info.js';
+import { connectorMetadata } from './connector-metadata.js';
 import {
   GET_CONNECTOR,
   HEALTH_CHECK,
@@ -20,6 +21,7 @@ import {
   PLAYBOOK_STEP_EXECUTION,
   READ_STIX_CORE_OBJECT,
   REGISTER_CONNECTOR,
+  REGISTER_CONNECTOR_INPUT_FIELDS,
   STIX_BUNDLE_PUSH,
   WORK_ADD,
   WORK_ADD_EXPECTATIONS,
@@ -47,7 +49,13 @@ import {
   RequestTimeout,
   resolveTlsSettings,
 } from './transport.js';
-import { acceptsRegistrationField, type PlatformVersion, parsePlatformVersion } from './version.js';
+import {
+  acceptsConnectorMetadata,
+  acceptsRegistrationField,
+  type PlatformVersion,
+  parsePlatformVersion,
+  SCHEMA_GATED_REGISTRATION_FIELDS,
+} from './version.js';
 
 /** The subset of a pino logger the client uses; lines are `(attributes, message)`. */
 export interface OpenCtiLogger {
@@ -107,6 +115,12 @@ export interface RegisterConnectorInput {
   enrichment_resolution?: string;
   /** HTTP listen protocol callback (platform >= 6.5.7). */
   listen_callback_uri?: string | null;
+  /**
+   * The connector's version (semantic versioning, or "rolling") and catalog slug, which the platform shows
+   * and compares with its catalog. Sent only to a platform whose schema declares both (version.ts).
+   */
+  version?: string | null;
+  slug?: string | null;
 }
 
 export interface RabbitMqConnection {
@@ -214,6 +228,8 @@ export class OpenCtiClient {
   private readonly retryPolicy: RetryPolicy;
   private readonly timeoutMs: number;
   private platformVersion: string | undefined;
+  /** Fields of RegisterConnectorInput the platform declares: undefined until asked, null if it would not say. */
+  private declaredRegistrationFields: ReadonlySet<string> | null | undefined;
 
   constructor(options: OpenCtiClientOptions) {
     const base = normalizeBaseUrl(options.url);
@@ -348,9 +364,18 @@ export class OpenCtiClient {
 
   private async registerOnce(input: RegisterConnectorInput): Promise<RegisteredConnector> {
     const version = await this.knownPlatformVersion();
-    const { variables, dropped } = buildRegistrationInput(input, version);
+    const metadata = connectorMetadata(input.version, input.slug);
+    const declared = metadata.version !== null || metadata.slug !== null ? await this.registrationInputFields() : null;
+    const { variables, dropped } = buildRegistrationInput(
+      { ...input, version: metadata.version, slug: metadata.slug },
+      version,
+      declared,
+    );
+    for (const problem of metadata.problems) this.logger.warn({ version: input.version }, `${problem}: it is not sent`);
     for (const field of dropped) {
-      this.logger.warn(
+      const metadataField = (SCHEMA_GATED_REGISTRATION_FIELDS as readonly string[]).includes(field);
+      // Every platform released so far lacks version and slug: worth a line, not a warning.
+      (metadataField ? this.logger.info.bind(this.logger) : this.logger.warn.bind(this.logger))(
         { field, platformVersion: this.platformVersion ?? null },
         `OpenCTI ${this.platformVersion ?? '(unknown version)'} does not support ${field}: it is not sent`,
       );
@@ -541,6 +566,36 @@ export class OpenCtiClient {
     });
   }
 
+  /**
+   * The input fields the platform's `RegisterConnectorInput` declares, read once through introspection as
+   * pycti 7 reads them; null when the platform refuses to say (introspection disabled). A platform that
+   * cannot be reached throws, as any call does.
+   */
+  private async registrationInputFields(): Promise<ReadonlySet<string> | null> {
+    if (this.declaredRegistrationFields !== undefined) return this.declaredRegistrationFields;
+    try {
+      const data = await this.call<{ registerConnectorInput: unknown }>(
+        REGISTER_CONNECTOR_INPUT_FIELDS,
+        {},
+        { operation: 'RegisterConnectorInputFields', mode: 'transient' },
+      );
+      const type = parseAnswer(
+        z.object({ inputFields: z.array(z.object({ name: z.string() })).nullish() }).nullish(),
+        data.registerConnectorInput,
+        'RegisterConnectorInputFields',
+      );
+      this.declaredRegistrationFields = new Set((type?.inputFields ?? []).map((f) => f.name));
+    } catch (err) {
+      if (err instanceof PlatformError && (err.retryable || err.auth)) throw err;
+      this.logger.info(
+        { err },
+        'OpenCTI does not say which registration fields it accepts (schema introspection refused): the connector version and slug are not sent',
+      );
+      this.declaredRegistrationFields = null;
+    }
+    return this.declaredRegistrationFields;
+  }
+
   /** The platform version, once read by `health()` / `waitUntilReachable()` (or given in the options). */
   get knownVersion(): string | undefined {
     return this.platformVersion;
@@ -613,10 +668,14 @@ export class OpenCtiClient {
   }
 }
 
-/** The registration variables for a platform version, and the gated fields left out. */
+/**
+ * The registration variables for a platform version (and, for the connector's version and slug, the input
+ * fields its schema declares), and the gated fields left out.
+ */
 export function buildRegistrationInput(
   input: RegisterConnectorInput,
   version: PlatformVersion | null,
+  declaredFields: ReadonlySet<string> | null = null,
 ): { variables: Record<string, unknown>; dropped: string[] } {
   const variables: Record<string, unknown> = {
     id: input.id,
@@ -639,6 +698,13 @@ export function buildRegistrationInput(
   // believed too old, so that the registration fails loudly instead of the connector never hearing.
   if (acceptsRegistrationField(version, 'listen_callback_uri') || isNonEmpty(input.listen_callback_uri)) {
     variables.listen_callback_uri = input.listen_callback_uri ?? null;
+  }
+  const metadata = { version: input.version ?? null, slug: input.slug ?? null };
+  if (acceptsConnectorMetadata(declaredFields)) {
+    for (const field of SCHEMA_GATED_REGISTRATION_FIELDS)
+      if (metadata[field] !== null) variables[field] = metadata[field];
+  } else {
+    for (const field of SCHEMA_GATED_REGISTRATION_FIELDS) if (metadata[field] !== null) dropped.push(field);
   }
   return { variables, dropped };
 }

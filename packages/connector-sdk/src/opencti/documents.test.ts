@@ -67,6 +67,10 @@ describe('variables sent by the client', () => {
 
   const answers: Record<string, unknown> = {
     healthCheck: { about: { version: '6.8.10' } },
+    // What a platform of the reference schema declares: no version nor slug, so neither is sent.
+    RegisterConnectorInputFields: {
+      registerConnectorInput: { inputFields: ['id', 'name', 'type', 'auto_update'].map((name) => ({ name })) },
+    },
     RegisterConnector: {
       registerConnector: {
         id: 'c1',
@@ -130,6 +134,8 @@ describe('variables sent by the client', () => {
       auto_update: true,
       enrichment_resolution: 'none',
       listen_callback_uri: null,
+      version: '0.1.0',
+      slug: 'test-connector',
     });
     await client.pingConnector('c1', { a: 1 }, defaultConnectorInfo());
     await client.pingConnector('c1', null, {
@@ -182,7 +188,7 @@ describe('variables sent by the client', () => {
   });
 
   it('every request coerces without error against its variable definitions', () => {
-    expect(sent).toHaveLength(18);
+    expect(sent).toHaveLength(19);
     for (const request of sent) {
       const operation = operationOf(parse(request.query));
       const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});

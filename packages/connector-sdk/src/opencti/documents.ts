@@ -44,6 +44,18 @@ export const REGISTER_CONNECTOR = `mutation RegisterConnector($input: RegisterCo
   }
 }`;
 
+/**
+ * The input fields `RegisterConnectorInput` declares: pycti 7 asks before registering, and sends the
+ * connector's version and slug only to a platform that declares both (they are newer than 7.260318.0).
+ */
+export const REGISTER_CONNECTOR_INPUT_FIELDS = `query RegisterConnectorInputFields {
+  registerConnectorInput: __type(name: "RegisterConnectorInput") {
+    inputFields {
+      name
+    }
+  }
+}`;
+
 /** Keep-alive, state and scheduler information (§4.1, §9.4). */
 export const PING_CONNECTOR = `mutation PingConnector($id: ID!, $state: String, $connectorInfo: ConnectorInfoInput) {
   pingConnector(id: $id, state: $state, connectorInfo: $connectorInfo) {

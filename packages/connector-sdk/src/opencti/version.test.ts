@@ -75,6 +75,25 @@ describe('buildRegistrationInput', () => {
     ]);
   });
 
+  it('sends version and slug only to a platform whose schema declares both (pycti 7 asks the schema)', () => {
+    const described = { ...input, version: '0.1.0', slug: 'crowdsec' };
+    const later = new Set(['id', 'name', 'xtm_one_intent', 'version', 'slug']);
+    const v7 = parsePlatformVersion('7.260318.0');
+    expect(buildRegistrationInput(described, v7, later).variables).toMatchObject({
+      version: '0.1.0',
+      slug: 'crowdsec',
+    });
+    for (const declared of [null, new Set(['id', 'name']), new Set(['version'])]) {
+      const { variables, dropped } = buildRegistrationInput(described, v7, declared);
+      expect(variables).not.toHaveProperty('version');
+      expect(variables).not.toHaveProperty('slug');
+      expect(dropped).toEqual(['version', 'slug']);
+    }
+    // Nothing to send, nothing dropped.
+    expect(buildRegistrationInput(input, v7, null).dropped).toEqual([]);
+    expect(buildRegistrationInput({ ...input, slug: 'crowdsec' }, v7, later).variables).not.toHaveProperty('version');
+  });
+
   it('always sends a listen callback URI, so an unsupported API listen protocol fails at registration', () => {
     const api = { ...input, listen_callback_uri: 'http://connector:7070/api/callback' };
     expect(buildRegistrationInput(api, parsePlatformVersion('6.4.0')).variables.listen_callback_uri).toBe(

@@ -45,3 +45,16 @@ export function acceptsRegistrationField(
 ): boolean {
   return version !== null && isAtLeast(version, REGISTRATION_FIELD_SINCE[field]);
 }
+
+/**
+ * Registration fields no released platform is known by version to accept: the connector's `version` and
+ * `slug` (OpenCTI#18083, after 7.260318.0). pycti 7 asks the platform's schema which fields
+ * `RegisterConnectorInput` declares (`__type` introspection) and sends both only when both are declared;
+ * when the schema cannot be read, neither is sent. The same rule here.
+ */
+export const SCHEMA_GATED_REGISTRATION_FIELDS = ['version', 'slug'] as const;
+
+/** Whether a platform whose `RegisterConnectorInput` declares `declared` accepts the connector's version and slug. */
+export function acceptsConnectorMetadata(declared: ReadonlySet<string> | null): boolean {
+  return declared !== null && SCHEMA_GATED_REGISTRATION_FIELDS.every((field) => declared.has(field));
+}

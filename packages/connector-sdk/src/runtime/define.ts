@@ -85,8 +85,12 @@ export interface CliRewrite {
 interface CommonDefinition<S extends ConfigShape, Client> {
   /** Display name, the default CONNECTOR_NAME. */
   name: string;
-  /** Short id: user agent, image name (`cti/connector-<slug>`). */
+  /** Short id: user agent, image name (`cti/connector-<slug>`), the catalog slug reported at registration. */
   slug: string;
+  /**
+   * The connector's version (semantic versioning), reported at registration where the platform accepts it;
+   * `packageVersion(import.meta.url)` reads it from the connector's package.json, as its manifest does.
+   */
   version?: string;
   /** The connector's own settings; spread over the base settings, so they may override a default. */
   config: S;

@@ -17,4 +17,5 @@ export {
 export { describe as describeError } from './enrichment.js';
 export { dryRunEntity, guessEntityType, stixTypeOf, toEnrichmentEntity } from './entity.js';
 export { Metrics } from './metrics.js';
+export { packageVersion } from './package-version.js';
 export { type RunOptions, runConnector, shapeOf } from './run.js';

@@ -458,8 +458,12 @@ async function daemon(
         type: isEnrichment ? 'INTERNAL_ENRICHMENT' : 'EXTERNAL_IMPORT',
         scope: config.CONNECTOR_SCOPE,
         auto: config.CONNECTOR_AUTO,
+        auto_update: config.CONNECTOR_AUTO_UPDATE,
+        enrichment_resolution: config.CONNECTOR_ENRICHMENT_RESOLUTION,
         only_contextual: config.CONNECTOR_ONLY_CONTEXTUAL,
         playbook_compatible: isEnrichment ? (definition.playbookCompatible ?? false) : false,
+        version: definition.version ?? null,
+        slug: definition.slug,
       },
       { deadlineMs: STARTUP_DEADLINE_MS, signal: shutdown },
     );
