@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connectorTestbed, timestampFormProblems } from '@cti/connector-testkit';
+import { assertValidStix, connectorTestbed, timestampFormProblems } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import crowdsec from '../src/index.js';
 
@@ -202,6 +202,7 @@ describe('the dry run of the built connector', () => {
       },
     });
     const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; value?: string }> };
+    assertValidStix(bundle, 'the dry-run bundle');
     expect(bundle.objects.find((o) => o.type === 'ipv4-addr')?.value).toBe('1.2.3.4');
     expect(bundle.objects.filter((o) => o.type === 'sighting').length).toBeGreaterThan(0);
     expect(timestampFormProblems(bundle)).toEqual([]);

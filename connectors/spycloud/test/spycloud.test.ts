@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connectorTestbed, type FakeRequest, timestampFormProblems } from '@cti/connector-testkit';
+import { assertValidStix, connectorTestbed, type FakeRequest, timestampFormProblems } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import spycloud from '../src/index.js';
 
@@ -247,6 +247,7 @@ describe('the dry run of the built connector', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
     const bundles = lines.map((l) => JSON.parse(l) as { type: string; objects: Array<{ type: string }> });
+    for (const bundle of bundles) assertValidStix(bundle, 'a dry-run bundle');
     expect(bundles.map((b) => b.type)).toEqual(['bundle', 'bundle']);
     expect(timestampFormProblems(bundles)).toEqual([]);
     expect(bundles.map((b) => b.objects.filter((o) => o.type === 'incident').length)).toEqual([11, 3]);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { observableId } from '@cti/connector-sdk';
 import {
+  assertValidStix,
   connectorTestbed,
   type FakeRequest,
   type RunningConnector,
@@ -340,6 +341,7 @@ describe('the dry run of the built connector', () => {
     expect(existsSync(main), 'connectors/team-cymru-scout/dist/main.js is missing: run `pnpm build` first').toBe(true);
     const { stdout, stderr } = await run(['enrich', '8.8.8.8']);
     const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; id: string; value?: string }> };
+    assertValidStix(bundle, 'the dry-run bundle');
     expect(bundle.objects.find((o) => o.type === 'ipv4-addr')?.value).toBe('8.8.8.8');
     expect(bundle.objects[0]?.id).toBe(AUTHOR);
     expect(bundle.objects).toHaveLength(6);
@@ -353,6 +355,7 @@ describe('the dry run of the built connector', () => {
   it('node dist/main.js enrich example.com --type Domain-Name prints the bundle', async () => {
     const { stdout } = await run(['enrich', 'example.com', '--type', 'Domain-Name']);
     const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; value?: string }> };
+    assertValidStix(bundle, 'the dry-run bundle');
     expect(bundle.objects.map((o) => o.type).sort()).toEqual(['domain-name', 'identity', 'ipv4-addr', 'relationship']);
     expect(bundle.objects.find((o) => o.type === 'domain-name')?.value).toBe('example.com');
     expect(bed.vendor.requests.map((r) => [r.path, r.query.get('query')])).toEqual([

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
+  assertValidStix,
   type FakeRequest,
   type FakeVendor,
   type RunningConnector,
@@ -340,6 +341,7 @@ describe('the dry run of the built connector', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(6);
     const bundles = lines.map((l) => JSON.parse(l) as { type: string; objects: Array<{ type: string; id: string }> });
+    for (const bundle of bundles) assertValidStix(bundle, 'a dry-run bundle');
     expect(bundles.every((b) => b.type === 'bundle')).toBe(true);
     expect(timestampFormProblems(bundles)).toEqual([]);
     expect(bundles.slice(0, 4).map((b) => b.objects.filter((o) => o.type === 'report').length)).toEqual([1, 1, 1, 1]);

@@ -7,7 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runConnector } from '@cti/connector-sdk';
-import { connectorTestbed, type FakeRequest, timestampFormProblems, waitUntil } from '@cti/connector-testkit';
+import {
+  assertValidStix,
+  connectorTestbed,
+  type FakeRequest,
+  timestampFormProblems,
+  waitUntil,
+} from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONNECTOR_ID } from '../src/config.js';
 import urlscan from '../src/index.js';
@@ -240,6 +246,7 @@ describe('the dry run of the built connector', () => {
     try {
       const { stdout } = await run(['enrich', 'https://example.com/login', '--type', 'Url']);
       const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; value?: string }> };
+      assertValidStix(bundle, 'the dry-run bundle');
       expect(bundle.objects.find((o) => o.type === 'url')?.value).toBe('https://example.com/login');
       expect(bundle.objects.some((o) => o.type === 'note')).toBe(true);
       expect(timestampFormProblems(bundle)).toEqual([]);
@@ -252,6 +259,7 @@ describe('the dry run of the built connector', () => {
   it("the seed's testing mode: -t example.com -d -a is a debug dry run of a domain, live scans only", async () => {
     const { stdout, stderr } = await run(['-t', 'example.com', '-d', '-a']);
     const bundle = JSON.parse(stdout) as { objects: Array<{ type: string; value?: string; content?: string }> };
+    assertValidStix(bundle, 'the dry-run bundle');
     expect(bundle.objects.find((o) => o.type === 'domain-name')?.value).toBe('example.com');
     // -a: the newest scan is of a dead page, the live one before it is used.
     expect(bundle.objects.find((o) => o.type === 'note')?.content).toContain(LIVE_SCAN);
