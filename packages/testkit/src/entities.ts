@@ -410,6 +410,8 @@ export interface EntityFields {
 /** In-memory store of the entities a test registered, addressable by internal or standard id. */
 export class EntityStore {
   readonly #byId = new Map<string, StoredEntity>();
+  /** Internal id by standard id and by STIX id: the worker looks every ingested object up. */
+  readonly #byStixId = new Map<string, string>();
   /** The `stix` overrides given at registration, re-applied whenever the STIX form is rendered again. */
   readonly #overrides = new Map<string, Record<string, unknown>>();
   readonly #now: () => Date;
@@ -442,14 +444,17 @@ export class EntityStore {
     };
     const overrides = input.stix ?? {};
     const stored: StoredEntity = { ...entity, stix_entity: { ...toStix(entity, spec), ...overrides } };
-    for (const existing of this.#byId.values()) {
-      if (existing.standard_id === stored.standard_id) {
-        this.#byId.delete(existing.id);
-        this.#overrides.delete(existing.id);
-      }
+    const replaced = this.#byStixId.get(stored.standard_id);
+    if (replaced !== undefined) {
+      const existing = this.#byId.get(replaced);
+      this.#byId.delete(replaced);
+      this.#overrides.delete(replaced);
+      if (existing !== undefined) this.#byStixId.delete(String(existing.stix_entity.id));
     }
     this.#byId.set(stored.id, stored);
     this.#overrides.set(stored.id, overrides);
+    this.#byStixId.set(stored.standard_id, stored.id);
+    if (typeof stored.stix_entity.id === 'string') this.#byStixId.set(stored.stix_entity.id, stored.id);
     return stored;
   }
 
@@ -491,10 +496,8 @@ export class EntityStore {
   get(id: string): StoredEntity | undefined {
     const direct = this.#byId.get(id);
     if (direct !== undefined) return direct;
-    for (const entity of this.#byId.values()) {
-      if (entity.standard_id === id || entity.stix_entity.id === id) return entity;
-    }
-    return undefined;
+    const internal = this.#byStixId.get(id);
+    return internal === undefined ? undefined : this.#byId.get(internal);
   }
 
   all(): StoredEntity[] {

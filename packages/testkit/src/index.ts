@@ -14,8 +14,10 @@
  * What it answers: the GraphQL operations pycti 6.8.10 sends (register, ping, works, entity read,
  * stixBundlePush, playbookStepExecution...) from `schema/testkit.graphql`, a strict subset of the real schema.
  * What it does on the broker: the platform's exchanges, queues, bindings and listen messages, and a worker
- * that consumes push queues and reports expectations. What it lets a test observe: every request, push
- * message, ingested object and work operation. What it lets a test break: GraphQL faults, stale pings, a
+ * that consumes push queues, imports each object as pycti's importer reads it, checks it against STIX 2.1
+ * and reports expectations. What it lets a test observe: every request, push message, ingested object and
+ * work operation, what the platform ends up holding per object (`knowledge(id)`) and every STIX violation
+ * (a strict platform's `close()` throws on them). What it lets a test break: GraphQL faults, stale pings, a
  * stopped server, deleted queues, a paused worker, a full queue.
  */
 
