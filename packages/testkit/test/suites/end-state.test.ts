@@ -138,6 +138,8 @@ describe.each(enrichers)('$slug: the enriched observable and what the enrichment
     expect(held.labels[0]).toBe('pre-existing');
     expect(held.externalReferences[0]).toEqual(EARLIER);
     expect(held.markings).toEqual([GREEN]);
+    // None of the three scores the observable, as upstream does not.
+    expect(held.score).toBeNull();
     switch (c.slug) {
       case 'crowdsec':
         expect(held.labels).toEqual(expect.arrayContaining(['crowdsecurity/http-probing', 'HTTP Probing']));
