@@ -141,7 +141,7 @@ describe('CONNECTOR_AUTO_UPDATE and CONNECTOR_ENRICHMENT_RESOLUTION', () => {
       OPENCTI_URL: platform.url,
       OPENCTI_TOKEN: platform.token,
       ...crowdsec.env('http://127.0.0.1:9'),
-      CONNECTOR_ENRICHMENT_RESOLUTION: 'bundle',
+      CONNECTOR_ENRICHMENT_RESOLUTION: 'full',
     });
     expect(await daemon.exited).not.toBe(0);
     expect(daemon.logs.join('\n')).toMatch(/CONNECTOR_ENRICHMENT_RESOLUTION.*expected one of none, stix_bundle/);
