@@ -22,7 +22,7 @@ const connectors: Array<{ slug: string; ready: string; env: (vendor: string) => 
     ready: 'listening for enrichment requests',
     env: (v) => ({ PURE_SIGNAL_SCOUT_API_TOKEN: 'k', PURE_SIGNAL_SCOUT_API_URL: v }),
   },
-  { slug: 'urlscan', ready: 'listening for enrichment requests', env: (v) => ({ URLSCAN_API_URL: v }) },
+  { slug: 'urlscan-enrichment', ready: 'listening for enrichment requests', env: (v) => ({ URLSCAN_API_URL: v }) },
   {
     slug: 'spycloud',
     ready: 'import run started',

@@ -142,7 +142,7 @@ export const demoConnectors: DemoConnector[] = [
     },
   },
   {
-    slug: 'urlscan',
+    slug: 'urlscan-enrichment',
     title: 'URLScan',
     kind: 'enrichment',
     vendorName: 'urlscan.io API',
@@ -150,7 +150,7 @@ export const demoConnectors: DemoConnector[] = [
     vendor: () => {
       // The recorded search (a real answer for ayyza.com) serves every domain query; the phishing URL finds
       // the reconstructed malicious scan.
-      const search = fixture('urlscan', 'search.json') as { results: Array<{ _id: string }> };
+      const search = fixture('urlscan-enrichment', 'search.json') as { results: Array<{ _id: string }> };
       const phishScan = '4f1d7a2c-8b3e-4c6a-9d2f-6a1b0c3e5f71';
       return startFakeVendor({
         'GET /api/v1/search/': (req) => {
@@ -167,9 +167,9 @@ export const demoConnectors: DemoConnector[] = [
         },
         'GET /api/v1/result/:uuid': (req) => {
           const uuid = req.path.split('/').filter(Boolean).pop() ?? '';
-          if (uuid === phishScan) return { body: fixture('urlscan', 'result-malicious.json') };
+          if (uuid === phishScan) return { body: fixture('urlscan-enrichment', 'result-malicious.json') };
           return search.results.some((r) => r._id === uuid)
-            ? { body: fixture('urlscan', 'result.json') }
+            ? { body: fixture('urlscan-enrichment', 'result.json') }
             : { status: 404, body: { message: 'Not found' } };
         },
       });

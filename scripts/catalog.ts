@@ -59,7 +59,7 @@ export const CATALOG_FACTS: Readonly<Record<string, CatalogFacts>> = {
     maxConfidenceLevel: 75,
     subscriptionLink: 'https://www.team-cymru.com/pure-signal-scout',
   },
-  urlscan: {
+  'urlscan-enrichment': {
     description:
       'Enriches URL and domain-name observables with the newest urlscan.io scan: verdicts, targeted brands and sectors, page and TLS details, resolved IPs and autonomous systems, as one bundle. It searches first and never publishes a scan by accident.',
     shortDescription: 'URL and domain scan results from urlscan.io.',

@@ -18,7 +18,7 @@ function usage(slugs: readonly string[]): string {
   return [
     'usage: pnpm dev <connector> [--once] [-- <connector arguments>]',
     `connectors: ${slugs.join(', ')}`,
-    'examples: pnpm dev crowdsec | pnpm dev urlscan -- enrich https://example.com/ --type Url',
+    'examples: pnpm dev crowdsec | pnpm dev urlscan-enrichment -- enrich https://example.com/ --type Url',
   ].join('\n');
 }
 

@@ -24,7 +24,7 @@ export const SEED_FILES: Readonly<Record<string, string>> = {
   'scout.md': 'team-cymru-scout',
   'spycloud.md': 'spycloud',
   'teamt5.md': 'teamt5',
-  'urlscan.md': 'urlscan',
+  'urlscan.md': 'urlscan-enrichment',
 };
 
 /**

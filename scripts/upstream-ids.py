@@ -621,11 +621,11 @@ URLSCAN_COMMUNITY = "Robinzor/opencti-urlscan main.py@02af682 (objects created t
 
 
 def urlscan_case():
-    result = fixture("urlscan", "result-malicious.json")
+    result = fixture("urlscan-enrichment", "result-malicious.json")
     url = result["task"]["url"]
     observable, _ = observable_id("url", {"value": url})
     case = Case(
-        "urlscan",
+        "urlscan-enrichment",
         "malicious-url",
         "result-malicious.json for the Url it scanned, URLSCAN_CREATE_INDICATOR=true. Ours follows the community "
         "connector (objects made through the API, so the platform's standard ids, which follow the same rules) "

@@ -48,7 +48,7 @@ describe('reference/upstream-ids.json', () => {
       'teamt5/first-report',
       'team-cymru-scout/ip-foundation',
       'team-cymru-scout/search',
-      'urlscan/malicious-url',
+      'urlscan-enrichment/malicious-url',
     ]);
     for (const c of upstreamIdCases()) {
       expect(c.vectors.length, c.case).toBeGreaterThan(0);

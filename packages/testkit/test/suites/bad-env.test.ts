@@ -208,7 +208,7 @@ const COMBINATIONS: Record<
   string,
   Array<{ label: string; variable: string; set: Record<string, string>; unset?: string[] }>
 > = {
-  urlscan: [
+  'urlscan-enrichment': [
     {
       label: '`URLSCAN_SUBMIT_SCAN=true` without `URLSCAN_API_KEY`',
       variable: 'URLSCAN_SUBMIT_SCAN',

@@ -12,7 +12,7 @@ import crowdsec from '../../../../connectors/crowdsec/src/index.js';
 import spycloud from '../../../../connectors/spycloud/src/index.js';
 import scout from '../../../../connectors/team-cymru-scout/src/index.js';
 import teamt5 from '../../../../connectors/teamt5/src/index.js';
-import urlscan from '../../../../connectors/urlscan/src/index.js';
+import urlscan from '../../../../connectors/urlscan-enrichment/src/index.js';
 import type { FakeReply, FakeRequest } from '../../src/index.js';
 
 const connectorsDir = new URL('../../../../connectors/', import.meta.url);
@@ -127,15 +127,15 @@ const scoutCase: ConnectorCase = {
 // --- URLScan ------------------------------------------------------------------------------------------
 
 const URLSCAN_KEY = 'URLSCAN-KEY+secret/suite=3e7a90';
-const urlscanSearch = fixture('urlscan', 'search.json');
-const urlscanResult = fixture('urlscan', 'result.json');
+const urlscanSearch = fixture('urlscan-enrichment', 'search.json');
+const urlscanResult = fixture('urlscan-enrichment', 'result.json');
 
 const urlscanCase: ConnectorCase = {
-  slug: 'urlscan',
+  slug: 'urlscan-enrichment',
   kind: 'enrichment',
   vendor: 'urlscan.io',
   definition: urlscan as ConnectorDefinition,
-  main: main('urlscan'),
+  main: main('urlscan-enrichment'),
   secrets: { URLSCAN_API_KEY: URLSCAN_KEY },
   env: (url) => ({
     URLSCAN_API_URL: url,

@@ -224,7 +224,7 @@ describe('vendor faults', () => {
     }, 120_000);
   }
 
-  const urlscan = CASES.find((c) => c.slug === 'urlscan');
+  const urlscan = CASES.find((c) => c.slug === 'urlscan-enrichment');
   if (urlscan) {
     // A 429 that persists after waiting for the reset urlscan announced is reported as such: an admin
     // must not be told to raise URLSCAN_MAX_WAIT_SECONDS when the reset was within it.
@@ -246,7 +246,7 @@ describe('vendor faults', () => {
         );
         const error = firstError([work]);
         rows.set('urlscan-429-wording', [
-          'urlscan',
+          urlscan.slug,
           'HTTP 429 with Retry-After: 1, every time, URLSCAN_MAX_WAIT_SECONDS=2: is the error accurate?',
           `"${normalise(error)}"`,
           /more than URLSCAN_MAX_WAIT_SECONDS/.test(error)

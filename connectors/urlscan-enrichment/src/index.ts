@@ -25,7 +25,7 @@ export function assertVisibilityAllowed(visibility: Visibility, tlp: TlpLevel): 
 
 export default defineEnrichment({
   name: 'URLScan.io',
-  slug: 'urlscan',
+  slug: 'urlscan-enrichment',
   version: packageVersion(import.meta.url),
   scope: ['Domain-Name', 'Url'],
   config: urlscanConfig,

@@ -233,7 +233,9 @@ describe('the dry run of the built connector', () => {
     });
 
   it('node dist/main.js enrich https://example.com/login --type Url prints the bundle', async () => {
-    expect(existsSync(main), 'connectors/urlscan/dist/main.js is missing: run `pnpm build` first').toBe(true);
+    expect(existsSync(main), 'connectors/urlscan-enrichment/dist/main.js is missing: run `pnpm build` first').toBe(
+      true,
+    );
     bed.vendor.route('GET /api/v1/search/', (req) =>
       req.query.get('q')?.startsWith('page.url:"https://example.com/login"')
         ? {

@@ -226,7 +226,7 @@ describe('toStixBundle: a malicious Url', () => {
 
 describe('ids equal upstream head (reference/upstream-ids.json)', () => {
   it('a malicious Url: what both upstream connectors make, with their ids, but the declared differences', () => {
-    const upstream = upstreamIdCase('urlscan', 'malicious-url');
+    const upstream = upstreamIdCase('urlscan-enrichment', 'malicious-url');
     const entity = observable('Url', PHISH_URL);
     expect(entity.id).toBe(upstream.entity?.id);
     const bundle = toStixBundle(entity, malicious, { ...options, ...(upstream.options as Partial<MappingOptions>) });
