@@ -2,38 +2,17 @@
  * Start-up of each connector's compiled entry (connectors/<slug>/dist/main.js): from spawning the process
  * to (a) registered with the platform and (b) ready — consuming its listen queue (enrichers) or its first
  * import run started (importers). Baseline: `node -e 0` on the same machine, in the same run.
- * Vendors are local fakes answering empty lists, so an importer's first run starts and ends at once.
+ * Every connector folder is measured (found at run time), each against the fake vendor of its conformance
+ * case (connectors/<slug>/test/conformance.ts), which replays its recorded answers.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startFakeVendor, startTestPlatform } from '@cti/connector-testkit';
+import { connectorCases } from '../scripts/conformance.js';
 import { percentile } from './lib.js';
 
-const connectors: Array<{ slug: string; ready: string; env: (vendor: string) => Record<string, string> }> = [
-  {
-    slug: 'crowdsec',
-    ready: 'listening for enrichment requests',
-    env: (v) => ({ CROWDSEC_KEY: 'k', CROWDSEC_API_URL: v }),
-  },
-  {
-    slug: 'team-cymru-scout',
-    ready: 'listening for enrichment requests',
-    env: (v) => ({ PURE_SIGNAL_SCOUT_API_TOKEN: 'k', PURE_SIGNAL_SCOUT_API_URL: v }),
-  },
-  { slug: 'urlscan-enrichment', ready: 'listening for enrichment requests', env: (v) => ({ URLSCAN_API_URL: v }) },
-  {
-    slug: 'spycloud',
-    ready: 'import run started',
-    env: (v) => ({ SPYCLOUD_API_BASE_URL: v, SPYCLOUD_API_KEY: 'k', CONNECTOR_DURATION_PERIOD: 'PT1H' }),
-  },
-  {
-    slug: 'teamt5',
-    ready: 'import run started',
-    env: (v) => ({ TEAMT5_API_BASE_URL: v, TEAMT5_API_KEY: 'k', CONNECTOR_DURATION_PERIOD: 'PT1H' }),
-  },
-];
 const RUNS = 5;
 
 async function timeProcess(
@@ -88,18 +67,21 @@ const baseline: number[] = [];
 for (let i = 0; i < RUNS; i++) baseline.push((await timeProcess(['-e', '0'], {}, null)).readyMs);
 
 const platform = await startTestPlatform();
-const vendor = await startFakeVendor({
-  'GET *': { body: { cursor: '', hits: 0, results: [], success: true, reports: [], ioc_bundles: [] } },
-});
 const rows = [];
-for (const c of connectors) {
+for (const c of await connectorCases()) {
   const main = fileURLToPath(new URL(`../connectors/${c.slug}/dist/main.js`, import.meta.url));
   if (!existsSync(main)) {
     process.stderr.write(`[bench] ${c.slug}: no dist/main.js (run pnpm build)\n`);
     continue;
   }
+  const state = { issuedSecrets: [] as string[] };
+  let url = '';
+  const route = (req: Parameters<typeof c.answer>[0]) => c.answer(req, url, state);
+  const vendor = await startFakeVendor({ 'GET *': route, 'POST *': route });
+  url = vendor.url;
+  const ready = c.kind === 'enrichment' ? 'listening for enrichment requests' : 'import run started';
   const registered: number[] = [];
-  const ready: number[] = [];
+  const readyTimes: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const id = randomUUID();
     const t = await timeProcess(
@@ -109,21 +91,22 @@ for (const c of connectors) {
         OPENCTI_TOKEN: platform.token,
         CONNECTOR_ID: id,
         CONNECTOR_LOG_LEVEL: 'info',
+        ...(c.kind === 'import' ? { CONNECTOR_DURATION_PERIOD: 'PT1H' } : {}),
         ...c.env(vendor.url),
       },
-      c.ready,
+      ready,
       () => (platform.connector(id)?.registrations.length ?? 0) > 0,
     );
     registered.push(t.registeredMs);
-    ready.push(t.readyMs);
+    readyTimes.push(t.readyMs);
   }
   rows.push({
     slug: c.slug,
     registeredMs: Math.round(percentile(registered, 50)),
-    readyMs: Math.round(percentile(ready, 50)),
+    readyMs: Math.round(percentile(readyTimes, 50)),
   });
+  await vendor.close();
 }
-await vendor.close();
 await platform.close();
 process.stdout.write(`${JSON.stringify({ runs: RUNS, nodeBaselineMs: Math.round(percentile(baseline, 50)), rows })}\n`);
 process.exit(0);

@@ -1,10 +1,10 @@
 /**
  * `pnpm demo` (the README's `./run demo`): the whole suite on one machine, with no OpenCTI and no vendor
- * account. It starts the stand-in platform, fake vendor APIs that replay the recorded fixtures, and the five
- * connectors as real processes (their dist/main.js) against the local RabbitMQ; asks each enricher to enrich
- * sample observables and runs each importer once; then prints a table per connector and writes every bundle
- * the platform's worker ingested under demo-output/. A bundle that is not valid STIX 2.1 is printed with
- * its violations and makes the demo exit 1.
+ * account. It starts the stand-in platform, fake vendor APIs that replay the recorded fixtures, and every
+ * connector folder (`--list` names them) as real processes (their dist/main.js) against the local RabbitMQ;
+ * asks each enricher to enrich sample observables and runs each importer once; then prints a table per
+ * connector and writes every bundle the platform's worker ingested under demo-output/. A bundle that is not
+ * valid STIX 2.1 is printed with its violations and makes the demo exit 1.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -97,7 +97,13 @@ function duration(work: WorkSnapshot): string {
 }
 
 async function main(): Promise<number> {
-  for (const spec of demoConnectors) {
+  const connectors = await demoConnectors();
+  // `pnpm demo --list`: what the demo would run, one connector a line, without running it.
+  if (process.argv.includes('--list')) {
+    for (const spec of connectors) say(`${spec.slug}\t${spec.kind}\t${spec.title}`);
+    return 0;
+  }
+  for (const spec of connectors) {
     if (!existsSync(`${root}connectors/${spec.slug}/dist/main.js`)) {
       say(`connectors/${spec.slug}/dist/main.js is missing: run \`pnpm build\` first (./run demo does).`);
       return 1;
@@ -116,7 +122,7 @@ async function main(): Promise<number> {
   const running: Running[] = [];
   let ok = true;
   try {
-    for (const spec of demoConnectors) {
+    for (const spec of connectors) {
       const vendor = await spec.vendor();
       running.push(launch(spec, platform, vendor));
       say(`  started ${spec.title} (${spec.kind}) against a fake ${spec.vendorName} at ${vendor.url}`);

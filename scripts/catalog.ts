@@ -1,162 +1,32 @@
 /**
- * What OpenCTI's connector catalog and our docs say about each connector, derived from the connector's
- * own definition (connectors/<slug>/src/index.ts) so that none of it can drift from the code:
- *   connectors/<slug>/__metadata__/connector_manifest.json       the catalog entry (upstream's format)
+ * Every file derived from the connector folders (scripts/folder.ts), so that none of it can drift from them:
+ *   connectors/<slug>/tsconfig.json                              the same for every connector
+ *   connectors/<slug>/__metadata__/connector_manifest.json       the catalog entry (upstream's format), from
+ *                                                                the definition and the folder's catalog.ts
  *   connectors/<slug>/__metadata__/connector_config_schema.json  its settings as JSON Schema, secrets writeOnly
- *   docs/configuration/<slug>.md                                 the configuration reference
+ *   docs/configuration/<slug>.md and README.md                   the configuration reference and its index
+ *   docker/docker-compose.yml, docker-compose.attach.yml         one service per connector (compose-file.ts)
+ *   tsconfig.json, .github/workflows/images.yml, README.md       the lists of connectors (repo-files.ts)
  * `pnpm metadata` writes them; scripts/metadata.test.ts fails when a committed file differs.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   baseConfig,
   type ConfigJsonSchema,
   type ConfigShape,
-  type ConnectorDefinition,
   configJsonSchema,
   fieldMeta,
   shapeOf,
 } from '@cti/connector-sdk';
-import { REPO_ROOT, SEED_SETTINGS_PATH, SEEDS_DIR } from './paths.js';
-import { readSeedSettings } from './seeds.js';
+import { attachFile, composeFile } from './compose-file.js';
+import { containerType, imageName, type LoadedConnector, loadConnectors, type MissingConnector } from './folder.js';
+import { REPO_ROOT } from './paths.js';
+import { imagesWorkflow, readmeWithTable, rootTsconfig } from './repo-files.js';
 
 /** The platform versions the SDK is built for: it speaks pycti 6.8's protocol; older platforms are untested. */
 export const SUPPORTED_PLATFORM = '>=6.8.0';
-
-/** What the catalog needs and a definition does not say. Descriptions are ours; the rest follows upstream's entries. */
-export interface CatalogFacts {
-  description: string;
-  shortDescription: string;
-  useCases: readonly string[];
-  solutionCategories: readonly string[];
-  /** The vendor service's licence: 'Free' or 'Commercial'. */
-  licenseType: 'Free' | 'Commercial';
-  /** The highest confidence the vendor's data deserves (upstream's catalog value). */
-  maxConfidenceLevel: number;
-  subscriptionLink: string | null;
-}
-
-export const CATALOG_FACTS: Readonly<Record<string, CatalogFacts>> = {
-  crowdsec: {
-    description:
-      'Enriches IPv4 and IPv6 observables with the CrowdSec CTI API: reputation, behaviours, attack scenarios, MITRE ATT&CK techniques, CVEs, targeted countries and sightings, with the same deterministic ids as the Python connector.',
-    shortDescription: 'IP reputation and attack context from the CrowdSec CTI API.',
-    useCases: ['Detection & Response Enablement'],
-    solutionCategories: ['Enrichment & Reputation'],
-    licenseType: 'Free',
-    maxConfidenceLevel: 80,
-    subscriptionLink: 'https://www.crowdsec.net/',
-  },
-  'team-cymru-scout': {
-    description:
-      "Enriches IPv4, IPv6 and domain-name observables with Team Cymru's Pure Signal Scout: the vendor's STIX 2.1 bundle, filtered and linked to the enriched observable, under a one-request-per-second budget.",
-    shortDescription: 'IP and domain intelligence from Team Cymru Pure Signal Scout.',
-    useCases: ['Infrastructure & Attack Surface Visibility'],
-    solutionCategories: ['Enrichment & Reputation'],
-    licenseType: 'Commercial',
-    maxConfidenceLevel: 75,
-    subscriptionLink: 'https://www.team-cymru.com/pure-signal-scout',
-  },
-  'urlscan-enrichment': {
-    description:
-      'Enriches URL and domain-name observables with the newest urlscan.io scan: verdicts, targeted brands and sectors, page and TLS details, resolved IPs and autonomous systems, as one bundle. It searches first and never publishes a scan by accident.',
-    shortDescription: 'URL and domain scan results from urlscan.io.',
-    useCases: ['Infrastructure & Attack Surface Visibility'],
-    solutionCategories: ['Enrichment & Reputation'],
-    licenseType: 'Free',
-    maxConfidenceLevel: 60,
-    subscriptionLink: 'https://urlscan.io',
-  },
-  spycloud: {
-    description:
-      'Imports SpyCloud breach records on a schedule as Incidents with their observables (accounts, e-mail addresses, URLs, IPs, files), streamed page by page, with state saved only once the bundles are confirmed.',
-    shortDescription: 'Breach records from SpyCloud as Incidents and observables.',
-    useCases: ['Brand, Digital Risk & Underground Exposure'],
-    solutionCategories: ['Digital Risk Protection', 'Threat Intelligence Feed'],
-    licenseType: 'Commercial',
-    maxConfidenceLevel: 50,
-    subscriptionLink: 'https://spycloud.com/',
-  },
-  teamt5: {
-    description:
-      'Imports Reports and Indicator Bundles from the TeamT5 ThreatVision platform on a schedule, with OAuth 2.0 client credentials, one item at a time, never freezing its cursor on a broken item.',
-    shortDescription: 'Reports and indicator bundles from TeamT5 ThreatVision.',
-    useCases: ['Adversary & Campaign Insights'],
-    solutionCategories: ['Threat Intelligence Feed'],
-    licenseType: 'Commercial',
-    maxConfidenceLevel: 50,
-    subscriptionLink: 'https://teamt5.org/',
-  },
-};
-
-export interface ConnectorPackage {
-  name: string;
-  version: string;
-  description?: string;
-}
-
-export interface LoadedConnector {
-  slug: string;
-  pkg: ConnectorPackage;
-  definition: ConnectorDefinition;
-}
-
-export interface MissingConnector {
-  slug: string;
-  /** Why there is nothing to generate from. */
-  missing: string;
-}
-
-/** Connector folders: connectors/<slug> with a package.json, sorted. */
-export function connectorSlugs(root = REPO_ROOT): string[] {
-  const dir = join(root, 'connectors');
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'package.json')))
-    .map((e) => e.name)
-    .sort();
-}
-
-/** The connector's definition, or why there is none (a placeholder index.ts, a wrong slug). */
-export async function loadConnector(slug: string, root = REPO_ROOT): Promise<LoadedConnector | MissingConnector> {
-  const folder = join(root, 'connectors', slug);
-  const pkg = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as ConnectorPackage;
-  const entry = join(folder, 'src', 'index.ts');
-  if (!existsSync(entry)) return { slug, missing: `connectors/${slug}/src/index.ts does not exist` };
-  const module = (await import(pathToFileURL(entry).href)) as { default?: unknown };
-  const definition = module.default;
-  if (!isDefinition(definition)) {
-    return {
-      slug,
-      missing: `connectors/${slug}/src/index.ts has no default export made with defineEnrichment or defineImport (a placeholder)`,
-    };
-  }
-  if (definition.slug !== slug) {
-    return { slug, missing: `its definition says slug "${definition.slug}", but its folder is connectors/${slug}` };
-  }
-  return { slug, pkg, definition };
-}
-
-function isDefinition(value: unknown): value is ConnectorDefinition {
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as Record<string, unknown>;
-  return (
-    (v.kind === 'enrichment' || v.kind === 'import') &&
-    typeof v.slug === 'string' &&
-    typeof v.name === 'string' &&
-    typeof v.config === 'object' &&
-    v.config !== null
-  );
-}
-
-export function containerType(definition: ConnectorDefinition): 'INTERNAL_ENRICHMENT' | 'EXTERNAL_IMPORT' {
-  return definition.kind === 'enrichment' ? 'INTERNAL_ENRICHMENT' : 'EXTERNAL_IMPORT';
-}
-
-export function imageName(slug: string): string {
-  return `cti/connector-${slug}`;
-}
 
 export interface ConnectorManifest {
   title: string;
@@ -178,15 +48,8 @@ export interface ConnectorManifest {
   container_type: string;
 }
 
-function factsFor(slug: string): CatalogFacts {
-  const facts = CATALOG_FACTS[slug];
-  if (!facts) throw new Error(`scripts/catalog.ts has no CATALOG_FACTS entry for "${slug}": add one`);
-  return facts;
-}
-
 /** The catalog entry, in upstream's `__metadata__/connector_manifest.json` format. */
-export function connectorManifest({ slug, pkg, definition }: LoadedConnector): ConnectorManifest {
-  const facts = factsFor(slug);
+export function connectorManifest({ slug, pkg, definition, catalog: facts }: LoadedConnector): ConnectorManifest {
   return {
     title: definition.name,
     slug,
@@ -316,10 +179,22 @@ export function stableJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
+/** connectors/<slug>/tsconfig.json: the same for every connector (src compiled to dist, against the SDK). */
+export function connectorTsconfig(): string {
+  return stableJson({
+    extends: '../../tsconfig.base.json',
+    compilerOptions: { rootDir: 'src', outDir: 'dist', tsBuildInfoFile: 'dist/.tsbuildinfo' },
+    include: ['src'],
+    exclude: ['src/**/*.test.ts'],
+    references: [{ path: '../../packages/connector-sdk' }],
+  });
+}
+
 /** Every generated file of one connector: repository-relative path → content. */
 export function generatedFiles(connector: LoadedConnector): Map<string, string> {
   const dir = `connectors/${connector.slug}/__metadata__`;
   return new Map([
+    [`connectors/${connector.slug}/tsconfig.json`, connectorTsconfig()],
     [`${dir}/connector_manifest.json`, stableJson(connectorManifest(connector))],
     [`${dir}/connector_config_schema.json`, stableJson(connectorConfigSchema(connector))],
     [`docs/configuration/${connector.slug}.md`, configurationDoc(connector)],
@@ -327,7 +202,10 @@ export function generatedFiles(connector: LoadedConnector): Map<string, string> 
 }
 
 /** docs/configuration/README.md: the index, listing connectors not yet available as such. */
-export function configurationIndex(results: readonly (LoadedConnector | MissingConnector)[]): string {
+export function configurationIndex(
+  connectors: readonly LoadedConnector[],
+  missing: readonly MissingConnector[] = [],
+): string {
   const lines = [
     '# Configuration reference',
     '',
@@ -339,14 +217,11 @@ export function configurationIndex(results: readonly (LoadedConnector | MissingC
     '| Connector | Kind | Image | Settings |',
     '| --- | --- | --- | --- |',
   ];
-  for (const r of results) {
-    if ('missing' in r) {
-      lines.push(`| ${r.slug} | not available yet | \`${imageName(r.slug)}\` | - |`);
-      continue;
-    }
-    const kind = r.definition.kind === 'enrichment' ? 'internal enrichment' : 'external import';
-    lines.push(`| ${r.definition.name} | ${kind} | \`${imageName(r.slug)}\` | [${r.slug}.md](${r.slug}.md) |`);
+  for (const c of connectors) {
+    const kind = c.definition.kind === 'enrichment' ? 'internal enrichment' : 'external import';
+    lines.push(`| ${c.definition.name} | ${kind} | \`${imageName(c.slug)}\` | [${c.slug}.md](${c.slug}.md) |`);
   }
+  for (const m of missing) lines.push(`| ${m.slug} | not available yet | \`${imageName(m.slug)}\` | - |`);
   lines.push('');
   return lines.join('\n');
 }
@@ -361,24 +236,21 @@ export interface GenerationPlan {
 /** Everything `pnpm metadata` would write, without writing it. */
 export async function planGeneration(options: { docsOnly?: boolean; root?: string } = {}): Promise<GenerationPlan> {
   const root = options.root ?? REPO_ROOT;
-  const results = await Promise.all(connectorSlugs(root).map((slug) => loadConnector(slug, root)));
+  const { connectors, missing } = await loadConnectors(root);
   const files = new Map<string, string>();
-  const connectors: LoadedConnector[] = [];
-  const missing: MissingConnector[] = [];
-  for (const result of results) {
-    if ('missing' in result) {
-      missing.push(result);
-      continue;
-    }
-    connectors.push(result);
-    for (const [path, content] of generatedFiles(result)) {
+  for (const connector of connectors) {
+    for (const [path, content] of generatedFiles(connector)) {
       if (!options.docsOnly || path.startsWith('docs/')) files.set(path, content);
     }
   }
-  files.set('docs/configuration/README.md', configurationIndex(results));
+  files.set('docs/configuration/README.md', configurationIndex(connectors, missing));
   if (!options.docsOnly) {
-    const seeds = readSeedSettings(SEEDS_DIR);
-    if (seeds) files.set(SEED_SETTINGS_PATH, stableJson(seeds));
+    const current = (path: string) => readFileSync(join(root, path), 'utf8');
+    files.set('docker/docker-compose.yml', composeFile(connectors));
+    files.set('docker/docker-compose.attach.yml', attachFile(connectors));
+    files.set('tsconfig.json', rootTsconfig(connectors));
+    files.set('.github/workflows/images.yml', imagesWorkflow(current('.github/workflows/images.yml'), connectors));
+    files.set('README.md', readmeWithTable(current('README.md'), connectors));
   }
   for (const [path, content] of files) files.set(path, formatLikeTheRepository(path, content));
   return { files, missing, connectors };
@@ -387,10 +259,10 @@ export async function planGeneration(options: { docsOnly?: boolean; root?: strin
 /**
  * Generated files are written as `pnpm format` would leave them, so `pnpm lint` accepts them as they are
  * and a formatting pass never makes them differ from the generator. The catalog's __metadata__ files are
- * outside Biome's scope (biome.json) and keep upstream's plain two-space JSON.
+ * outside Biome's scope (biome.json) and keep upstream's plain two-space JSON; Biome does not format YAML.
  */
 function formatLikeTheRepository(path: string, content: string): string {
-  if (path.includes('/__metadata__/')) return content;
+  if (path.includes('/__metadata__/') || path.endsWith('.yml')) return content;
   const biome = spawnSync(join(REPO_ROOT, 'node_modules', '.bin', 'biome'), ['format', `--stdin-file-path=${path}`], {
     cwd: REPO_ROOT,
     input: content,

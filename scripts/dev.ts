@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectorSlugs } from './catalog.js';
 import { devPlan } from './dev-plan.js';
+import { connectorSlugs } from './folder.js';
 import { REPO_ROOT } from './paths.js';
 
 function usage(slugs: readonly string[]): string {

@@ -1,19 +1,17 @@
 /**
- * `pnpm metadata`: writes every generated file from the connectors' definitions and the seed READMEs.
- *   connectors/<slug>/__metadata__/connector_manifest.json, connector_config_schema.json
- *   docs/configuration/<slug>.md and docs/configuration/README.md
- *   docker/test/seed-settings.json (the seeds' env names, for clones that do not have ../shared/seeds)
- * `pnpm docs` writes the docs/configuration pages only. `--check` writes nothing and exits 1 when a
- * committed file differs from what would be generated.
+ * `pnpm metadata`: writes every file derived from the connector folders (the list is in scripts/catalog.ts):
+ * the catalog files, the configuration pages, the compose files, tsconfig.json, the images workflow's
+ * matrix and the README's table. `pnpm docs` writes the docs/configuration pages only. `--check` writes
+ * nothing and exits 1 when a committed file differs from what would be generated.
  *
- * A connector folder whose src/index.ts has no definition yet (a placeholder) is reported as missing and
- * the command exits 1 once everything else is written.
+ * A connector folder that cannot be read (a placeholder src/index.ts, no catalog.ts...) is reported with what
+ * is wrong and the command exits 1 once everything else is written.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planGeneration } from './catalog.js';
-import { REPO_ROOT, SEED_SETTINGS_FILE, SEEDS_DIR } from './paths.js';
+import { REPO_ROOT } from './paths.js';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { check: { type: 'boolean' }, 'docs-only': { type: 'boolean' } } });
@@ -33,9 +31,6 @@ async function main(): Promise<number> {
     console.log(`wrote ${path}`);
   }
   for (const m of plan.missing) console.error(`missing: ${m.slug}: ${m.missing}`);
-  if (!existsSync(SEEDS_DIR) && !values['docs-only']) {
-    console.error(`note: ${SEEDS_DIR} not found; ${relative(REPO_ROOT, SEED_SETTINGS_FILE)} left as it is`);
-  }
   if (values.check && stale > 0) console.error(`${stale} generated file(s) out of date: run \`pnpm metadata\``);
   console.log(
     `${plan.connectors.length} connector(s) generated${plan.missing.length ? `, ${plan.missing.length} missing` : ''}`,

@@ -1,13 +1,13 @@
 /**
- * The generated files (catalog manifests and config schemas, configuration docs, the seeds' env names)
- * are committed; this test fails when one differs from what `pnpm metadata` would write now, or when a
- * connector folder has no definition to generate from.
+ * The files derived from the connector folders (catalog manifests and config schemas, configuration docs,
+ * compose files, tsconfig.json, the images workflow, the README's table) are committed; this test fails when
+ * one differs from what `pnpm metadata` would write now, or when a connector folder cannot be read.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CATALOG_FACTS, connectorSlugs, type GenerationPlan, loadConnector, planGeneration } from './catalog.js';
+import { type GenerationPlan, planGeneration } from './catalog.js';
+import { connectorSlugs } from './folder.js';
 import { REPO_ROOT } from './paths.js';
 
 const slugs = connectorSlugs();
@@ -23,10 +23,10 @@ function committed(path: string): string | null {
 }
 
 describe.each(slugs)('%s', (slug) => {
-  it('has a definition to generate from (src/index.ts exports defineEnrichment/defineImport)', () => {
+  it('has a definition and catalog facts to generate from', () => {
     const missing = plan.missing.find((m) => m.slug === slug);
     expect(missing?.missing).toBeUndefined();
-    expect(Object.keys(CATALOG_FACTS)).toContain(slug);
+    expect(plan.connectors.map((c) => c.slug)).toContain(slug);
   });
 
   it.each([
@@ -42,16 +42,20 @@ describe.each(slugs)('%s', (slug) => {
   });
 });
 
-describe('shared generated files', () => {
-  it.each(['docs/configuration/README.md', 'docker/test/seed-settings.json'])(
-    '%s is committed as generated (else run `pnpm metadata`)',
-    (path) => {
-      const generated = plan.files.get(path);
-      // seed-settings.json is generated only where ../shared/seeds exists.
-      if (generated === undefined && path.endsWith('seed-settings.json')) return;
-      expect(committed(path), `${path} is out of date: run pnpm metadata`).toBe(generated);
-    },
-  );
+describe('files that list every connector', () => {
+  it.each([
+    'docs/configuration/README.md',
+    'docker/docker-compose.yml',
+    'docker/docker-compose.attach.yml',
+    'tsconfig.json',
+    '.github/workflows/images.yml',
+    'README.md',
+  ])('%s is committed as generated (else run `pnpm metadata`)', (path) => {
+    const generated = plan.files.get(path);
+    expect(generated, `nothing generated for ${path}`).toBeDefined();
+    for (const slug of slugs) expect(generated, `${path} does not name ${slug}`).toContain(slug);
+    expect(committed(path), `${path} is out of date: run pnpm metadata`).toBe(generated);
+  });
 });
 
 describe('what the generator writes (CrowdSec, whose facts are known independently)', () => {
@@ -114,33 +118,5 @@ describe('what the generator writes (CrowdSec, whose facts are known independent
     }
     expect(page).toMatch(/\| `CROWDSEC_VERSION` \(or `CROWDSEC_API_VERSION`\) +\| `v2` +\|/);
     expect(page).toMatch(/\| `CROWDSEC_KEY` +\| \*\*required\*\*, secret +\|/);
-  });
-});
-
-describe('connector folders without a definition', () => {
-  it('are reported as missing, whatever else the folder holds', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'cti-metadata-'));
-    const folder = (slug: string, index: string | null) => {
-      mkdirSync(join(root, 'connectors', slug, 'src'), { recursive: true });
-      writeFileSync(join(root, 'connectors', slug, 'package.json'), JSON.stringify({ name: slug, version: '1.0.0' }));
-      if (index !== null) writeFileSync(join(root, 'connectors', slug, 'src', 'index.ts'), index);
-    };
-    folder('placeholder', '// placeholder until the connector lands\nexport {};\n');
-    folder('no-index', null);
-    folder('not-a-definition', "export default { name: 'x' };\n");
-    folder('wrong-slug', "export default { kind: 'import', slug: 'other', name: 'X', config: {} };\n");
-    mkdirSync(join(root, 'connectors', 'not-a-package'));
-
-    expect(connectorSlugs(root)).toEqual(['no-index', 'not-a-definition', 'placeholder', 'wrong-slug']);
-    const results = await Promise.all(connectorSlugs(root).map((s) => loadConnector(s, root)));
-    expect(results.map((r) => ('missing' in r ? r.missing : 'loaded'))).toEqual([
-      expect.stringMatching(/src\/index\.ts does not exist/),
-      expect.stringMatching(/no default export made with defineEnrichment or defineImport/),
-      expect.stringMatching(/placeholder/),
-      expect.stringMatching(/says slug "other"/),
-    ]);
-    const generation = await planGeneration({ root });
-    expect(generation.missing).toHaveLength(4);
-    expect([...generation.files.keys()].filter((k) => k.startsWith('connectors/'))).toEqual([]);
   });
 });

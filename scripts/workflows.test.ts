@@ -5,7 +5,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connectorSlugs } from './catalog.js';
+import { connectorSlugs } from './folder.js';
 import { REPO_ROOT } from './paths.js';
 import { parseYaml, type YamlValue } from './yaml.js';
 

@@ -1,19 +1,23 @@
 /**
  * connectors/<slug>/.env.example: the file a newcomer copies to .env for `pnpm dev`. It has every
- * variable of the connector's original README (set, or commented out when deprecated), secrets as
- * ChangeMe, mentions only settings the connector reads (commented ones included), and the connector's
- * configuration accepts it as it is.
+ * variable of the connector's env contract (set, or commented out when deprecated), secrets as ChangeMe,
+ * mentions only settings the connector reads (commented ones included), and the connector's configuration
+ * accepts it as it is.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ConfigShape, envNames, fieldMeta, loadConfig, readEnvironment, shapeOf } from '@cti/connector-sdk';
 import { describe, expect, it } from 'vitest';
-import { connectorSlugs, loadConnector } from '../../scripts/catalog.js';
-import { REPO_ROOT, SEED_SETTINGS_FILE } from '../../scripts/paths.js';
-import type { SeedSetting } from '../../scripts/seeds.js';
+import { connectorSlugs, type LoadedConnector, loadConnector } from '../../scripts/folder.js';
+import { REPO_ROOT } from '../../scripts/paths.js';
 
-const seeds = JSON.parse(readFileSync(SEED_SETTINGS_FILE, 'utf8')) as Record<string, SeedSetting[]>;
 const SECRET_NAME = /TOKEN|KEY|SECRET|PASS/;
+
+async function load(slug: string): Promise<LoadedConnector> {
+  const loaded = await loadConnector(slug);
+  if ('missing' in loaded) throw new Error(loaded.missing);
+  return loaded;
+}
 
 function settingsByEnvName(shape: ConfigShape): Map<string, string> {
   const map = new Map<string, string>();
@@ -34,17 +38,16 @@ describe.each(connectorSlugs())('connectors/%s/.env.example', (slug) => {
       .map((l) => /^#\s*([A-Z][A-Z0-9_]*)=/.exec(l)?.[1])
       .filter((n): n is string => n !== undefined);
 
-  it('exists and has every variable of the README, set once or shown commented out (a deprecated one)', () => {
+  it('exists and has every variable of the env contract, set once or shown commented out (a deprecated one)', async () => {
     expect(existsSync(path)).toBe(true);
     const names = set().map((s) => s.name);
     expect(new Set(names).size).toBe(names.length);
-    expect([...names, ...commented()]).toEqual(expect.arrayContaining((seeds[slug] ?? []).map((s) => s.name)));
+    const documented = (await load(slug)).envContract?.settings.map((s) => s.name) ?? [];
+    expect([...names, ...commented()]).toEqual(expect.arrayContaining(documented));
   });
 
   it('mentions only settings the connector reads, has ChangeMe secrets, and is accepted as it is', async () => {
-    const loaded = await loadConnector(slug);
-    if ('missing' in loaded) throw new Error(loaded.missing);
-    const shape = shapeOf(loaded.definition);
+    const shape = shapeOf((await load(slug)).definition);
     const known = settingsByEnvName(shape);
     for (const name of [...set().map((s) => s.name), ...commented()]) {
       expect(known.has(name), `${slug} does not read ${name}`).toBe(true);

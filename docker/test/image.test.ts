@@ -16,7 +16,6 @@ import { dirname, join, relative } from 'node:path';
 import { shapeOf } from '@cti/connector-sdk';
 import { startTestPlatform, type TestPlatform, waitUntil } from '@cti/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectorSlugs, loadConnector } from '../../scripts/catalog.js';
 import {
   type Dockerfile,
   dockerignoreMatcher,
@@ -25,6 +24,7 @@ import {
   parseDockerfile,
   substitute,
 } from '../../scripts/dockerfile.js';
+import { connectorSlugs, loadConnector } from '../../scripts/folder.js';
 import { REPO_ROOT } from '../../scripts/paths.js';
 
 const dockerfile: Dockerfile = parseDockerfile(readFileSync(join(REPO_ROOT, 'docker', 'Dockerfile'), 'utf8'));

@@ -21,6 +21,15 @@
  * stopped server, deleted queues, a paused worker, a full queue.
  */
 
+export { type CatalogFacts, catalogFactsSchema, defineCatalog } from './catalog.js';
+export {
+  type Conformance,
+  type DemoCase,
+  defineConformance,
+  type InvalidCombination,
+  type ObservableInput,
+  type VendorState,
+} from './conformance.js';
 export { type CliResult, type RunningConnector, runCli, startConnector, waitUntil } from './connector-runner.js';
 export type {
   ConnectorInfo,

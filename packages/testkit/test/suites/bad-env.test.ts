@@ -123,7 +123,7 @@ describe('bad settings', () => {
         if (variable in baseConfig && !(variable in c.definition.config)) baseRejected.push(`${variable} (unset)`);
         else connectorRows.push([c.slug, variable, '(unset)', String(result.code), lineAbout(result.stderr, variable)]);
       }
-      for (const extra of COMBINATIONS[c.slug] ?? []) {
+      for (const extra of c.invalidCombinations ?? []) {
         const env = { ...validEnv(c), ...extra.set };
         for (const v of extra.unset ?? []) delete env[v];
         const result = await attempt(c, env);
@@ -138,7 +138,7 @@ describe('bad settings', () => {
       }
       expect(baseRejected.length).toBeGreaterThan(10);
       // A setting that starts accepting any text fails here instead of moving silently to the table's last row.
-      const freeText = [...BASE_FREE_TEXT, ...(FREE_TEXT[c.slug] ?? [])];
+      const freeText = [...BASE_FREE_TEXT, ...(c.freeTextSettings ?? [])];
       const secret = (v: string) => {
         const schema = shape[v];
         return schema !== undefined && fieldMeta(schema).secret === true;
@@ -176,8 +176,9 @@ describe('bad settings', () => {
 });
 
 /**
- * The settings, besides secrets, of which any text is a valid value: tokens, paths, hosts, a connector id
- * that need not be a UUID, the scope, and CrowdSec's free-text names and label colours (as upstream).
+ * The base settings, besides secrets, of which any text is a valid value: tokens, paths, hosts, a connector
+ * id that need not be a UUID, the scope. A connector's own are in its conformance case (freeTextSettings),
+ * with the combinations of settings it refuses (invalidCombinations).
  */
 const BASE_FREE_TEXT = [
   'OPENCTI_TOKEN',
@@ -194,48 +195,3 @@ const BASE_FREE_TEXT = [
   'MQ_USE_SSL_KEY',
   'MQ_USE_SSL_PASSPHRASE',
 ];
-const FREE_TEXT: Record<string, readonly string[]> = {
-  crowdsec: [
-    'CROWDSEC_NAME',
-    'CROWDSEC_DESCRIPTION',
-    ...['SCENARIO', 'CVE', 'MITRE', 'BEHAVIOR'].map((l) => `CROWDSEC_LABELS_${l}_COLOR`),
-    ...['MALICIOUS', 'SUSPICIOUS', 'SAFE', 'KNOWN'].map((r) => `CROWDSEC_LABELS_REPUTATION_${r}_COLOR`),
-  ],
-};
-
-/** Settings that are wrong together, checked by the connector itself. */
-const COMBINATIONS: Record<
-  string,
-  Array<{ label: string; variable: string; set: Record<string, string>; unset?: string[] }>
-> = {
-  'urlscan-enrichment': [
-    {
-      label: '`URLSCAN_SUBMIT_SCAN=true` without `URLSCAN_API_KEY`',
-      variable: 'URLSCAN_SUBMIT_SCAN',
-      set: { URLSCAN_SUBMIT_SCAN: 'true' },
-      unset: ['URLSCAN_API_KEY'],
-    },
-  ],
-  teamt5: [
-    {
-      label: '`TEAMT5_CLIENT_ID` without `TEAMT5_CLIENT_SECRET` (nor `TEAMT5_API_KEY`)',
-      variable: 'TEAMT5_CLIENT_SECRET',
-      set: {},
-      unset: ['TEAMT5_CLIENT_SECRET'],
-    },
-    {
-      label: 'no credential at all',
-      variable: 'TEAMT5_CLIENT_ID',
-      set: {},
-      unset: ['TEAMT5_CLIENT_ID', 'TEAMT5_CLIENT_SECRET'],
-    },
-    {
-      label: '`TEAMT5_OAUTH_TOKEN_URL` over http:// while the API is https://',
-      variable: 'TEAMT5_OAUTH_TOKEN_URL',
-      set: {
-        TEAMT5_API_BASE_URL: 'https://api.threatvision.invalid',
-        TEAMT5_OAUTH_TOKEN_URL: 'http://127.0.0.1:9/oauth/token',
-      },
-    },
-  ],
-};

@@ -4,6 +4,8 @@
  * redirects its form POST (the client secret is in the body); TeamT5 lists a stix_url on a foreign host.
  * The other host records everything it receives; no secret may be in it.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type FakeRequest,
@@ -14,7 +16,7 @@ import {
   type TestPlatform,
   type WorkSnapshot,
 } from '../../src/index.js';
-import { CASES, type ConnectorCase, teamt5ReportStix } from './cases.js';
+import { CASES, type ConnectorCase } from './cases.js';
 import { generatedSection, normalise } from './generated-docs.js';
 import { type CaseVendor, enrichOnce, runTracker, secretsOf, startCaseDaemon, startCaseVendor } from './harness.js';
 
@@ -123,7 +125,8 @@ describe('credentials stay with their host', () => {
     }, 120_000);
 
     it('teamt5: a stix_url on a foreign host is fetched without the token, or not at all with refuse', async () => {
-      const cdn = await startFakeVendor({ 'GET *': { body: teamt5ReportStix } });
+      const reportStix = JSON.parse(readFileSync(join(teamt5.dir, 'test', 'fixtures', 'report-stix.json'), 'utf8'));
+      const cdn = await startFakeVendor({ 'GET *': { body: reportStix } });
       for (const rule of ['fetch-without-token', 'refuse'] as const) {
         const base = await startCaseVendor(teamt5);
         // The listing names the STIX of its first report on the other host.

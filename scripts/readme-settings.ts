@@ -1,16 +1,16 @@
 /**
- * The environment variables each connector's original README documents (../shared/seeds/*.md), with the
- * example values it gives. These names are a contract: admins copy them from the Python connectors'
- * compose files, so docker/docker-compose.yml and every .env.example must use exactly them.
+ * The environment variables a Python connector's README documents, with the example values it gives: what a
+ * port's `env-contract.json` lists (`pnpm env-contract <README.md>` prints a draft of it). These names are a
+ * contract: admins copy them from the Python connectors' compose files, so the generated compose service and
+ * the connector's .env.example use exactly them.
  *
  * A README documents a setting in an example block (a compose `environment:` list, a `.env` file, a
  * bullet list of NAME=value) or in a table with an environment-variable column. Both count; a block
  * gives the example value, a table's "Default" column only a suggestion.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { type EnvContract, envContractSchema } from './folder.js';
 
-export interface SeedSetting {
+export interface ReadmeSetting {
   name: string;
   /** The README's example value, when a block gives one (quotes and trailing comments removed). */
   example?: string;
@@ -18,31 +18,11 @@ export interface SeedSetting {
   tableDefault?: string;
 }
 
-/** Seed README file name → connector slug. */
-export const SEED_FILES: Readonly<Record<string, string>> = {
-  'crowdsec.md': 'crowdsec',
-  'scout.md': 'team-cymru-scout',
-  'spycloud.md': 'spycloud',
-  'teamt5.md': 'teamt5',
-  'urlscan.md': 'urlscan-enrichment',
-};
-
-/**
- * Names a README lists that are not settings of the connector, with the reason. The test checks that
- * each still appears in its README, so this list cannot go stale silently.
- */
-export const NOT_SETTINGS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  crowdsec: {
-    TEMPLATE_ATTRIBUTE:
-      "a row left over from OpenCTI's connector template (`template_attribute`); no version of the CrowdSec connector reads it",
-  },
-};
-
 const NAME = /^[A-Z][A-Z0-9_]*$/;
 
 /** Every setting a README documents, in the order it first appears. */
-export function parseSeedSettings(markdown: string): SeedSetting[] {
-  const found = new Map<string, SeedSetting>();
+export function parseReadmeSettings(markdown: string): ReadmeSetting[] {
+  const found = new Map<string, ReadmeSetting>();
   const add = (name: string, example: string | undefined, tableDefault: string | undefined) => {
     const current = found.get(name) ?? { name };
     if (example !== undefined && current.example === undefined) current.example = example;
@@ -91,24 +71,6 @@ export function parseSeedSettings(markdown: string): SeedSetting[] {
   return [...found.values()];
 }
 
-/** The settings of one connector: its README's, minus the documented non-settings. */
-export function seedSettingsFor(slug: string, markdown: string): SeedSetting[] {
-  const excluded = NOT_SETTINGS[slug] ?? {};
-  return parseSeedSettings(markdown).filter((s) => !Object.hasOwn(excluded, s.name));
-}
-
-/** Every seed folder's settings by slug (null when the folder does not exist). */
-export function readSeedSettings(seedsDir: string): Record<string, SeedSetting[]> | null {
-  if (!existsSync(seedsDir)) return null;
-  const present = new Set(readdirSync(seedsDir));
-  const out: Record<string, SeedSetting[]> = {};
-  for (const [file, slug] of Object.entries(SEED_FILES)) {
-    if (!present.has(file)) throw new Error(`${join(seedsDir, file)} is missing`);
-    out[slug] = seedSettingsFor(slug, readFileSync(join(seedsDir, file), 'utf8'));
-  }
-  return out;
-}
-
 /** A concrete example: not a placeholder such as `<your API key>` or `your-api-key`. */
 export function isConcreteExample(value: string | undefined): value is string {
   if (value === undefined || value === '') return false;
@@ -139,4 +101,9 @@ function stripQuotes(value: string): string {
     return value.slice(1, -1);
   }
   return value;
+}
+
+/** The env-contract.json a README implies, before review (`pnpm env-contract`). */
+export function draftEnvContract(markdown: string, source: string): EnvContract {
+  return envContractSchema.parse({ source, settings: parseReadmeSettings(markdown) });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isConcreteExample, parseSeedSettings, seedSettingsFor } from './seeds.js';
+import { draftEnvContract, isConcreteExample, parseReadmeSettings } from './readme-settings.js';
 
-describe('parseSeedSettings', () => {
+describe('parseReadmeSettings', () => {
   it('reads NAME=value from compose lists, .env blocks and bullet lists, comments and quotes removed', () => {
     const md = [
       '#### Recommended default',
@@ -23,7 +23,7 @@ describe('parseSeedSettings', () => {
       '```',
       'Set `CONNECTOR_AUTO=true` in prose: not a setting line.',
     ].join('\n');
-    expect(parseSeedSettings(md)).toEqual([
+    expect(parseReadmeSettings(md)).toEqual([
       { name: 'OPENCTI_URL', example: 'http://opencti:8080' },
       { name: 'CONNECTOR_SCOPE', example: 'IPv4-Addr' },
       { name: 'VENDOR_VERSION', example: 'v2' },
@@ -50,7 +50,7 @@ describe('parseSeedSettings', () => {
       '| `ONLY_ACTIVE_URLS` | Only active | `false` |',
       '| `OPENCTI_API_KEY` | Key | Required |',
     ].join('\n');
-    expect(parseSeedSettings(md)).toEqual([
+    expect(parseReadmeSettings(md)).toEqual([
       { name: 'CONNECTOR_NAME' },
       { name: 'CONNECTOR_SCOPE', tableDefault: 'spycloud' },
       { name: 'VENDOR_KEY' },
@@ -64,18 +64,7 @@ describe('parseSeedSettings', () => {
     const md = ['```env', 'A_B=1', 'A_B=2', '```', '| Docker envvar | Default |', '|-|-|', '| `A_B` | `3` |'].join(
       '\n',
     );
-    expect(parseSeedSettings(md)).toEqual([{ name: 'A_B', example: '1', tableDefault: '3' }]);
-  });
-
-  it("leaves out the names a connector's README lists but no version of it reads", () => {
-    const md = [
-      '| Parameter | Docker envvar |',
-      '|-|-|',
-      '| x | `TEMPLATE_ATTRIBUTE` |',
-      '| y | `CROWDSEC_KEY` |',
-    ].join('\n');
-    expect(seedSettingsFor('crowdsec', md).map((s) => s.name)).toEqual(['CROWDSEC_KEY']);
-    expect(seedSettingsFor('spycloud', md).map((s) => s.name)).toEqual(['TEMPLATE_ATTRIBUTE', 'CROWDSEC_KEY']);
+    expect(parseReadmeSettings(md)).toEqual([{ name: 'A_B', example: '1', tableDefault: '3' }]);
   });
 });
 
@@ -90,5 +79,22 @@ describe('isConcreteExample', () => {
     [undefined, false],
   ])('%s → %s', (value, concrete) => {
     expect(isConcreteExample(value)).toBe(concrete);
+  });
+});
+
+describe('draftEnvContract', () => {
+  it("is a valid env-contract.json: the README's names and examples, with the source given", () => {
+    const md = ['```env', 'OPENCTI_URL=http://opencti:8080', 'VENDOR_KEY=<your key>', '```'].join('\n');
+    expect(draftEnvContract(md, 'example/repo README.md at abc1234 (2026-01-01)')).toEqual({
+      source: 'example/repo README.md at abc1234 (2026-01-01)',
+      settings: [
+        { name: 'OPENCTI_URL', example: 'http://opencti:8080' },
+        { name: 'VENDOR_KEY', example: '<your key>' },
+      ],
+    });
+  });
+
+  it('refuses a README that documents no variable, naming why', () => {
+    expect(() => draftEnvContract('# Nothing here\n', 'x')).toThrow(/settings/);
   });
 });
