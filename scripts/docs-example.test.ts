@@ -1,31 +1,39 @@
 /**
- * docs/writing-a-connector.md teaches with a sixth connector whose code is docs/examples/greynoise/src.
- * The page must show exactly that code, the code must stay under 100 lines, type-check, and run: against
- * the stand-in platform, the real broker and a fake GreyNoise API, as a real connector does.
+ * docs/writing-a-connector.md teaches with a sixth connector whose folder is docs/examples/greynoise. The
+ * page must show exactly that code; the connector must stay under 100 lines, type-check, read as a connector
+ * folder through the same discovery as the real ones (what `pnpm metadata` derives from it included), and run
+ * through its own conformance case: against the stand-in platform, the real broker and a fake GreyNoise API.
+ * scripts/new-connector.test.ts drops the folder into connectors/ and runs the suites on it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { identityId } from '@cti/connector-sdk';
 import {
-  type FakeVendor,
-  type RunningConnector,
   runCli,
-  startConnector,
-  startFakeVendor,
   startTestPlatform,
   type TestPlatform,
   TLP_MARKING_IDS,
+  type WorkSnapshot,
 } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import greynoise from '../docs/examples/greynoise/src/index.js';
+import {
+  type CaseDaemon,
+  type CaseVendor,
+  enrichOnce,
+  startCaseDaemon,
+  startCaseVendor,
+} from '../packages/testkit/test/suites/harness.js';
+import { generatedFiles } from './catalog.js';
+import { composeEnvironment } from './compose-file.js';
+import { type ConnectorCase, loadConnectorCase } from './conformance.js';
+import { type LoadedConnector, loadConnectorFolder } from './folder.js';
 import { REPO_ROOT } from './paths.js';
 
 const EXAMPLES = join(REPO_ROOT, 'docs', 'examples');
 const EXAMPLE = join(EXAMPLES, 'greynoise');
 const PAGE = join(REPO_ROOT, 'docs', 'writing-a-connector.md');
-const KEY = 'greynoise-key-for-the-docs-example';
 
 /** The page's ```ts <path> blocks (path relative to docs/examples; GitHub does not show it): path → code. */
 function shownFiles(markdown: string): Map<string, string> {
@@ -35,9 +43,26 @@ function shownFiles(markdown: string): Map<string, string> {
   return files;
 }
 
+/** The folder's TypeScript files, relative to docs/examples. */
+function exampleSources(dir = EXAMPLE): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return exampleSources(path);
+    return e.name.endsWith('.ts') ? [relative(EXAMPLES, path)] : [];
+  });
+}
+
+const nonBlankLines = (files: readonly string[]) =>
+  files.flatMap((f) => readFileSync(join(EXAMPLES, f), 'utf8').split('\n')).filter((l) => l.trim() !== '').length;
+
+async function loadExample(): Promise<LoadedConnector> {
+  const loaded = await loadConnectorFolder(EXAMPLE);
+  if ('missing' in loaded) throw new Error(loaded.missing);
+  return loaded;
+}
+
 describe('the worked example of docs/writing-a-connector.md', () => {
-  const sources = readdirSync(join(EXAMPLE, 'src')).filter((f) => f.endsWith('.ts'));
-  const examples = [...sources.map((f) => `greynoise/src/${f}`), 'import-skeleton.ts'];
+  const examples = [...exampleSources(), 'import-skeleton.ts'];
 
   it('is shown in full on the page, file by file, exactly as it is tested (and the import skeleton too)', () => {
     const shown = shownFiles(readFileSync(PAGE, 'utf8'));
@@ -45,11 +70,11 @@ describe('the worked example of docs/writing-a-connector.md', () => {
     for (const file of examples) expect(shown.get(file), file).toBe(readFileSync(join(EXAMPLES, file), 'utf8'));
   });
 
-  it('is a connector in under 100 lines', () => {
-    const lines = sources
-      .flatMap((f) => readFileSync(join(EXAMPLE, 'src', f), 'utf8').split('\n'))
-      .filter((l) => l.trim() !== '');
-    expect(lines.length).toBeLessThan(100);
+  it('is a connector in under 100 lines (src/), and its catalog facts and conformance case in under 50 more', () => {
+    const sources = exampleSources().filter((f) => f.startsWith('greynoise/src/'));
+    expect(sources).toHaveLength(5);
+    expect(nonBlankLines(sources)).toBeLessThan(100);
+    expect(nonBlankLines(exampleSources().filter((f) => !f.startsWith('greynoise/src/')))).toBeLessThan(50);
   });
 
   it('type-checks, skeleton included, with the suite settings (strict, noUncheckedIndexedAccess...)', () => {
@@ -71,39 +96,44 @@ describe('the worked example of docs/writing-a-connector.md', () => {
     expect(`${tsc.stdout}${tsc.stderr}`).toBe('');
     expect(tsc.status).toBe(0);
   });
-});
 
-describe('the GreyNoise example connector, running', () => {
-  let platform: TestPlatform;
-  let vendor: FakeVendor;
-  let daemon: RunningConnector | null = null;
-
-  beforeAll(async () => {
-    platform = await startTestPlatform();
-    vendor = await startFakeVendor({
-      'GET /v3/community/:ip': (req) => {
-        if (req.headers.key !== KEY) return { status: 401, body: { message: 'unauthorized' } };
-        const ip = req.path.split('/').pop();
-        if (ip === '203.0.113.66') {
-          return {
-            body: {
-              ip,
-              noise: true,
-              riot: false,
-              classification: 'malicious',
-              name: 'unknown',
-              link: `https://viz.greynoise.io/ip/${ip}`,
-              last_seen: '2026-11-20',
-              message: 'Success',
-            },
-          };
-        }
-        return { status: 404, body: { ip, noise: false, riot: false, message: 'IP not observed' } };
-      },
+  it('reads as a connector folder, and pnpm metadata would derive its catalog entry and compose service', async () => {
+    const greynoise = await loadExample();
+    expect(greynoise.envContract).toBeNull();
+    const files = generatedFiles(greynoise);
+    expect(JSON.parse(files.get('connectors/greynoise/__metadata__/connector_manifest.json') ?? '{}')).toMatchObject({
+      title: 'GreyNoise',
+      slug: 'greynoise',
+      container_image: 'cti/connector-greynoise',
+      container_type: 'INTERNAL_ENRICHMENT',
+      playbook_supported: true,
+      short_description: 'Internet scanner context for IPv4 addresses from GreyNoise.',
+    });
+    const schema = JSON.parse(files.get('connectors/greynoise/__metadata__/connector_config_schema.json') ?? '{}');
+    expect(schema.properties.GREYNOISE_API_KEY).toMatchObject({ writeOnly: true, format: 'password' });
+    // Not a port: the compose service sets the required settings, the secret as ChangeMe.
+    expect(Object.fromEntries(composeEnvironment(greynoise).map((s) => [s.name, s.value]))).toEqual({
+      OPENCTI_URL: 'http://opencti:8080',
+      OPENCTI_TOKEN: 'ChangeMe',
+      CONNECTOR_ID: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-/),
+      GREYNOISE_API_KEY: 'ChangeMe',
     });
   });
+});
+
+describe('the GreyNoise example connector, running through its conformance case', () => {
+  let c: ConnectorCase;
+  let platform: TestPlatform;
+  let vendor: CaseVendor;
+  let daemon: CaseDaemon | null = null;
+
+  beforeAll(async () => {
+    c = await loadConnectorCase(await loadExample());
+    platform = await startTestPlatform();
+    vendor = await startCaseVendor(c);
+  });
   afterEach(async () => {
-    await daemon?.stop();
+    await daemon?.d.stop();
     daemon = null;
   });
   afterAll(async () => {
@@ -112,25 +142,15 @@ describe('the GreyNoise example connector, running', () => {
   });
 
   async function start() {
-    daemon = startConnector(greynoise, {
-      OPENCTI_URL: platform.url,
-      OPENCTI_TOKEN: platform.token,
-      GREYNOISE_API_KEY: KEY,
-      GREYNOISE_API_URL: vendor.url,
-    });
-    await daemon.waitForLog('listening for enrichment requests');
-    return daemon;
+    daemon = startCaseDaemon(c, platform, vendor, { CONNECTOR_LOG_LEVEL: 'info' });
+    await daemon.d.waitForLog('listening for enrichment requests');
+    return daemon.d;
   }
 
   it('enriches a malicious IP: labels, link, an Indicator based on the observable, all marked as the entity', async () => {
     const d = await start();
     // Labelled already: the platform's copy keeps its labels in its extension, where the importer reads them first.
-    const ip = platform.addEntity({
-      entity_type: 'IPv4-Addr',
-      value: '203.0.113.66',
-      markings: ['TLP:GREEN'],
-      labels: ['watched'],
-    });
+    const ip = platform.addEntity({ ...c.observable!, markings: ['TLP:GREEN'], labels: ['watched'] });
     const work = await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id));
     expect(work.status).toBe('complete');
     expect(work.messages.map((m) => m.message).join()).toContain('GreyNoise: 203.0.113.66 is malicious');
@@ -153,33 +173,33 @@ describe('the GreyNoise example connector, running', () => {
       createdBy: identityId('GreyNoise', 'organization'),
       markings: [TLP_MARKING_IDS['TLP:GREEN']],
     });
-    expect(vendor.requests).toHaveLength(1);
+    expect(vendor.requests.filter((r) => r.path.endsWith('/203.0.113.66'))).toHaveLength(1);
   });
 
   it('ends an enrichment of an IP GreyNoise has not seen without error, and sends nothing', async () => {
     const d = await start();
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.1' });
-    const work = await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id));
+    const work = await enrichOnce(platform, d.connectorId, c.nextObservable!);
     expect(work.status).toBe('complete');
     expect(work.errors).toEqual([]);
-    expect(work.messages.map((m) => m.message).join()).toContain('GreyNoise has not seen 198.51.100.1');
+    expect(work.messages.map((m) => m.message).join()).toContain('GreyNoise has not seen 203.0.113.67');
     expect(platform.objects({ workId: work.id })).toEqual([]);
   });
 
-  it('refuses a TLP:RED entity without calling GreyNoise', async () => {
+  it('refuses a TLP:RED entity without calling GreyNoise: the work completes, with the refusal as its error', async () => {
     const d = await start();
     const before = vendor.requests.length;
-    const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '203.0.113.66', markings: ['TLP:RED'] });
-    const work = await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id));
-    expect(work.errors.map((e) => e.message).join()).toMatch(/TLP:RED.*above the connector's maximum \(TLP:AMBER\)/);
+    const ip = platform.addEntity({ ...c.observable!, markings: ['TLP:RED'] });
+    const work: WorkSnapshot = await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id));
+    expect(work.status).toBe('complete');
+    expect(work.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/TLP:RED.*above the connector's maximum \(TLP:AMBER\)/),
+    ]);
+    expect(platform.objects({ workId: work.id })).toEqual([]);
     expect(vendor.requests.length).toBe(before);
   });
 
   it('prints its bundle in a dry run, without OpenCTI', async () => {
-    const result = await runCli(greynoise, ['enrich', '203.0.113.66'], {
-      GREYNOISE_API_KEY: KEY,
-      GREYNOISE_API_URL: vendor.url,
-    });
+    const result = await runCli(c.definition, ['enrich', '203.0.113.66'], c.env(vendor.url));
     expect(result.code, result.stderr).toBe(0);
     const bundle = JSON.parse(result.stdout) as { objects: { type: string }[] };
     expect(bundle.objects.map((o) => o.type).sort()).toEqual(['identity', 'indicator', 'ipv4-addr', 'relationship']);

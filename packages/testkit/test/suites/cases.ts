@@ -13,3 +13,10 @@ export type { ConnectorCase };
 export const CASES: readonly ConnectorCase[] = await connectorCases();
 export const ENRICHERS = CASES.filter((c) => c.kind === 'enrichment');
 export const IMPORTERS = CASES.filter((c) => c.kind === 'import');
+
+/** One connector's case, for the tests about it alone: a renamed or removed connector fails them, not skips. */
+export function caseOf(slug: string): ConnectorCase {
+  const found = CASES.find((c) => c.slug === slug);
+  if (!found) throw new Error(`no connector folder connectors/${slug}: update the tests written for it`);
+  return found;
+}

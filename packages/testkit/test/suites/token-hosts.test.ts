@@ -16,7 +16,7 @@ import {
   type TestPlatform,
   type WorkSnapshot,
 } from '../../src/index.js';
-import { CASES, type ConnectorCase } from './cases.js';
+import { CASES, type ConnectorCase, caseOf } from './cases.js';
 import { generatedSection, normalise } from './generated-docs.js';
 import { type CaseVendor, enrichOnce, runTracker, secretsOf, startCaseDaemon, startCaseVendor } from './harness.js';
 
@@ -93,7 +93,7 @@ describe('credentials stay with their host', () => {
     }
   }
 
-  const teamt5 = CASES.find((c) => c.slug === 'teamt5');
+  const teamt5 = caseOf('teamt5');
   if (teamt5) {
     // A 307/308 keeps the method and body; an OAuth client-credentials POST carries the client secret in its
     // form body, so the SDK refuses to follow such a redirect to another host (credential headers alone

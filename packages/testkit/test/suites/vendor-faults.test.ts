@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform, type WorkSnapshot } from '../../src/index.js';
-import { CASES, type ConnectorCase } from './cases.js';
+import { CASES, type ConnectorCase, caseOf } from './cases.js';
 import { generatedSection, normalise } from './generated-docs.js';
 import {
   type CaseDaemon,
@@ -186,7 +186,7 @@ describe('vendor faults', () => {
     }, 600_000);
   }
 
-  const teamt5 = CASES.find((c) => c.slug === 'teamt5');
+  const teamt5 = caseOf('teamt5');
   if (teamt5) {
     it('teamt5: the OAuth token endpoint answering 503 at start-up stops the connector with a clear error', async () => {
       const c: ConnectorCase = { ...teamt5, faultable: (req) => req.method === 'POST' && req.path === '/oauth/token' };
@@ -224,7 +224,7 @@ describe('vendor faults', () => {
     }, 120_000);
   }
 
-  const urlscan = CASES.find((c) => c.slug === 'urlscan-enrichment');
+  const urlscan = caseOf('urlscan-enrichment');
   if (urlscan) {
     // A 429 that persists after waiting for the reset urlscan announced is reported as such: an admin
     // must not be told to raise URLSCAN_MAX_WAIT_SECONDS when the reset was within it.
