@@ -84,7 +84,7 @@ function splitRow(row: string): string[] {
 
 function cleanValue(raw: string): string {
   let value = raw.trim();
-  // A comment: ` # text` (the seeds write `IPv4-Addr # MIME type` and `v2 #v2 is the only...`).
+  // A comment: ` # text` (the READMEs write `IPv4-Addr # MIME type` and `v2 #v2 is the only...`).
   const comment = value.search(/\s#/);
   if (comment >= 0) value = value.slice(0, comment).trim();
   return stripQuotes(value);

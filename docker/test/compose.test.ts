@@ -84,17 +84,17 @@ describe('docker-compose.yml', () => {
         const schema = key ? shape[key] : undefined;
         if (schema && fieldMeta(schema).secret === true && !envContract) expect(value, name).toBe('ChangeMe');
       }
-      for (const seed of envContract?.settings ?? []) {
-        const value = env.get(seed.name);
-        const key = byName.get(seed.name);
+      for (const documented of envContract?.settings ?? []) {
+        const value = env.get(documented.name);
+        const key = byName.get(documented.name);
         const schema = key && shape ? shape[key] : undefined;
-        const secret = (schema ? fieldMeta(schema).secret === true : false) || SECRET_NAME.test(seed.name);
+        const secret = (schema ? fieldMeta(schema).secret === true : false) || SECRET_NAME.test(documented.name);
         if (secret) {
           // An optional secret may be left empty (TeamT5's deprecated static key next to OAuth).
           const optional = schema ? schema.safeParse(undefined).success : false;
-          expect(value === 'ChangeMe' || (optional && value === ''), `${seed.name}=${value}`).toBe(true);
-        } else if (seed.value === undefined && isConcreteExample(seed.example)) {
-          expect(value, seed.name).toBe(seed.example);
+          expect(value === 'ChangeMe' || (optional && value === ''), `${documented.name}=${value}`).toBe(true);
+        } else if (documented.value === undefined && isConcreteExample(documented.example)) {
+          expect(value, documented.name).toBe(documented.example);
         }
       }
     });

@@ -1,5 +1,5 @@
 /**
- * CrowdSec settings. The names are a contract: the seed README's (CROWDSEC_KEY, CROWDSEC_MAX_TLP,
+ * CrowdSec settings. The names are a contract: the original README's (CROWDSEC_KEY, CROWDSEC_MAX_TLP,
  * CROWDSEC_NAME, CROWDSEC_DESCRIPTION, CROWDSEC_VERSION) and the upstream connector's toggles, with the
  * upstream code defaults, so a compose file written for the Python connector works unchanged.
  */

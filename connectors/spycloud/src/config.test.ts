@@ -64,7 +64,7 @@ describe('SpyCloud settings', () => {
     const start = (value: string) =>
       load({ ...REQUIRED, SPYCLOUD_IMPORT_START_DATE: value }).SPYCLOUD_IMPORT_START_DATE;
     expect(start('2024-06-01T01:00:00+02:00')).toEqual({ kind: 'date', date: new Date('2024-05-31T23:00:00Z') });
-    // The seed README's default, without seconds.
+    // The original README's default, without seconds.
     expect(start('1970-01-01T00:00Z')).toEqual({ kind: 'date', date: new Date(0) });
     expect(start('2024-06-01')).toEqual({ kind: 'date', date: new Date('2024-06-01T00:00:00Z') });
     expect(start('2024-06-01T12:30:00')).toEqual({ kind: 'date', date: new Date('2024-06-01T12:30:00Z') });

@@ -1,5 +1,5 @@
 /**
- * SpyCloud settings. The names and defaults are the seed README's and the Python connector's, so a compose
+ * SpyCloud settings. The names and defaults are the original README's and the Python connector's, so a compose
  * file written for it works unchanged; CONNECTOR_NAME (the author's name) defaults to SpyCloud and
  * CONNECTOR_SCOPE to spycloud through the definition.
  */

@@ -1,5 +1,6 @@
 /**
- * SpyCloud breach records → STIX, as the Python connector maps them (reference connectors.md §2.5), with its
+ * SpyCloud breach records → STIX, as the Python connector maps them (upstream's external-import/spycloud
+ * services/converter_to_stix.py at cb0f5c13aa), with its
  * ids: the Incident's is pycti's rule on (name, created) with `created` hashed as Python prints the publish
  * date, observables get stix2's ids, relationships pycti's. Differences, on purpose: passwords are masked in
  * descriptions unless asked for, records that collide on one Incident id are merged into it instead of one of

@@ -1,5 +1,5 @@
 /**
- * Team Cymru Scout settings. The names are a contract: the seed README's (PURE_SIGNAL_SCOUT_API_URL,
+ * Team Cymru Scout settings. The names are a contract: the original README's (PURE_SIGNAL_SCOUT_API_URL,
  * PURE_SIGNAL_SCOUT_API_TOKEN, PURE_SIGNAL_SCOUT_MAX_TLP) with the upstream code defaults, so a compose file
  * written for the Python connector works unchanged. The rate limit, timeout and retry settings are new:
  * upstream has none of them (no limit, a 1000 s timeout, no retry).

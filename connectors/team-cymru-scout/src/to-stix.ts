@@ -1,6 +1,7 @@
 /**
  * Scout's STIX bundle → the bundle sent to OpenCTI. Scout already speaks STIX, so this is upstream's
- * filter-and-pass-through (reference connectors.md §1.5) with the vendor's ids kept:
+ * filter-and-pass-through (internal-enrichment/team-cymru-scout, pure_signal_scout/connector.py at
+ * 58688b5eb9) with the vendor's ids kept:
  *
  * - objects: `network-traffic` and invalid or wildcard domains (see domain.ts) are dropped;
  * - relationships: dropped when an end is a dropped domain or a network-traffic, when an object points to

@@ -1,5 +1,5 @@
 /**
- * TeamT5 settings. The names are a contract: the seed README's and the upstream connectors-sdk settings
+ * TeamT5 settings. The names are a contract: the original README's and the upstream connectors-sdk settings
  * (TEAMT5_*), with the upstream defaults, so a compose file written for the Python connector works
  * unchanged. Two settings are this port's own: the foreign stix_url rule and the request timeout.
  */

@@ -1,5 +1,5 @@
 /**
- * URLScan settings. The names are a contract: the seed README's (OPENCTI_API_URL, OPENCTI_API_KEY,
+ * URLScan settings. The names are a contract: the original README's (OPENCTI_API_URL, OPENCTI_API_KEY,
  * CONNECTOR_SCOPE, CONFIDENCE_LEVEL, CONNECTOR_AUTO, ONLY_ACTIVE_URLS, UPDATE_EXISTING_DATA) with its
  * defaults, and the official urlscan-enrichment connector's URLSCAN_ENRICHMENT_* names as aliases, so a
  * compose file written for either Python connector works unchanged.

@@ -1,6 +1,6 @@
 /**
- * urlscan.io scan result → one STIX bundle, as the seed README promises (reference connectors.md §4.5,
- * community column), done right: everything travels in the bundle with deterministic ids instead of
+ * urlscan.io scan result → one STIX bundle, as the community connector's README promises (Robinzor/
+ * opencti-urlscan, main.py at 02af682), done right: everything travels in the bundle with deterministic ids instead of
  * side GraphQL calls, the author is in it, every object carries the observable's own markings (the
  * community connector forced its note to TLP:WHITE), IPv6 addresses are IPv6-Addr, and the note has one
  * id per scan.

@@ -34,7 +34,7 @@ export interface MarkingInput {
   x_opencti_color?: string;
 }
 
-/** Fixed ids (protocol.md §11.3): CLEAR shares stix2's TLP_WHITE id, AMBER+STRICT is OpenCTI's own. */
+/** Fixed ids (reference/protocol-notes.md#tlp): CLEAR shares stix2's TLP_WHITE id, AMBER+STRICT is OpenCTI's own. */
 export const TLP_MARKING_IDS = {
   'TLP:CLEAR': 'marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9',
   'TLP:GREEN': 'marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da',

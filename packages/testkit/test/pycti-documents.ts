@@ -1,5 +1,6 @@
 /**
- * The GraphQL documents pycti 6.8.10 sends (protocol.md §2.5, §3.1, §4.1, §6.5, §6.7, §7, §9.3), verbatim,
+ * The GraphQL documents pycti 6.8.10 sends (reference/protocol-notes.md: health check, registration, ping,
+ * playbook step, bundle push, works, queue sizes), verbatim,
  * plus the enrichment entity read the SDK sends. The testkit must validate and answer every one of them.
  */
 export const HEALTH_CHECK = 'query healthCheck { about { version } }';

@@ -1,5 +1,5 @@
 /**
- * The settings every connector shares, with pycti's env names and defaults (protocol.md §1).
+ * The settings every connector shares, with pycti's env names and defaults (reference/protocol-notes.md#settings).
  * A connector's own shape is spread over this one, so it can override a default (its scope, its name).
  */
 import { z } from 'zod';

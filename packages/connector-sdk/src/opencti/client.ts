@@ -2,7 +2,8 @@
  * The OpenCTI GraphQL client: registration, ping and state, works, the entity read of enrichments,
  * queue sizes, bundle push over HTTP and playbook answers; plus `request()` for any other document.
  *
- * It speaks like pycti 6.8.10 on the wire (protocol.md §2: POST <url>/graphql, Bearer token, custom
+ * It speaks like pycti 6.8.10 on the wire (reference/protocol-notes.md#graphql-transport: POST <url>/graphql,
+ * Bearer token, custom
  * headers, `opencti-applicant-id` / `opencti-draft-id` only where asked), and differs where pycti is
  * fragile: a per-request timeout (pycti: 300 s), bounded retries chosen per call (retry.ts), typed
  * errors (failure.ts), a startup wait that tells a bad token from a platform still starting.
@@ -162,7 +163,7 @@ export interface QueueSize {
   sizeMb: number;
 }
 
-/** Variables of `playbookStepExecution`, from the playbook message (protocol.md §5.3, §6.5). */
+/** Variables of `playbookStepExecution`, from the playbook message (reference/protocol-notes.md#enrichment-messages). */
 export interface PlaybookStepVariables {
   execution_id: string;
   event_id: string;
@@ -404,7 +405,7 @@ export class OpenCtiClient {
     return parseAnswer(pingSchema, data.pingConnector, 'PingConnector');
   }
 
-  /** Messages and bytes waiting in the connector's queues (back-pressure, protocol.md §9.3). */
+  /** Messages and bytes waiting in the connector's queues (reference/protocol-notes.md#scheduling-and-back-pressure). */
   async getConnectorQueueSize(id: string): Promise<QueueSize> {
     const data = await this.call<{ connector: unknown }>(
       GET_CONNECTOR,

@@ -1,5 +1,6 @@
 /**
- * `connectorInfo`, sent with every ping (protocol.md §9.4). The platform stores it verbatim and shows
+ * `connectorInfo`, sent with every ping (reference/protocol-notes.md#scheduling-and-back-pressure). The
+ * platform stores it verbatim and shows
  * it on the connector page (buffering banner, last/next run, server capacity); it never acts on it.
  */
 

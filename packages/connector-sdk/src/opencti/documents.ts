@@ -3,7 +3,8 @@
  * platform's logs and in our errors) and is validated against the platform schema by documents.test.ts,
  * which walks this module's exports: a document added here cannot escape that check.
  *
- * Selections follow pycti 6.8.10 (protocol.md §2.5, §3.1, §4.1, §6.5, §6.7, §7, §9.3) so the platform
+ * Selections follow pycti 6.8.10 (reference/protocol-notes.md; its documents verbatim in the testkit's
+ * test/pycti-documents.ts) so the platform
  * sees the same requests it sees from a Python connector. The entity read is ours (pycti reads through
  * per-type readers with a very large selection); it asks only for what enrichment needs.
  */

@@ -1,5 +1,5 @@
 /**
- * Bounded retries for GraphQL calls. pycti retries nothing (protocol.md §14.3): a 502 while the
+ * Bounded retries for GraphQL calls. pycti retries nothing (reference/protocol-notes.md#retries): a 502 while the
  * platform restarts loses the enrichment result. Here every call retries transient failures, but how
  * far depends on what running the call twice would do:
  *

@@ -1,5 +1,5 @@
 /**
- * Connector state as it travels through `pingConnector` (protocol.md §4.3, platform.md b).
+ * Connector state as it travels through `pingConnector` (reference/protocol-notes.md#ping-and-state).
  *
  * The platform stores the state as an opaque string and never interprets it; pycti sends `json.dumps`
  * of a dict, or "null" when there is none. Locally a state is a non-empty plain object or `null`.

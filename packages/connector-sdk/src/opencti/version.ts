@@ -24,7 +24,8 @@ export function isAtLeast(version: PlatformVersion, min: PlatformVersion): boole
 }
 
 /**
- * Registration input fields that not every platform accepts (protocol.md §15): a platform older than the
+ * Registration input fields that not every platform accepts (reference/protocol-notes.md#platform-versions):
+ * a platform older than the
  * field rejects the whole registration with a GraphQL validation error, so they are sent only to a
  * platform known to accept them.
  */

@@ -1,5 +1,5 @@
 /**
- * One listen-queue message, end to end:
+ * One listen-queue message, end to end (docs/architecture.md, "The flow"):
  * parse → work received → read the entity → scope → TLP gate → enrich → share with the entity's
  * organisations → send → work processed → ack.
  *

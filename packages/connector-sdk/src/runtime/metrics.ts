@@ -1,5 +1,6 @@
 /**
- * Prometheus metrics with pycti's names (protocol.md §12) plus a few of our own, and a /health answer for
+ * Prometheus metrics with pycti's names (reference/protocol-notes.md#metrics) plus a few of our own, and a
+ * /health answer for
  * orchestrators, served on CONNECTOR_METRICS_PORT when CONNECTOR_EXPOSE_METRICS=true. The exposition
  * format is small enough to write by hand, which keeps prom-client out of the images.
  */

@@ -1,5 +1,6 @@
 /**
- * Liveness and state, as pycti's PingAlive thread does it (protocol.md §4), with two fixes:
+ * Liveness and state, as pycti's PingAlive thread does it (reference/protocol-notes.md#ping-and-state), with
+ * two fixes:
  * a state change reaches the platform at once (pycti waits for the next ping and loses it on a crash),
  * and only an explicit reset from the UI replaces the local state (a stale echo is ignored, issue #17472).
  */

@@ -22,7 +22,7 @@ function sent(result: SplitResult, id: string): StixObject {
   return chunk.objects[0];
 }
 
-describe('splitBundle: the worked example of protocol.md §6.3', () => {
+describe('splitBundle: the worked example of reference/protocol-notes.md#splitting-a-bundle', () => {
   const input = bundle(
     [
       {

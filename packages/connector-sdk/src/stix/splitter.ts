@@ -459,7 +459,7 @@ function bundleObjects(bundle: unknown): { id: unknown; objects: unknown[] } {
 
 /**
  * Splits a bundle into one-object chunks in dependency order, exactly as pycti 6.8.10 does before
- * queueing (protocol.md §6.3), without touching the caller's bundle:
+ * queueing (reference/protocol-notes.md#splitting-a-bundle), without touching the caller's bundle:
  *
  * - each kept object gets `nb_deps` (1 + the `nb_deps` of every reference it follows, counted per
  *   occurrence), which is also its chunk's `x_opencti_seq`; chunks are stably sorted by it;

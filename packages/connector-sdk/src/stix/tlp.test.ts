@@ -52,7 +52,7 @@ describe('tlpSchema', () => {
 });
 
 describe('maxTlpAllows (pycti check_max_tlp)', () => {
-  // The table of protocol.md §11.1, written out rather than derived from the ordering.
+  // The table of reference/protocol-notes.md#tlp, written out rather than derived from the ordering.
   const allowed: Record<TlpLevel, TlpLevel[]> = {
     'TLP:RED': ['TLP:CLEAR', 'TLP:GREEN', 'TLP:AMBER', 'TLP:AMBER+STRICT', 'TLP:RED'],
     'TLP:AMBER+STRICT': ['TLP:CLEAR', 'TLP:GREEN', 'TLP:AMBER', 'TLP:AMBER+STRICT'],

@@ -91,7 +91,7 @@ export const SECTIONS = {
     doc: 'security',
     title: 'TLP matrix',
     intro:
-      "Each enricher's daemon with its max-TLP setting at every level, asked to enrich an observable at every TLP level (one observable per cell); the fake vendor counts the requests that carry that observable. Expected, and checked for every cell: one request exactly when pycti's `check_max_tlp(tlp, max_tlp)` allows it (the table is copied from protocol.md §11.1 into the suite, not taken from the SDK), none otherwise, and then the work ends in error naming the TLP. Each cell shows the requests the vendor received.",
+      "Each enricher's daemon with its max-TLP setting at every level, asked to enrich an observable at every TLP level (one observable per cell); the fake vendor counts the requests that carry that observable. Expected, and checked for every cell: one request exactly when pycti's `check_max_tlp(tlp, max_tlp)` allows it (the table is copied from reference/protocol-notes.md into the suite, not taken from the SDK), none otherwise, and then the work completes with an error naming the TLP. Each cell shows the requests the vendor received.",
     columns: [
       'Connector',
       'Max TLP setting',

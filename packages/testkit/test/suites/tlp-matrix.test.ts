@@ -9,7 +9,7 @@ import { type ConnectorCase, ENRICHERS } from './cases.js';
 import { generatedSection, normalise } from './generated-docs.js';
 import { type CaseVendor, enrichOnce, startCaseDaemon, startCaseVendor } from './harness.js';
 
-/** pycti 6.8.10 `check_max_tlp`, as protocol.md §11.1 states it: max_tlp → the TLPs it allows. */
+/** pycti 6.8.10 `check_max_tlp` (reference/protocol-notes.md#tlp): max_tlp → the TLPs it allows. */
 const PYCTI_ALLOWED: Record<string, readonly string[]> = {
   'TLP:RED': ['TLP:WHITE', 'TLP:CLEAR', 'TLP:GREEN', 'TLP:AMBER', 'TLP:AMBER+STRICT', 'TLP:RED'],
   'TLP:AMBER+STRICT': ['TLP:WHITE', 'TLP:CLEAR', 'TLP:GREEN', 'TLP:AMBER', 'TLP:AMBER+STRICT'],
