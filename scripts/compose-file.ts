@@ -6,7 +6,7 @@
  */
 import { type ConfigShape, envNames, fieldMeta, shapeOf } from '@cti/connector-sdk';
 import { uuidV5 } from '@cti/connector-testkit';
-import { imageName, type LoadedConnector } from './folder.js';
+import { imageName, type LoadedConnector, settingsByEnvName } from './folder.js';
 import { isConcreteExample } from './readme-settings.js';
 
 export interface ComposeSetting {
@@ -20,11 +20,6 @@ export interface ComposeSetting {
 const CONNECTOR_ID_NAMESPACE = '8f3c1a52-5a0e-4c41-9d0c-2f7d4c6e9b10';
 const OPENCTI_IN_COMPOSE = 'http://opencti:8080';
 
-/** The setting (shape key) each environment name feeds, aliases included. */
-function keysByName(shape: ConfigShape): Map<string, string> {
-  return new Map(Object.entries(shape).flatMap(([key, schema]) => envNames(key, schema).map((n) => [n, key])));
-}
-
 function isSecret(shape: ConfigShape, key: string | undefined): boolean {
   const schema = key === undefined ? undefined : shape[key];
   return schema !== undefined && fieldMeta(schema).secret === true;
@@ -33,7 +28,7 @@ function isSecret(shape: ConfigShape, key: string | undefined): boolean {
 /** The service's environment, in the contract's order (or the shape's, for a connector that ports nothing). */
 export function composeEnvironment({ slug, definition, envContract }: LoadedConnector): ComposeSetting[] {
   const shape = shapeOf(definition);
-  const keys = keysByName(shape);
+  const keys = settingsByEnvName(shape);
   if (envContract) {
     return envContract.settings.map((s) => {
       const secret = isSecret(shape, keys.get(s.name));

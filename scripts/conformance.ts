@@ -6,9 +6,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ConnectorDefinition, envNames, fieldMeta, shapeOf } from '@cti/connector-sdk';
+import { type ConnectorDefinition, fieldMeta, shapeOf } from '@cti/connector-sdk';
 import type { Conformance, FakeRequest } from '@cti/connector-testkit';
-import { type LoadedConnector, requireConnectors } from './folder.js';
+import { type LoadedConnector, requireConnectors, settingsByEnvName } from './folder.js';
 import { REPO_ROOT } from './paths.js';
 
 export interface ConnectorCase extends Conformance {
@@ -30,7 +30,7 @@ export function conformanceProblems(definition: ConnectorDefinition, value: unkn
   const c = value as Partial<Conformance>;
   const out: string[] = [];
   const shape = shapeOf(definition);
-  const keyOf = new Map(Object.entries(shape).flatMap(([key, schema]) => envNames(key, schema).map((n) => [n, key])));
+  const keyOf = settingsByEnvName(shape);
   if (typeof c.vendor !== 'string' || c.vendor === '') out.push('vendor: the vendor as its errors name it');
   if (typeof c.env !== 'function') out.push('env: a function of the fake vendor URL');
   if (typeof c.answer !== 'function') out.push('answer: a function of the request');

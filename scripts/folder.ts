@@ -13,7 +13,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ConnectorDefinition, envNames, shapeOf, z } from '@cti/connector-sdk';
+import { type ConfigShape, type ConnectorDefinition, envNames, shapeOf, z } from '@cti/connector-sdk';
 import { type CatalogFacts, catalogFactsSchema } from '@cti/connector-testkit';
 import { REPO_ROOT } from './paths.js';
 
@@ -114,9 +114,14 @@ function isDefinition(value: unknown): value is ConnectorDefinition {
   );
 }
 
+/** Every environment name a connector reads (documented names and aliases) → the setting it feeds. */
+export function settingsByEnvName(shape: ConfigShape): Map<string, string> {
+  return new Map(Object.entries(shape).flatMap(([key, schema]) => envNames(key, schema).map((n) => [n, key])));
+}
+
 /** The variables the contract names that the connector does not read (under a name or an alias). */
 export function unreadContractNames(definition: ConnectorDefinition, contract: EnvContract): string[] {
-  const read = new Set(Object.entries(shapeOf(definition)).flatMap(([key, schema]) => envNames(key, schema)));
+  const read = settingsByEnvName(shapeOf(definition));
   return contract.settings.map((s) => s.name).filter((name) => !read.has(name));
 }
 

@@ -8,12 +8,18 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ConfigShape, envNames, fieldMeta, loadConfig, shapeOf } from '@cti/connector-sdk';
+import { fieldMeta, loadConfig, shapeOf } from '@cti/connector-sdk';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ComposeFile, composeConfig, findComposeTool, parseCompose, readCompose } from '../../scripts/compose.js';
 import { composeItem } from '../../scripts/compose-file.js';
-import { connectorSlugs, imageName, type LoadedConnector, loadConnector } from '../../scripts/folder.js';
+import {
+  connectorSlugs,
+  imageName,
+  type LoadedConnector,
+  loadConnector,
+  settingsByEnvName,
+} from '../../scripts/folder.js';
 import { REPO_ROOT } from '../../scripts/paths.js';
 import { isConcreteExample } from '../../scripts/readme-settings.js';
 
@@ -41,13 +47,6 @@ function definitionOf(slug: string): LoadedConnector {
   const c = connectors.get(slug);
   if (!c) throw new Error(`connector ${slug} is not available: ${missing.get(slug) ?? 'unknown'}`);
   return c;
-}
-
-/** env name (documented or alias) → the setting it feeds. */
-function settingsByEnvName(shape: ConfigShape): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const [key, schema] of Object.entries(shape)) for (const name of envNames(key, schema)) map.set(name, key);
-  return map;
 }
 
 describe('docker-compose.yml', () => {

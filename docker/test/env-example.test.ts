@@ -6,9 +6,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ConfigShape, envNames, fieldMeta, loadConfig, readEnvironment, shapeOf } from '@cti/connector-sdk';
+import { fieldMeta, loadConfig, readEnvironment, shapeOf } from '@cti/connector-sdk';
 import { describe, expect, it } from 'vitest';
-import { connectorSlugs, type LoadedConnector, loadConnector } from '../../scripts/folder.js';
+import { connectorSlugs, type LoadedConnector, loadConnector, settingsByEnvName } from '../../scripts/folder.js';
 import { REPO_ROOT } from '../../scripts/paths.js';
 
 const SECRET_NAME = /TOKEN|KEY|SECRET|PASS/;
@@ -17,12 +17,6 @@ async function load(slug: string): Promise<LoadedConnector> {
   const loaded = await loadConnector(slug);
   if ('missing' in loaded) throw new Error(loaded.missing);
   return loaded;
-}
-
-function settingsByEnvName(shape: ConfigShape): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const [key, schema] of Object.entries(shape)) for (const name of envNames(key, schema)) map.set(name, key);
-  return map;
 }
 
 describe.each(connectorSlugs())('connectors/%s/.env.example', (slug) => {
