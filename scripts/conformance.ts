@@ -49,6 +49,13 @@ export function conformanceProblems(definition: ConnectorDefinition, value: unkn
       if (!keyOf.has(name)) out.push(`invalidCombinations (${combination.label}): ${name} is not a setting`);
     }
   }
+  if (!isRecord(c.endState) || typeof c.endState.author !== 'string' || !c.endState.author.startsWith('identity--')) {
+    out.push('endState.author: the STIX id of the author the connector gives what it creates');
+  } else if (definition.kind === 'enrichment' && !isRecord(c.endState.observable)) {
+    out.push('endState.observable: what the enriched observable holds afterwards');
+  } else if (definition.kind === 'import' && typeof c.endState.marking !== 'string') {
+    out.push('endState.marking: the marking definition every imported object carries');
+  }
   if (definition.kind === 'enrichment') {
     if (c.maxTlpVariable === undefined || !keyOf.has(c.maxTlpVariable)) {
       out.push('maxTlpVariable: the setting holding the maximum TLP (an enrichment must have one)');

@@ -89,6 +89,7 @@ describe('slugClash, against OpenCTI-Platform/connectors (reference/upstream-cat
 describe('a folder that cannot be read is reported, naming the file and what to do', () => {
   it.each<[string, FolderFiles, RegExp]>([
     ['placeholder', { index: '// placeholder until the connector lands\nexport {};\n' }, /placeholder/],
+    ['Grey_Noise', {}, /a slug is lowercase letters and digits in words joined by "-"/],
     ['no-index', { index: null }, /src\/index\.ts does not exist/],
     ['not-a-definition', { index: "export default { name: 'x' };\n" }, /no default export made with defineEnrichment/],
     ['wrong-slug', { index: definitionOf('other') }, /says slug "other", but its folder is .*connectors\/wrong-slug/],
@@ -147,6 +148,7 @@ describe('conformanceProblems: a conformance case the suites could not drive', (
     maxTlpVariable: 'TEST_MAX_TLP',
     observable: { entity_type: 'IPv4-Addr', value: '203.0.113.1' },
     nextObservable: { entity_type: 'IPv4-Addr', value: '203.0.113.2' },
+    endState: { author: 'identity--00000000-0000-5000-8000-000000000000', observable: { createdBy: null } },
   };
 
   it('none for a complete case', () => {
@@ -160,6 +162,8 @@ describe('conformanceProblems: a conformance case the suites could not drive', (
     ['no max-TLP setting', { maxTlpVariable: undefined }, /maxTlpVariable/],
     ['an observable out of scope', { observable: { entity_type: 'Url', value: 'x' } }, /Url is not in the/],
     ['no next observable', { nextObservable: undefined }, /nextObservable/],
+    ['no end state', { endState: undefined }, /endState\.author/],
+    ['an enrichment end state without the observable', { endState: { author: 'identity--x' } }, /endState\.observable/],
     ['an unknown free-text setting', { freeTextSettings: ['NOPE'] }, /freeTextSettings: NOPE/],
     [
       'an unknown setting in a combination',

@@ -18,6 +18,7 @@ import { type CatalogFacts, catalogFactsSchema } from '@cti/connector-testkit';
 import { REPO_ROOT } from './paths.js';
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+const SLUG = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** One variable as the original README documents it, and how our compose file sets it. */
 const documentedSettingSchema = z.strictObject({
@@ -162,6 +163,12 @@ export async function loadConnectorFolder(dir: string): Promise<LoadedConnector 
   const slug = basename(dir);
   const inRepo = relative(REPO_ROOT, dir);
   const where = inRepo.startsWith('..') || isAbsolute(inRepo) ? dir : inRepo;
+  if (!SLUG.test(slug)) {
+    return {
+      slug,
+      missing: `${where}: a slug is lowercase letters and digits in words joined by "-" (it names the package, the image and the compose service)`,
+    };
+  }
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as ConnectorPackage;
   if (pkg.name !== `@cti/connector-${slug}`) {
     return { slug, missing: `${where}/package.json is named "${pkg.name}"; name it "@cti/connector-${slug}"` };

@@ -7,7 +7,7 @@
  *     tsconfig references, README table, configuration pages, catalog files), and `--check` then agrees;
  *   - the cross-connector suites collect a test for each (vitest list, running the suites' discovery);
  *   - `pnpm demo --list` names both;
- *   - one suite case runs for each: the TLP matrix for GreyNoise, bad settings for both.
+ *   - suite cases run for each: the TLP matrix for GreyNoise, bad settings and the end state for both.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -141,13 +141,14 @@ describe('two new connector folders, and no edit outside them', () => {
     expect(demo.out).toMatch(new RegExp(`^${NEW.import}\\timport\\t`, 'm'));
   });
 
-  it("one suite case runs for each: GreyNoise's TLP matrix, and bad settings for both", () => {
+  it("suite cases run for each: GreyNoise's TLP matrix, and bad settings and end state for both", () => {
     const suites = 'packages/testkit/test/suites';
     const run = vitest(
       'run',
       '--reporter=verbose',
       `${suites}/tlp-matrix.test.ts`,
       `${suites}/bad-env.test.ts`,
+      `${suites}/end-state.test.ts`,
       '-t',
       `(${NEW.enrichment}|${NEW.import}): `,
     );
@@ -156,6 +157,10 @@ describe('two new connector folders, and no edit outside them', () => {
     for (const slug of Object.values(NEW)) {
       expect(run.out).toMatch(new RegExp(`✓ .*> ${slug}: every setting with a wrong value`));
     }
-    expect(run.out).toMatch(/Tests\s+3 passed/);
+    expect(run.out).toMatch(
+      new RegExp(`✓ .*> ${NEW.enrichment}: the enriched observable .*> holds what it held before`),
+    );
+    expect(run.out).toMatch(new RegExp(`✓ .*> ${NEW.import}: every imported object > carries the connector’s author`));
+    expect(run.out).toMatch(/Tests\s+8 passed/);
   });
 });

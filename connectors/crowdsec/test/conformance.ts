@@ -29,6 +29,17 @@ export default defineConformance({
   maxTlpVariable: 'CROWDSEC_MAX_TLP',
   observable: { entity_type: 'IPv4-Addr', value: '146.70.186.190' },
   nextObservable: { entity_type: 'IPv4-Addr', value: '146.70.186.191' },
+  endState: {
+    // CrowdSec (organization), as upstream names it.
+    author: 'identity--5f18c204-0a7f-5061-a146-d29561d9c8aa',
+    // Upstream adds the labels through the API and the reference in the bundle; the IP keeps its author.
+    observable: {
+      labels: { including: ['crowdsecurity/http-probing', 'HTTP Probing'] },
+      references: { including: ['https://app.crowdsec.net/cti/146.70.186.190'] },
+      createdBy: null,
+      description: /Last CrowdSec enrichment: /,
+    },
+  },
   // Free text, as upstream: the author's name and description, and the label colours.
   freeTextSettings: [
     'CROWDSEC_NAME',

@@ -3,7 +3,7 @@
  * pages of breach records and the breach catalogue (test/fixtures, provenance in their README), and its key.
  */
 import { readFileSync } from 'node:fs';
-import { defineConformance, type FakeRequest } from '@cti/connector-testkit';
+import { defineConformance, type FakeRequest, TLP_MARKING_IDS } from '@cti/connector-testkit';
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
@@ -30,6 +30,8 @@ export default defineConformance({
     if (req.path.startsWith('/enterprise-v2/breach/catalog/')) return { body: breachCatalog };
     return undefined;
   },
+  // SpyCloud (organization, its CONNECTOR_NAME), and SPYCLOUD_TLP_LEVEL's default on everything.
+  endState: { author: 'identity--115e787b-4b83-59ef-b350-aeb7b1736c74', marking: TLP_MARKING_IDS['TLP:AMBER+STRICT'] },
   demo: {
     vendorName: 'SpyCloud API',
     env: () => ({ SPYCLOUD_IMPORT_START_DATE: '2024-01-01T00:00:00Z' }),

@@ -36,6 +36,13 @@ export default defineConformance({
   maxTlpVariable: 'PURE_SIGNAL_SCOUT_MAX_TLP',
   observable: { entity_type: 'IPv4-Addr', value: '1.1.1.1' },
   nextObservable: { entity_type: 'IPv4-Addr', value: '1.0.0.1' },
+  endState: {
+    // Team Cymru (organization), the author of Scout's bundle.
+    author: 'identity--56893999-5bf3-58e3-8d7c-58412a6603c3',
+    // Upstream's pass-through: the IP is re-sent from the vendor's bundle, authored, nothing added.
+    observable: { labels: [], references: [], createdBy: 'author' },
+    createdMarkings: 'none',
+  },
   demo: {
     vendorName: 'Pure Signal Scout API',
     // The recorded domain search too.

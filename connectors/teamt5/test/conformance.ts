@@ -4,7 +4,7 @@
  * with their STIX on the API host, and the client credentials.
  */
 import { readFileSync } from 'node:fs';
-import { defineConformance, type FakeReply, type FakeRequest } from '@cti/connector-testkit';
+import { defineConformance, type FakeReply, type FakeRequest, TLP_MARKING_IDS } from '@cti/connector-testkit';
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
@@ -62,6 +62,8 @@ export default defineConformance({
   },
   // The token is asked for at start-up (as upstream): the suites fault the API, not the token endpoint.
   faultable: (req) => !(req.method === 'POST' && req.path === '/oauth/token'),
+  // The default CONNECTOR_NAME's author, and TEAMT5_TLP_LEVEL's default on everything.
+  endState: { author: 'identity--0a1850d4-e18e-54ab-b110-34dabc56152d', marking: TLP_MARKING_IDS['TLP:CLEAR'] },
   invalidCombinations: [
     {
       label: '`TEAMT5_CLIENT_ID` without `TEAMT5_CLIENT_SECRET` (nor `TEAMT5_API_KEY`)',

@@ -40,6 +40,15 @@ export default defineConformance({
   maxTlpVariable: 'URLSCAN_MAX_TLP',
   observable: { entity_type: 'Domain-Name', value: 'ayyza.com' },
   nextObservable: { entity_type: 'Domain-Name', value: 'next.example.org' },
+  endState: {
+    // URLScan.io (organization).
+    author: 'identity--f8b09040-4d2b-5138-8c07-e7af17666f3f',
+    observable: {
+      labels: ['urlscan'],
+      references: ['https://urlscan.io/result/105d1aac-ccc0-4393-b421-da95bd4faafd/'],
+      createdBy: null,
+    },
+  },
   invalidCombinations: [
     {
       label: '`URLSCAN_SUBMIT_SCAN=true` without `URLSCAN_API_KEY`',

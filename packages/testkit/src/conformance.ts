@@ -11,6 +11,7 @@
  *   maxTlpVariable: 'GREYNOISE_MAX_TLP',
  *   observable: { entity_type: 'IPv4-Addr', value: '203.0.113.66' },
  *   nextObservable: { entity_type: 'IPv4-Addr', value: '203.0.113.67' },
+ *   endState: { author: identityId('GreyNoise', 'organization'), observable: { labels: ['greynoise'], createdBy: null } },
  * });
  * ```
  *
@@ -55,6 +56,31 @@ export interface DemoCase {
   answer?(req: FakeRequest, vendorUrl: string, state: VendorState): FakeReply | undefined;
 }
 
+/** Added to what the platform held (an earlier label and reference): exactly these, or with `including`, these among others. */
+export type AddedValues = readonly string[] | { including: readonly string[] };
+
+/**
+ * What OpenCTI holds once the case ran (the end-state suite reads it as pycti's importer does): pinned per
+ * connector against what its Python original leaves.
+ */
+export interface EndState {
+  /** The STIX id of the author given to what the connector creates. */
+  author: string;
+  /** Enrichers: the enriched observable afterwards. */
+  observable?: {
+    labels?: AddedValues;
+    /** URLs of the external references added. */
+    references?: AddedValues;
+    /** Its author afterwards: the connector's (`author`), or none as before. */
+    createdBy: 'author' | null;
+    description?: RegExp;
+  };
+  /** Enrichers: the markings of what the enrichment creates: the observable's (default), or none. */
+  createdMarkings?: 'observable' | 'none';
+  /** Imports: the marking definition every imported object carries. */
+  marking?: string;
+}
+
 export interface Conformance {
   /** The vendor as the connector's error messages name it. */
   vendor: string;
@@ -79,6 +105,8 @@ export interface Conformance {
   freeTextSettings?: readonly string[];
   /** Settings that are wrong only together, refused by the connector's own checks. */
   invalidCombinations?: readonly InvalidCombination[];
+  /** What the platform holds after one enrichment of `observable`, or one import run against `answer`. */
+  endState: EndState;
   demo?: DemoCase;
 }
 

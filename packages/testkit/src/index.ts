@@ -23,9 +23,11 @@
 
 export { type CatalogFacts, catalogFactsSchema, defineCatalog } from './catalog.js';
 export {
+  type AddedValues,
   type Conformance,
   type DemoCase,
   defineConformance,
+  type EndState,
   type InvalidCombination,
   type ObservableInput,
   type VendorState,

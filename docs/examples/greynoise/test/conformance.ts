@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { identityId } from '@cti/connector-sdk';
 import { defineConformance } from '@cti/connector-testkit';
 
 const KEY = 'GREYNOISE-KEY+secret/suite=9a4c';
@@ -18,4 +19,13 @@ export default defineConformance({
   maxTlpVariable: 'GREYNOISE_MAX_TLP',
   observable: { entity_type: 'IPv4-Addr', value: '203.0.113.66' },
   nextObservable: { entity_type: 'IPv4-Addr', value: '203.0.113.67' },
+  // What OpenCTI then holds: the labels and the link added, everything created authored by GreyNoise.
+  endState: {
+    author: identityId('GreyNoise', 'organization'),
+    observable: {
+      labels: ['greynoise', 'malicious'],
+      references: [`https://viz.greynoise.io/ip/${seen.ip}`],
+      createdBy: null,
+    },
+  },
 });

@@ -17,7 +17,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../../src/index.js';
-import { CASES, type ConnectorCase } from './cases.js';
+import { CASES, type ConnectorCase, caseOf } from './cases.js';
 import { startCaseVendor } from './harness.js';
 
 const manifest = (c: ConnectorCase) =>
@@ -116,7 +116,7 @@ describe('on 7.260318.0, whose registration has no version nor slug', () => {
 });
 
 describe('CONNECTOR_AUTO_UPDATE and CONNECTOR_ENRICHMENT_RESOLUTION', () => {
-  const crowdsec = CASES.find((c) => c.slug === 'crowdsec') as ConnectorCase;
+  const crowdsec = caseOf('crowdsec');
   const settings = { CONNECTOR_AUTO_UPDATE: 'true', CONNECTOR_ENRICHMENT_RESOLUTION: 'stix_bundle' };
 
   it('are registered with a 6.8.9 platform', async () => {
