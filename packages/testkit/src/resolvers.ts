@@ -218,6 +218,10 @@ export function entityView(entity: StoredEntity, svc: ResolverServices): Record<
     observable_value: observableValue,
     createdBy: entity.createdBy === null ? null : entityView(entity.createdBy, svc),
     objectMarking: entity.objectMarking.map(markingView),
+    objectOrganization: entity.grantedRefs.flatMap((id) => {
+      const organization = svc.entity(id);
+      return organization === undefined ? [] : [entityView(organization, svc)];
+    }),
     objectLabel: entity.objectLabel.map((label) => ({
       __typename: 'Label',
       ...label,

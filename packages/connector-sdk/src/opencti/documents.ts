@@ -185,6 +185,8 @@ export const PLAYBOOK_STEP_EXECUTION = `mutation PlaybookStepExecution(
  * Observables give their value twice on purpose: `observable_value` exists on every observable, while
  * `value` only on the types listed, whose `value` is the STIX `value` property itself. `representative`
  * is the platform's display name of any entity; `name` is read on the SDO types connectors enrich.
+ * `objectOrganization` are the organisations the entity is shared with: what an enrichment sends back is
+ * shared with them (pycti's export of the read turns them into `x_opencti_granted_refs`).
  * The stand-in platform (packages/testkit) answers this exact selection; keep both in step.
  */
 export const READ_STIX_CORE_OBJECT = `query ReadStixCoreObject($id: String!) {
@@ -203,6 +205,11 @@ export const READ_STIX_CORE_OBJECT = `query ReadStixCoreObject($id: String!) {
       definition_type
       definition
       x_opencti_order
+    }
+    objectOrganization {
+      id
+      standard_id
+      name
     }
     createdBy {
       id

@@ -271,7 +271,8 @@ export class EnrichmentProcessor {
       this.o.shutdown.removeEventListener('abort', onShutdown);
     }
 
-    // Shared with the entity's organisations, as pycti does for every object an enrichment sends back.
+    // Shared with the entity's organisations, as pycti does for every object an enrichment sends back: the
+    // platform's read has them (a playbook's bundle, for a playbook step), never the listen message.
     const organizations = grantedOrganizations(entity.stix);
     if (bundle && organizations.length > 0) bundle = shareWithOrganizations(bundle, organizations);
     const objects = bundle?.objects.length ?? 0;

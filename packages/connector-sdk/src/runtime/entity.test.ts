@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../errors/index.js';
-import { TLP_MARKING_IDS } from '../stix/index.js';
+import { grantedOrganizations, OPENCTI_SCO_EXTENSION, OPENCTI_SDO_EXTENSION, TLP_MARKING_IDS } from '../stix/index.js';
 import { toEnrichmentEntity } from './entity.js';
 
 const ID = 'ipv4-addr--2f689bf9-0ff2-545f-aa61-e495eb8cecc7';
@@ -60,6 +60,60 @@ describe('toEnrichmentEntity: the read decides, the message only adds its STIX f
   it('refuses a read without type or standard id, rather than taking them from the message', () => {
     const { entity_type: _t, ...untyped } = READ;
     expect(() => toEnrichmentEntity(untyped, { type: 'ipv4-addr', id: ID })).toThrow(InputError);
+  });
+
+  describe('organisation sharing', () => {
+    const ALPHA = 'identity--0a1b2c3d-4e5f-5a6b-8c7d-9e0f1a2b3c4d';
+    const GAMMA = 'identity--2c3d4e5f-6a7b-5c8d-8e9f-1a2b3c4d5e6f';
+    const organization = (standard_id: string) => ({ id: `internal-${standard_id}`, standard_id, name: 'Org' });
+    /** A message's STIX form claiming `claimed` everywhere pycti looks for it. */
+    const claiming = (claimed: string[]) => ({
+      type: 'ipv4-addr',
+      id: ID,
+      value: '8.8.8.8',
+      x_opencti_granted_refs: claimed,
+      extensions: {
+        [OPENCTI_SDO_EXTENSION]: { extension_type: 'property-extension', granted_refs: claimed, id: 'internal-1' },
+        [OPENCTI_SCO_EXTENSION]: { extension_type: 'property-extension', granted_refs: claimed, score: 50 },
+      },
+    });
+
+    it("is the read's objectOrganization, whatever the message's STIX form claims, where the platform keeps it", () => {
+      const entity = toEnrichmentEntity(
+        { ...READ, objectOrganization: [organization(ALPHA), organization(ALPHA)] },
+        claiming([ALPHA, GAMMA]),
+      );
+      expect(grantedOrganizations(entity.stix)).toEqual([ALPHA]);
+      expect(entity.stix).not.toHaveProperty('x_opencti_granted_refs');
+      // The rest of the extensions is the platform's, kept.
+      expect(entity.stix.extensions).toEqual({
+        [OPENCTI_SDO_EXTENSION]: { extension_type: 'property-extension', id: 'internal-1', granted_refs: [ALPHA] },
+        [OPENCTI_SCO_EXTENSION]: { extension_type: 'property-extension', score: 50 },
+      });
+    });
+
+    it('is none when the read has none (or no answer for it), the message claiming some', () => {
+      for (const read of [READ, { ...READ, objectOrganization: null }, { ...READ, objectOrganization: [{ id: 1 }] }]) {
+        const entity = toEnrichmentEntity(read, claiming([GAMMA]));
+        expect(grantedOrganizations(entity.stix)).toEqual([]);
+        expect(JSON.stringify(entity.stix)).not.toContain(GAMMA);
+      }
+    });
+
+    it("is the read's in the STIX form built from the read", () => {
+      const entity = toEnrichmentEntity({ ...READ, objectOrganization: [organization(ALPHA)] });
+      expect(entity.stix).toMatchObject({
+        id: ID,
+        extensions: { [OPENCTI_SDO_EXTENSION]: { extension_type: 'property-extension', granted_refs: [ALPHA] } },
+      });
+      expect(toEnrichmentEntity(READ).stix).not.toHaveProperty('extensions');
+    });
+
+    it("is the bundle's in a playbook step, as pycti takes it (an earlier step may have shared the entity)", () => {
+      const stix = claiming([ALPHA, GAMMA]);
+      const entity = toEnrichmentEntity(READ, stix, { playbook: true, objects: [stix] });
+      expect(grantedOrganizations(entity.stix)).toEqual([ALPHA, GAMMA]);
+    });
   });
 
   describe('in a playbook', () => {

@@ -1,10 +1,19 @@
 /**
  * The entity to enrich, from what the platform gives: the GraphQL entity read from the platform (its
- * identity, type and objectMarking, which decides the TLP, as pycti does) and the STIX form the listen
- * message carries (or one built from the GraphQL form). Nothing the message says is trusted over the read.
+ * identity, type, objectMarking, which decides the TLP, and objectOrganization, who the results are shared
+ * with, as pycti does) and the STIX form the listen message carries (or one built from the GraphQL form).
+ * Nothing the message says is trusted over the read.
  */
 import { InputError } from '../errors/index.js';
-import { entityTlp, generateId, parseTlp, TLP_MARKING_IDS, type TlpLevel } from '../stix/index.js';
+import {
+  entityTlp,
+  generateId,
+  OPENCTI_SCO_EXTENSION,
+  OPENCTI_SDO_EXTENSION,
+  parseTlp,
+  TLP_MARKING_IDS,
+  type TlpLevel,
+} from '../stix/index.js';
 import type { EnrichmentEntity, EntityMarking } from './define.js';
 
 /** What else the message says about the entity's STIX form. */
@@ -39,6 +48,40 @@ function markingsOf(raw: Record<string, unknown>): EntityMarking[] {
       definition: str(m.definition),
     }))
     .filter((m) => m.standard_id !== '');
+}
+
+/** Standard ids of the organisations the read says the entity is shared with (`objectOrganization`). */
+function organizationsOf(raw: Record<string, unknown>): string[] {
+  const list = Array.isArray(raw.objectOrganization) ? raw.objectOrganization : [];
+  const ids = list.map((o) => (o && typeof o === 'object' ? str((o as { standard_id?: unknown }).standard_id) : null));
+  return [...new Set(ids.filter((id): id is string => id !== null))];
+}
+
+/**
+ * `stix` shared with exactly `organizations`: any sharing the message wrote (top level or in OpenCTI's
+ * extensions) is dropped, and the read's goes where the platform's own STIX form keeps it, OpenCTI's
+ * property extension (a top-level `x_opencti_granted_refs` is a reference a bundle would have to resolve).
+ */
+function sharedWith(stix: Record<string, unknown>, organizations: readonly string[]): Record<string, unknown> {
+  const { x_opencti_granted_refs: _message, ...out } = stix;
+  const extensions: Record<string, unknown> =
+    out.extensions && typeof out.extensions === 'object' && !Array.isArray(out.extensions) ? { ...out.extensions } : {};
+  for (const name of [OPENCTI_SDO_EXTENSION, OPENCTI_SCO_EXTENSION]) {
+    const extension = extensions[name];
+    if (extension && typeof extension === 'object' && 'granted_refs' in extension) {
+      const { granted_refs: _dropped, ...rest } = extension as Record<string, unknown>;
+      extensions[name] = rest;
+    }
+  }
+  if (organizations.length > 0) {
+    const octi = extensions[OPENCTI_SDO_EXTENSION];
+    extensions[OPENCTI_SDO_EXTENSION] = {
+      ...(octi && typeof octi === 'object' ? octi : { extension_type: 'property-extension' }),
+      granted_refs: [...organizations],
+    };
+  }
+  if (Object.keys(extensions).length > 0) out.extensions = extensions;
+  return out;
 }
 
 function labelsOf(raw: Record<string, unknown>): string[] {
@@ -84,8 +127,10 @@ function isStixFormOf(id: string, stix: Record<string, unknown> | null): stix is
 
 /**
  * Builds the EnrichmentEntity from the GraphQL entity read from the platform and, when the message has
- * one for this very entity (same standard id), its STIX form. The id, type, value and markings are the
- * read's: a message cannot make the gate see another entity or fewer markings. The value comes from
+ * one for this very entity (same standard id), its STIX form. The id, type, value, markings and the
+ * organisations the entity is shared with are the read's: a message cannot make the gate see another
+ * entity or fewer markings, nor share the results with more organisations. A playbook step keeps its
+ * bundle's sharing, as pycti does (an earlier step may have shared the entity). The value comes from
  * `observable_value`, `value` or `name`.
  */
 export function toEnrichmentEntity(
@@ -107,17 +152,20 @@ export function toEnrichmentEntity(
     const added = bundleTlpMarkings(sameEntity, context.objects ?? []).filter((m) => !readRefs.includes(m.standard_id));
     markings = [...read, ...added];
   } else if (sameEntity) {
-    // The platform's STIX form, with the markings the platform has now.
-    stix = { ...sameEntity, object_marking_refs: readRefs };
+    // The platform's STIX form, with the markings and the sharing the platform has now.
+    stix = sharedWith({ ...sameEntity, object_marking_refs: readRefs }, organizationsOf(raw));
     if (readRefs.length === 0) delete stix.object_marking_refs;
   } else {
-    stix = {
-      type: stixTypeOf(entityType),
-      id,
-      spec_version: '2.1',
-      ...(value !== null ? { value } : {}),
-      ...(readRefs.length > 0 ? { object_marking_refs: readRefs } : {}),
-    };
+    stix = sharedWith(
+      {
+        type: stixTypeOf(entityType),
+        id,
+        spec_version: '2.1',
+        ...(value !== null ? { value } : {}),
+        ...(readRefs.length > 0 ? { object_marking_refs: readRefs } : {}),
+      },
+      organizationsOf(raw),
+    );
   }
   return {
     id,

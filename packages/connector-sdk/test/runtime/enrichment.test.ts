@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ADMIN_USER_ID,
   type IngestedObject,
+  readAsPycti,
   type StoredEntity,
   startTestPlatform,
   type TestPlatform,
@@ -353,6 +354,56 @@ describe('a listen message cannot get past the TLP gate', () => {
     expect(work.messages.map((m) => m.message).join()).toMatch(/Domain-Name is not in the connector's scope/);
     expect(vendor.requests).toHaveLength(0);
   });
+
+  /** The STIX form `stix` with every sharing it states (top level and OpenCTI's extensions) set to `organizations`. */
+  function claimingSharing(stix: Record<string, unknown>, organizations: string[]) {
+    const extensions = Object.fromEntries(
+      Object.entries((stix.extensions ?? {}) as Record<string, Record<string, unknown>>).map(([name, extension]) => [
+        name,
+        { ...extension, granted_refs: organizations },
+      ]),
+    );
+    return { ...stix, extensions, x_opencti_granted_refs: organizations };
+  }
+
+  it.each([
+    ['shared with one organisation', 1],
+    ['shared with none', 0],
+  ])(
+    'an entity %s, a message claiming more: what the enrichment sends is shared with what the platform read, no more',
+    async (_case, shared) => {
+      const d = start();
+      await registered(d);
+      const alpha = platform.addEntity({ entity_type: 'Organization', name: `Alpha ${randomUUID()}` });
+      const gamma = platform.addEntity({ entity_type: 'Organization', name: `Gamma ${randomUUID()}` });
+      const ip = platform.addEntity({
+        entity_type: 'IPv4-Addr',
+        value: `192.0.2.${46 + shared}`,
+        grantedOrganizations: shared > 0 ? [alpha] : [],
+      });
+      const workId = await openWork(d.connectorId);
+      const claimed = claimingSharing(ip.stix_entity, [alpha.standard_id, gamma.standard_id]);
+      await platform.publishListenRaw(
+        d.connectorId,
+        forged(workId, ip, { event: { stix_entity: JSON.stringify(claimed) } }),
+      );
+      const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
+      expect(work.errors).toEqual([]);
+      expect(vendor.requests).toHaveLength(1);
+
+      const sent = platform.objects({ workId }).map((o) => o.object);
+      expect(sent.map((o) => o.type).sort()).toEqual(['identity', 'indicator', 'relationship']);
+      const expected = shared > 0 ? [alpha.standard_id] : [];
+      for (const object of sent) {
+        expect(readAsPycti(object, false).organizations, String(object.id)).toEqual(expected);
+        // What the platform holds (the author is shared by every test's results, so only gamma is looked for).
+        expect(platform.knowledge(String(object.id))?.organizations, String(object.id)).not.toContain(
+          gamma.standard_id,
+        );
+      }
+      expect(platform.requests('ReadStixCoreObject').some((r) => r.variables.id === ip.standard_id)).toBe(true);
+    },
+  );
 
   it("reads the entity as the connector itself, whatever applicant the message names; the draft is the message's", async () => {
     const d = start();

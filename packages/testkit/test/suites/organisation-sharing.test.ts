@@ -4,6 +4,7 @@
  * shared with the same organisations, as pycti does, or the notes, indicators and sightings it creates are
  * invisible to the organisations that can see the entity. Read the way the platform's importer reads it.
  */
+import { OpenCtiClient } from '@cti/connector-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAsPycti, startTestPlatform, type TestPlatform } from '../../src/index.js';
 import { ENRICHERS } from './cases.js';
@@ -27,6 +28,7 @@ describe.each(ENRICHERS)('$slug', (c) => {
   let daemon: CaseDaemon;
   let alpha: string;
   let beta: string;
+  let gamma: string;
 
   beforeAll(async () => {
     vendor = await startCaseVendor(c);
@@ -34,6 +36,7 @@ describe.each(ENRICHERS)('$slug', (c) => {
     await daemon.d.waitForLog('listening for enrichment requests');
     alpha = platform.addEntity({ entity_type: 'Organization', name: `${c.slug} Alpha` }).standard_id;
     beta = platform.addEntity({ entity_type: 'Organization', name: `${c.slug} Beta` }).standard_id;
+    gamma = platform.addEntity({ entity_type: 'Organization', name: `${c.slug} Gamma` }).standard_id;
   });
   afterAll(async () => {
     await daemon?.d.stop();
@@ -71,6 +74,37 @@ describe.each(ENRICHERS)('$slug', (c) => {
     expect(objects.length).toBeGreaterThan(1);
     for (const object of objects) {
       expect(organizationsOf(object), String(object.id)).toEqual(expect.arrayContaining([alpha, beta]));
+    }
+  });
+
+  it('shares nothing with an organisation only a listen message claims (anyone with the broker credentials can publish one)', async () => {
+    const entity = shared();
+    const workId = await new OpenCtiClient({
+      url: platform.url,
+      token: platform.token,
+      userAgent: 'organisation-sharing-test',
+    }).workAdd(daemon.d.connectorId, 'Manual enrichment');
+    const claimed = { ...entity.stix_entity, x_opencti_granted_refs: [alpha, beta, gamma] };
+    await platform.publishListenRaw(
+      daemon.d.connectorId,
+      JSON.stringify({
+        internal: { work_id: workId, applicant_id: null, draft_id: null, mode: 'manual', trigger: 'update' },
+        event: {
+          event_type: 'INTERNAL_ENRICHMENT',
+          entity_id: entity.standard_id,
+          entity_type: entity.entity_type,
+          stix_entity: JSON.stringify(claimed),
+        },
+      }),
+    );
+    const work = await platform.waitForWork(workId);
+    expect(work.errors).toEqual([]);
+    const objects = platform.objects({ workId }).map((o) => o.object);
+    expect(objects.length).toBeGreaterThan(1);
+    for (const object of objects) {
+      expect(organizationsOf(object), String(object.id)).toEqual(expect.arrayContaining([alpha, beta]));
+      expect(organizationsOf(object), String(object.id)).not.toContain(gamma);
+      expect(platform.knowledge(String(object.id))?.organizations, String(object.id)).not.toContain(gamma);
     }
   });
 
