@@ -18,6 +18,7 @@ import {
   SECTIONS,
   type SectionId,
   sectionIn,
+  testReference,
   testsNotPassed,
   type VerifyingTest,
 } from './generated-docs.js';
@@ -121,6 +122,55 @@ describe('a keyed section, one row per test', () => {
     expect(() => compare('13.9', 'nine, differently')).toThrow(/row "13\.9" of section "findings" differs/);
     expect(() => compare('13.4', 'four')).toThrow(/--- committed ---\n\(missing\)/);
     expect(() => generatedRow('findings', '13.1', { files }).verify('too few')).toThrow('1 cells after the key for 3');
+  });
+
+  it('verifyAfter writes a row several tests observed only once every other test of its block passed', () => {
+    const files = memoryDocs({ reliability: '# Reliability\n' });
+    const row = (update: boolean) => generatedRow('findings', '13.7', { files, update });
+    // The verifying test is in a describe block with two others; a failure elsewhere in the file is not its.
+    const inBlock = (states: Record<string, State>): VerifyingTest => {
+      const task = fileOf({ 'unrelated test': 'fail' });
+      const block = {
+        type: 'suite',
+        id: 'block',
+        name: 'block',
+        mode: 'run',
+        tasks: [
+          ...Object.entries(states).map(([name, state]) => ({
+            type: 'test',
+            id: name,
+            name,
+            mode: 'run',
+            result: { state },
+          })),
+          { type: 'test', id: 'docs', name: 'docs', mode: 'run' },
+        ],
+      };
+      return { ...task, suite: block } as unknown as VerifyingTest;
+    };
+    expect(() =>
+      row(true).verifyAfter(inBlock({ 'first half': 'pass', 'second half': 'fail' }), 'broke', 'seen', 'x.test.ts'),
+    ).toThrow(
+      /row "13\.7" of section "findings" not rewritten: these tests that observe it did not pass:\n- second half \(fail\)/,
+    );
+    expect(sectionIn(files.texts.reliability, 'findings')).toBeUndefined();
+    row(true).verifyAfter(inBlock({ 'first half': 'pass', 'second half': 'pass' }), 'broke', 'seen', 'x.test.ts');
+    expect(rowsIn(sectionIn(files.texts.reliability, 'findings') ?? '')).toEqual([
+      ['13.7', 'broke', 'seen', 'x.test.ts'],
+    ]);
+    // From a top-level test, the block is the whole file.
+    expect(() => row(false).verifyAfter(fileOf({ other: 'fail' }), 'broke', 'seen', 'x.test.ts')).toThrow(
+      /not compared[\s\S]*suite > other \(fail\)/,
+    );
+  });
+
+  it('testReference names a test or its block by the file from the repository root', ({ task }) => {
+    expect(testReference(task)).toBe(
+      `\`packages/testkit/test/suites/generated-docs.test.ts\`: testReference names a test or its block by the file from the repository root`,
+    );
+    expect(testReference(task, 'block')).toBe(
+      '`packages/testkit/test/suites/generated-docs.test.ts`: a keyed section, one row per test',
+    );
   });
 });
 

@@ -19,7 +19,11 @@
  *    at the end of the test, once its assertions passed, `generatedRow('findings', '13.1').verify(...cells)`.
  *    The first cell is the row's key, written by that call and no other (a repository test checks that each
  *    committed key still has its call); the row is compared with its committed copy, or inserted/replaced in
- *    key order with CTI_UPDATE_DOCS=1. Several files may feed one keyed section.
+ *    key order with CTI_UPDATE_DOCS=1. Several files may feed one keyed section. A row whose cells several
+ *    tests observe is verified by the last test of their describe block (or of the file, from a top-level
+ *    test), `generatedRow(…).verifyAfter(task, ...cells)`, which refuses unless every other test of that
+ *    block passed. The cells say what the test observed (counts, exit codes, messages, a measure against
+ *    the bound it was asserted to keep), never prose the test could not contradict.
  *
  * Rows hold only what is reproducible from run to run: normalise() strips ports, times and ids. The raw rows
  * of whole sections also go to a JSON file under the OS temp dir (cti-docs/<section>.json).
@@ -27,7 +31,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'vitest';
 
@@ -316,10 +320,16 @@ export interface GeneratedDocsOptions {
 const updating = (options: GeneratedDocsOptions) => options.update ?? process.env.CTI_UPDATE_DOCS === '1';
 
 /** A test as vitest hands it to its function (`it(name, ({ task }) => …)`): enough to see its file's tests. */
-export type VerifyingTest = Pick<TestContext['task'], 'id' | 'file'>;
+export type VerifyingTest = Pick<TestContext['task'], 'id' | 'file' | 'suite'>;
 
-/** The tests of the file, other than `self`, that did not pass (failed, skipped, filtered out, not run). */
-export function testsNotPassed(self: VerifyingTest): string[] {
+/**
+ * The tests of the file (or of `within`, a describe block's tasks), other than `self`, that did not pass
+ * (failed, skipped, filtered out, not run).
+ */
+export function testsNotPassed(
+  self: VerifyingTest,
+  within: VerifyingTest['file']['tasks'] = self.file.tasks,
+): string[] {
   const names: string[] = [];
   const walk = (tasks: VerifyingTest['file']['tasks'], path: string) => {
     for (const t of tasks) {
@@ -328,8 +338,18 @@ export function testsNotPassed(self: VerifyingTest): string[] {
       else if (t.id !== self.id && t.result?.state !== 'pass') names.push(`${name} (${t.result?.state ?? t.mode})`);
     }
   };
-  walk(self.file.tasks, '');
+  walk(within, '');
   return names;
+}
+
+/** Where a test is, for a row's Test cell: its file from the repository root and its name (or its block's). */
+export function testReference(
+  test: Pick<TestContext['task'], 'name' | 'file' | 'suite'>,
+  scope: 'test' | 'block' = 'test',
+): string {
+  const path = relative(REPO_ROOT, test.file.filepath);
+  const name = scope === 'test' ? test.name : test.suite?.name;
+  return name ? `\`${path}\`: ${name}` : `\`${path}\``;
 }
 
 export interface GeneratedSection {
@@ -390,6 +410,11 @@ export interface GeneratedRow {
    * writes it in key order with CTI_UPDATE_DOCS=1. Call it once the test's assertions have passed.
    */
   verify(...cells: string[]): void;
+  /**
+   * As verify, for a row observed by several tests: called by the last test of their describe block (of the
+   * file, from a top-level test), it compares or writes nothing unless every other test of that block passed.
+   */
+  verifyAfter(test: VerifyingTest, ...cells: string[]): void;
 }
 
 /**
@@ -400,32 +425,43 @@ export interface GeneratedRow {
 export function generatedRow(id: KeyedSectionId, key: string, options: GeneratedDocsOptions = {}): GeneratedRow {
   const spec: SectionSpec = SECTIONS[id];
   const files = options.files ?? repositoryDocs;
-  return {
+  const row: GeneratedRow = {
+    verifyAfter(test, ...cells) {
+      const notPassed = testsNotPassed(test, (test.suite ?? test.file).tasks);
+      if (notPassed.length > 0) {
+        throw new Error(
+          `row "${key}" of section "${id}" not ${updating(options) ? 'rewritten' : 'compared'}: ` +
+            `these tests that observe it did not pass:\n- ${notPassed.join('\n- ')}`,
+        );
+      }
+      row.verify(...cells);
+    },
     verify(...cells) {
       if (cells.length !== spec.columns.length - 1) {
         throw new Error(
           `section ${id}, row ${key}: ${cells.length} cells after the key for ${spec.columns.length - 1}`,
         );
       }
-      const row = [cell(key), ...cells.map((c) => cell(c))];
+      const written = [cell(key), ...cells.map((c) => cell(c))];
       if (updating(options)) {
         files.update(spec.doc, (text) => {
           const committed = sectionIn(text, id);
-          const others = (committed === undefined ? [] : rowsIn(committed)).filter((r) => r[0] !== row[0]);
-          return withSection(text, id, renderSection(id, [...others, row].sort(byKey)));
+          const others = (committed === undefined ? [] : rowsIn(committed)).filter((r) => r[0] !== written[0]);
+          return withSection(text, id, renderSection(id, [...others, written].sort(byKey)));
         });
         return;
       }
       const committed = sectionIn(files.read(spec.doc), id);
-      const found = committed === undefined ? undefined : rowsIn(committed).find((r) => r[0] === row[0]);
-      if (found === undefined || found.join('|') !== row.join('|')) {
+      const found = committed === undefined ? undefined : rowsIn(committed).find((r) => r[0] === written[0]);
+      if (found === undefined || found.join('|') !== written.join('|')) {
         throw new Error(
           `docs/${spec.doc}.md is stale: row "${key}" of section "${id}" differs from what the test observed.\n` +
-            `Run with CTI_UPDATE_DOCS=1 to regenerate it.\n--- committed ---\n${found ? `| ${found.join(' | ')} |` : '(missing)'}\n--- observed ---\n| ${row.join(' | ')} |`,
+            `Run with CTI_UPDATE_DOCS=1 to regenerate it.\n--- committed ---\n${found ? `| ${found.join(' | ')} |` : '(missing)'}\n--- observed ---\n| ${written.join(' | ')} |`,
         );
       }
     },
   };
+  return row;
 }
 
 /** Formats the doc as `pnpm format` does, so that the committed file passes `pnpm lint`. */
