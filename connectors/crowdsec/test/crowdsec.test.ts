@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { assertValidStix, connectorTestbed, timestampFormProblems } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generatedRow, normalise, testReference } from '../../../packages/testkit/test/suites/generated-docs.js';
 import crowdsec from '../src/index.js';
 
 const KEY = 'CROWDSEC-KEY-must-never-be-logged-42';
@@ -116,22 +117,34 @@ describe('CrowdSec connector end to end', () => {
     expect(w2.errors.map((e) => e.message).join()).toMatch(/quota exhausted/);
   });
 
-  it('refuses an answer over its 2 MiB cap with an error naming CrowdSec and the size, then goes on', async () => {
+  it('refuses an answer over its 2 MiB cap with an error naming CrowdSec and the size, then goes on', async ({
+    task,
+  }) => {
     const d = await start();
     const huge = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '203.0.113.77' });
     const w1 = await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, huge.standard_id), {
       timeoutMs: 30_000,
     });
-    expect(w1.errors.map((e) => e.message).join()).toMatch(
+    const error = w1.errors.map((e) => e.message).join();
+    expect(error).toMatch(
       /^CrowdSec API answered GET \S+\/v2\/smoke\/203\.0\.113\.77 \(status 200\) with a body larger than the 2 MiB accepted \((Content-Length 3|the download was stopped after 2)(\.\d)? MiB\)/,
     );
     // Not retried: the same question would bring the same answer.
-    expect(bed.vendor.requests.filter((r) => r.path.endsWith('/203.0.113.77'))).toHaveLength(1);
+    const asked = bed.vendor.requests.filter((r) => r.path.endsWith('/203.0.113.77')).length;
+    expect(asked).toBe(1);
     const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '146.70.186.190' });
     const w2 = await bed.platform.waitForWork(await bed.platform.askEnrichment(d.connectorId, ip.standard_id), {
       timeoutMs: 30_000,
     });
     expect(w2.errors).toEqual([]);
+
+    generatedRow('findings', '13.5').verify(
+      "The HTTP client accepted 128 MiB per response: one 120 MB CrowdSec answer took the daemon's RSS from ~100 MB to 921 MB, four at once 1.46 GB, an OOM kill in a 512 MB-1 GB container.",
+      // Where a chunked download stops depends on the chunks' sizes: the tenths are left out.
+      `A 3 MiB CrowdSec answer: the work ${w1.status} with "${normalise(error).replace(/(stopped after \d+)\.\d MiB/, '$1.x MiB')}", ` +
+        `${asked} request (not retried); the next enrichment ${w2.status} with ${w2.errors.length} errors.`,
+      testReference(task),
+    );
   });
 
   it('reports a vendor certificate it cannot trust once on the work, without retrying, and goes on', async () => {

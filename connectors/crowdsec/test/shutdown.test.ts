@@ -17,10 +17,12 @@ import {
 } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  cancelledWhen,
   type SpawnedConnector,
   sigtermPastTheGrace,
   spawnConnector,
 } from '../../../packages/connector-sdk/test/faults/spawn.js';
+import { generatedRow, testReference } from '../../../packages/testkit/test/suites/generated-docs.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const smoke = JSON.parse(readFileSync(new URL('./fixtures/smoke-ip-146.70.186.190.json', import.meta.url), 'utf8'));
@@ -30,6 +32,8 @@ let platform: TestPlatform;
 let cti: FakeVendor;
 let smokeDelayMs = 0;
 const running: SpawnedConnector[] = [];
+/** What each test observed, for docs/reliability.md's row on the finding. */
+const observed: { inGrace?: string; pastGrace?: string } = {};
 
 beforeAll(async () => {
   platform = await startTestPlatform();
@@ -72,33 +76,43 @@ describe('CrowdSec daemon on SIGTERM', () => {
     const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '146.70.186.190', markings: ['TLP:GREEN'] });
     const workId = await platform.askEnrichment(connectorId, ip.standard_id);
     const lookup = await smokeRequest();
-    await new Promise((r) => setTimeout(r, Math.max(0, lookup.at + 1_500 - Date.now())));
+    const sigtermAfterMs = 1_500;
+    await new Promise((r) => setTimeout(r, Math.max(0, lookup.at + sigtermAfterMs - Date.now())));
 
     proc.child.kill('SIGTERM');
-    expect((await proc.exited).code).toBe(0);
+    const { code } = await proc.exited;
+    expect(code).toBe(0);
     expect(lookup.abandonedAt).toBeUndefined();
     const work = await platform.waitForWork(workId, { timeoutMs: 10_000 });
     expect(work.status).toBe('complete');
     expect(work.errors).toEqual([]);
     expect(work.messages.map((m) => m.message).join('\n')).toMatch(/146\.70\.186\.190 is malicious/);
-    expect(platform.objects({ workId }).some((o) => o.object.type === 'sighting')).toBe(true);
-    expect(await platform.queueDepth(connectorId, 'listen')).toBe(0);
+    const sightings = platform.objects({ workId }).filter((o) => o.object.type === 'sighting').length;
+    expect(sightings).toBeGreaterThan(0);
+    const depth = await platform.queueDepth(connectorId, 'listen');
+    expect(depth).toBe(0);
     expect(proc.output.join('')).not.toContain(KEY);
+    observed.inGrace =
+      `SIGTERM ${sigtermAfterMs / 1000} s into a ${smokeDelayMs / 1000} s lookup: the lookup ` +
+      `${lookup.answeredAt === undefined ? 'was not answered' : 'answered'}, exit ${code}, the work ${work.status} ` +
+      `with ${work.errors.length} errors and its sightings ingested, ${depth} messages left on the listen queue`;
   }, 90_000);
 
   it('into a lookup longer than the grace period: cancelled at its end, the work left open, the message requeued and finished by the next replica', async () => {
     const connectorId = randomUUID();
     const first = await startCrowdsec(connectorId);
     smokeDelayMs = 60_000;
+    const lookupMs = smokeDelayMs;
     const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '146.70.186.190', markings: ['TLP:GREEN'] });
     const workId = await platform.askEnrichment(connectorId, ip.standard_id);
     const lookup = await smokeRequest();
 
-    await sigtermPastTheGrace(first, lookup);
+    const stop = await sigtermPastTheGrace(first, lookup);
     const open = platform.work(workId);
     expect(open?.status).toBe('progress');
     expect(open?.errors).toEqual([]);
-    expect(await platform.queueDepth(connectorId, 'listen')).toBe(1);
+    const requeued = await platform.queueDepth(connectorId, 'listen');
+    expect(requeued).toBe(1);
 
     smokeDelayMs = 0;
     const second = await startCrowdsec(connectorId);
@@ -113,5 +127,19 @@ describe('CrowdSec daemon on SIGTERM', () => {
     expect(await platform.queueDepth(connectorId, 'listen')).toBe(0);
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
+    observed.pastGrace =
+      `SIGTERM into a ${lookupMs / 1000} s lookup: the lookup cancelled ${cancelledWhen(stop.cancelledAfterMs)}, ` +
+      `exit ${stop.code}, the work left open (status ${open?.status}) with ${open?.errors.length} errors, ${requeued} message back ` +
+      `on the listen queue; the next replica completed the work (${work.errors.length} errors, ` +
+      `${cti.requests.length} lookups in all)`;
   }, 120_000);
+
+  it('docs/reliability.md row 13.1 says what these tests observed', ({ task }) => {
+    generatedRow('findings', '13.1').verifyAfter(
+      task,
+      'SIGTERM 1.5 s into a 3 s CrowdSec lookup: exit 0 in ~30 ms, the work recorded `AbortError: This operation was aborted` and the message was acked: the enrichment was lost.',
+      `${observed.inGrace}. ${observed.pastGrace}.`,
+      testReference(task, 'block'),
+    );
+  });
 });

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { generatedRow, testReference } from '../../../testkit/test/suites/generated-docs.js';
 import { UpstreamApiError } from '../errors/index.js';
 import { createHttpClientWith, type HttpRuntime } from './client.js';
 import { createHttpClient } from './index.js';
@@ -341,6 +342,10 @@ describe('credentials and origins', () => {
     vendorSeen.length = 0;
     otherSeen.length = 0;
   });
+  /** What each redirect case observed, for docs/security.md's row on the finding. */
+  const observed: string[] = [];
+  const keySeen = (seen: Seen[]) =>
+    `${seen.length} requests, ${seen.filter((r) => r.headers['x-api-key'] !== undefined).length} with the key`;
 
   const proxied = () =>
     runtime({
@@ -360,6 +365,10 @@ describe('credentials and origins', () => {
     expect(c.sendsCredentialsTo('http://VENDOR.test/x')).toBe(true);
     expect(c.sendsCredentialsTo('http://vendor.test:8080/x')).toBe(false);
     expect(c.sendsCredentialsTo('https://vendor.test/x')).toBe(false);
+    observed.push(
+      `base URL http://vendor.test/v2, a 307 to http://vendor.test:8080 → the vendor: ${keySeen(vendorSeen)}; ` +
+        `port 8080: ${keySeen(otherSeen)}`,
+    );
   });
 
   it('a redirect to another port of the vendor host (https, default port 443) gets no API key', async () => {
@@ -370,6 +379,10 @@ describe('credentials and origins', () => {
     expect(otherSeen).toHaveLength(1);
     expect(otherSeen[0]?.headers['x-api-key']).toBeUndefined();
     expect(proxy.tunnels.map((t) => t.url)).toContain('localhost:8443');
+    observed.push(
+      `base URL https://localhost/v2, a 307 to https://localhost:8443 → the vendor: ${keySeen(vendorSeen)}; ` +
+        `port 8443: ${keySeen(otherSeen)}`,
+    );
   });
 
   it('withAuth: true refuses another port of the vendor host before sending anything', async () => {
@@ -380,6 +393,9 @@ describe('credentials and origins', () => {
       'http://vendor.test:8080 is not among the origins allowed to receive them (http://vendor.test:80)',
     );
     expect(otherSeen).toHaveLength(0);
+    observed.push(
+      `a call that requires the key, to http://vendor.test:8080 → refused before sending ("${err.message.replace(/^.*?: /, '')}"), port 8080: ${keySeen(otherSeen)}`,
+    );
   });
 
   it('two local servers: a POST body (an OAuth form) is never re-sent to another port by a 307', async () => {
@@ -413,6 +429,15 @@ describe('credentials and origins', () => {
     expect(c.sendsCredentialsTo('http://files.vendor.test/r.stix')).toBe(false);
     expect(() => client({ baseURL: 'https://api.vendor.test', allowedOrigins: ['files.vendor.test'] })).toThrow(
       /allowedOrigins entries are origins/,
+    );
+  });
+
+  it('docs/security.md row 13.7 says what these tests observed', ({ task }) => {
+    generatedRow('findings-security', '13.7').verifyAfter(
+      task,
+      'With a base URL without an explicit port (the production default), a redirect to another port of the same host received `x-api-key`: credentials matched the host name alone.',
+      `The SDK's HTTP client, through a proxy that maps the vendor's ports to local servers: ${observed.join('; ')}.`,
+      testReference(task, 'block'),
     );
   });
 });

@@ -8,6 +8,7 @@ import {
   type TestPlatform,
 } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generatedRow, normalise, testReference } from '../../../testkit/test/suites/generated-docs.js';
 import { OpenCtiClient } from '../../src/opencti/index.js';
 import { echoConnector } from './echo-connector.js';
 import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, until } from './helpers.js';
@@ -297,7 +298,9 @@ describe('a listen message cannot get past the TLP gate', () => {
     return stix;
   };
 
-  it('an enrichment_entity without markings, for a TLP:RED entity, is ignored: 0 vendor requests, the work says refused', async () => {
+  it('an enrichment_entity without markings, for a TLP:RED entity, is ignored: 0 vendor requests, the work says refused', async ({
+    task,
+  }) => {
     const d = start();
     await registered(d);
     const red = platform.addEntity({ entity_type: 'IPv4-Addr', value: '192.0.2.40', markings: ['TLP:RED'] });
@@ -318,10 +321,20 @@ describe('a listen message cannot get past the TLP gate', () => {
       }),
     );
     const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
-    expect(work.errors.map((e) => e.message).join()).toMatch(/TLP:RED.*above.*TLP:AMBER/);
+    const error = work.errors.map((e) => e.message).join();
+    expect(error).toMatch(/TLP:RED.*above.*TLP:AMBER/);
     expect(vendor.requests).toHaveLength(0);
     expect(platform.objects({ workId })).toHaveLength(0);
-    expect(platform.requests('ReadStixCoreObject').some((r) => r.variables.id === red.standard_id)).toBe(true);
+    const reads = platform.requests('ReadStixCoreObject').filter((r) => r.variables.id === red.standard_id);
+    expect(reads.length).toBeGreaterThan(0);
+
+    generatedRow('findings-security', '13.4').verify(
+      'A listen message for a TLP:RED entity carrying its own `event.enrichment_entity` without markings was enriched: the SDK trusted the message and skipped the platform read, so the vendor was called.',
+      `That message, published to the listen queue of a daemon whose max TLP is TLP:AMBER: the entity read from the ` +
+        `platform (${reads.length} ReadStixCoreObject), ${vendor.requests.length} vendor requests, ` +
+        `${platform.objects({ workId }).length} objects sent, the work ${work.status} with "${normalise(error)}".`,
+      testReference(task),
+    );
   });
 
   it('a stix_entity of another, unmarked entity does not stand in for the TLP:RED one', async () => {
