@@ -1,9 +1,10 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { PlatformError, UpstreamApiError } from '../errors/index.js';
-import { silentLogger } from '../log/index.js';
+import { createLogger, silentLogger } from '../log/index.js';
 import { assembleBundle, buildAuthor, buildIndicator, TLP_MARKING_IDS } from '../stix/index.js';
 import type { EnrichmentDefinition } from './define.js';
-import { type EnrichmentPlatform, EnrichmentProcessor } from './enrichment.js';
+import { type EnrichmentPlatform, EnrichmentProcessor, type EnrichmentProcessorOptions } from './enrichment.js';
 import { Metrics } from './metrics.js';
 import type { BundleSink } from './sinks.js';
 
@@ -31,6 +32,7 @@ function setup(
     enrich?: EnrichmentDefinition['enrich'];
     platform?: Partial<EnrichmentPlatform>;
     sink?: BundleSink;
+    options?: Partial<EnrichmentProcessorOptions>;
   } = {},
 ) {
   const calls: string[] = [];
@@ -87,6 +89,7 @@ function setup(
     connectorUserId: 'connector-user',
     shutdown: new AbortController().signal,
     outageBackoffMs: 1,
+    ...overrides.options,
   });
   return { processor, calls, sent, vendorCalls: () => vendorCalls };
 }
@@ -137,6 +140,41 @@ describe('EnrichmentProcessor', () => {
     expect(await t.processor.handle(message(), true)).toBe('requeue');
     fail = false;
     expect(await t.processor.handle(message(), true)).toBe('ack');
+  });
+
+  it('waits before putting an outage message back: 1 s, doubling each time, never more than 30 s', async () => {
+    const stream = new PassThrough();
+    const waits: number[] = [];
+    stream.on('data', (b: Buffer) => {
+      for (const line of b.toString().split('\n').filter(Boolean)) {
+        const retryInMs = (JSON.parse(line) as { attributes?: { retryInMs?: number } }).attributes?.retryInMs;
+        if (retryInMs !== undefined) waits.push(retryInMs);
+      }
+    });
+    const stop = new AbortController();
+    const t = setup({
+      platform: {
+        workToProcessed: async () => {
+          throw new PlatformError('OpenCTI unreachable', { operation: 'workToProcessed', retryable: true });
+        },
+      },
+      options: {
+        logger: createLogger({ name: 'test', level: 'warn', destination: stream }),
+        shutdown: stop.signal,
+        outageBackoffMs: undefined,
+      },
+    });
+    // Each delivery (its own work) fails while the earlier ones still wait; the waits are logged as they start.
+    const handled = [];
+    for (let i = 1; i <= 8; i++) {
+      const body = JSON.parse(message().toString());
+      body.internal.work_id = `work-${i}`;
+      handled.push(t.processor.handle(Buffer.from(JSON.stringify(body)), false));
+      await vi.waitFor(() => expect(waits).toHaveLength(i));
+    }
+    expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+    stop.abort();
+    expect(await Promise.all(handled)).toEqual(Array(8).fill('requeue'));
   });
 
   it('requeues once on a failure that is not an outage, then reports and acks the redelivery', async () => {

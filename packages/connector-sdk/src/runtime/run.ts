@@ -146,12 +146,21 @@ export async function runConnector(definition: ConnectorDefinition, options: Run
     options.signal.addEventListener('abort', () => shutdown.stop(new Error('shutdown requested')), { once: true });
   }
   const onSignal = (sig: NodeJS.Signals) => {
+    if (shutdown.requested.aborted) {
+      // A second signal, either one, ends the process now; the broker puts back what was not acknowledged.
+      logger.warn(`${sig} received again: exiting at once`);
+      logger.flush();
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
+      process.kill(process.pid, sig);
+      return;
+    }
     logger.info(`${sig} received: shutting down`);
     shutdown.stop(new Error(`${sig} received`));
   };
   if (options.handleSignals ?? true) {
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   }
 
   const setupContext: SetupContext<AnyConfig> = {

@@ -1,7 +1,7 @@
 /**
  * Every connector against a vendor that fails in every way a vendor fails: rate limits with and without
  * Retry-After, 5xx bursts and outages, timeouts, truncated JSON, JSON of the wrong shape, an HTML page
- * with status 200. Asserted for every connector and every fault, before its row is recorded: the vendor
+ * with status 200, an answer larger than the connector accepts. Asserted for every connector and every fault, before its row is recorded: the vendor
  * did serve the fault; the work is closed once, with an error that names the vendor and the problem (a
  * burst the retries absorb must end well, its objects delivered); no secret in the works or the logs, in
  * any encoding; the daemon still runs; the next request, once the vendor is healthy again, is processed.
@@ -30,6 +30,13 @@ interface VendorFault {
 }
 
 const HTML = '<!doctype html><html><head><title>Maintenance</title></head><body><h1>Back soon</h1></body></html>';
+const MiB = 1024 * 1024;
+/** 40 MiB of JSON, over every connector's cap (the largest is 32 MiB); built once, when first served. */
+let huge: string | undefined;
+const hugeAnswer = () => {
+  huge ??= `{"data":"${'x'.repeat(40 * MiB - 12)}"}`;
+  return huge;
+};
 
 const FAULTS: readonly VendorFault[] = [
   {
@@ -71,6 +78,14 @@ const FAULTS: readonly VendorFault[] = [
     name: 'HTTP 200 with an HTML maintenance page',
     fault: () => ({ body: HTML, headers: { 'content-type': 'text/html; charset=utf-8' } }),
     problem: /HTML|text\/html|not JSON/i,
+  },
+  {
+    name: 'HTTP 200 with 40 MiB of JSON (announced by Content-Length), more than the connector accepts',
+    fault: () => ({
+      body: hugeAnswer(),
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(hugeAnswer())) },
+    }),
+    problem: /with a body larger than the \d+ MiB accepted \(Content-Length 40(\.0)? MiB\)/,
   },
 ];
 
