@@ -6,7 +6,8 @@
  */
 import { type ConfigShape, envNames, fieldMeta, shapeOf } from '@cti/connector-sdk';
 import { uuidV5 } from '@cti/connector-testkit';
-import { imageName, type LoadedConnector, settingsByEnvName } from './folder.js';
+import { type LoadedConnector, settingsByEnvName } from './folder.js';
+import { imageName } from './publishing.js';
 import { isConcreteExample } from './readme-settings.js';
 
 export interface ComposeSetting {
@@ -90,7 +91,8 @@ const COMPOSE_HEADER = [
   '# To join an OpenCTI that runs in docker compose (its network, its URL), add docker-compose.attach.yml:',
   '#   docker compose -f docker/docker-compose.yml -f docker/docker-compose.attach.yml up -d',
   '#',
-  '# Set CTI_CONNECTORS_VERSION to run a published release instead of "latest".',
+  '# The images are published with each release\'s version and "rolling" (the newest release); `build` tags what it',
+  '# builds from the repository "rolling" too. Set CTI_CONNECTORS_VERSION to a version to pin one.',
   '# Checked by docker/test/compose.test.ts (names, values, docker-compose config).',
 ];
 
@@ -99,7 +101,7 @@ export function composeFile(connectors: readonly LoadedConnector[]): string {
   const services = connectors.map((c) =>
     [
       `  connector-${c.slug}:`,
-      `    image: ${imageName(c.slug)}:\${CTI_CONNECTORS_VERSION:-latest}`,
+      `    image: ${imageName(c.slug)}:\${CTI_CONNECTORS_VERSION:-rolling}`,
       '    build:',
       '      context: ..',
       '      dockerfile: docker/Dockerfile',

@@ -30,6 +30,7 @@ import { composeEnvironment } from './compose-file.js';
 import { type ConnectorCase, loadConnectorCase } from './conformance.js';
 import { type LoadedConnector, loadConnectorFolder } from './folder.js';
 import { REPO_ROOT } from './paths.js';
+import { imageName } from './publishing.js';
 
 const EXAMPLES = join(REPO_ROOT, 'docs', 'examples');
 const EXAMPLE = join(EXAMPLES, 'greynoise');
@@ -104,7 +105,8 @@ describe('the worked example of docs/writing-a-connector.md', () => {
     expect(JSON.parse(files.get('connectors/greynoise/__metadata__/connector_manifest.json') ?? '{}')).toMatchObject({
       title: 'GreyNoise',
       slug: 'greynoise',
-      container_image: 'cti/connector-greynoise',
+      container_image: imageName('greynoise'),
+      manager_supported: true,
       container_type: 'INTERNAL_ENRICHMENT',
       playbook_supported: true,
       short_description: 'Internet scanner context for IPv4 addresses from GreyNoise.',

@@ -3,14 +3,17 @@
  * reads, its slug is not OpenCTI's name for another kind of connector, and a folder that is incomplete or
  * wrong is reported naming the file and the field.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineEnrichment, env } from '@cti/connector-sdk';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { planGeneration } from './catalog.js';
+import { catalogLogo, planGeneration } from './catalog.js';
 import { conformanceProblems, connectorCases } from './conformance.js';
 import { connectorSlugs, loadConnector, slugClash, upstreamCatalog } from './folder.js';
+import { drawLogo, samePixels } from './logo.js';
+import { REPO_ROOT } from './paths.js';
 
 const CATALOG = `export default {
   description: 'A test connector.',
@@ -28,6 +31,8 @@ const definitionOf = (slug: string, kind = 'enrichment') =>
 function tempRoot(): string {
   const root = mkdtempSync(join(tmpdir(), 'cti-folders-'));
   mkdirSync(join(root, 'connectors'));
+  // Where the suite is published: the repository's root package.json.
+  copyFileSync(join(REPO_ROOT, 'package.json'), join(root, 'package.json'));
   return root;
 }
 
@@ -36,6 +41,14 @@ interface FolderFiles {
   index?: string | null;
   catalog?: string | null;
   envContract?: unknown;
+  logo?: Buffer;
+}
+
+/** A PNG of the given size, one colour. */
+function png(width: number, height: number): Buffer {
+  const image = new PNG({ width, height });
+  image.data.fill(0x80);
+  return PNG.sync.write(image);
 }
 
 function folder(root: string, slug: string, files: FolderFiles = {}): void {
@@ -48,6 +61,7 @@ function folder(root: string, slug: string, files: FolderFiles = {}): void {
   const catalog = files.catalog === undefined ? CATALOG : files.catalog;
   if (catalog !== null) writeFileSync(join(dir, 'catalog.ts'), catalog);
   if (files.envContract !== undefined) writeFileSync(join(dir, 'env-contract.json'), JSON.stringify(files.envContract));
+  if (files.logo !== undefined) writeFileSync(join(dir, 'logo.png'), files.logo);
 }
 
 describe('the connector folders of the repository', () => {
@@ -102,6 +116,28 @@ describe('a folder that cannot be read is reported, naming the file and what to 
       /catalog\.ts: description: .*shortDescription/,
     ],
     [
+      'unknown-use-case',
+      { catalog: CATALOG.replace("'Detection & Response Enablement'", "'Threat hunting'") },
+      /catalog\.ts: useCases\.0: .*Adversary & Campaign Insights/,
+    ],
+    [
+      'four-categories',
+      {
+        catalog: CATALOG.replace(
+          "['Enrichment & Reputation']",
+          "['Enrichment & Reputation', 'Network Security', 'Email Security', 'Cloud Security']",
+        ),
+      },
+      /catalog\.ts: solutionCategories: .*3/,
+    ],
+    [
+      'long-short-description',
+      { catalog: CATALOG.replace("shortDescription: 'A test connector.'", `shortDescription: '${'x'.repeat(251)}'`) },
+      /catalog\.ts: shortDescription: .*250/,
+    ],
+    ['not-a-png', { logo: Buffer.from('GIF89a not a png') }, /connectors\/not-a-png\/logo\.png is not a PNG image/],
+    ['huge-logo', { logo: png(512, 256) }, /logo\.png is 512x256 pixels; .* at most 256x256/],
+    [
       'bad-contract',
       { envContract: { source: 'x', settings: [{ name: 'A' }, { name: 'A' }] } },
       /env-contract\.json: settings\.1\.name: A twice/,
@@ -120,6 +156,21 @@ describe('a folder that cannot be read is reported, naming the file and what to 
     const plan = await planGeneration({ root, docsOnly: true });
     expect(plan.missing.map((m) => m.slug)).toEqual([slug]);
     expect([...plan.files.keys()].filter((k) => k.includes(slug))).toEqual([]);
+  });
+
+  it("a folder's own logo.png is the catalog's, as it is; without one, one is drawn from the slug", async () => {
+    const root = tempRoot();
+    const own = png(200, 120);
+    folder(root, 'with-logo', { logo: own });
+    folder(root, 'without-logo');
+    const [withLogo, withoutLogo] = await Promise.all([
+      loadConnector('with-logo', root),
+      loadConnector('without-logo', root),
+    ]);
+    if ('missing' in withLogo || 'missing' in withoutLogo) throw new Error('the folders should read');
+    expect(catalogLogo(withLogo).equals(own)).toBe(true);
+    expect(samePixels(catalogLogo(withoutLogo), drawLogo('without-logo'))).toBe(true);
+    expect(samePixels(drawLogo('without-logo'), drawLogo('with-logo'))).toBe(false);
   });
 
   it('a directory without package.json is not a connector folder', () => {

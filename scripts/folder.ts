@@ -5,6 +5,7 @@
  *   package.json, tsconfig.json   the workspace package, named @cti/connector-<slug>
  *   src/index.ts                  the definition (defineEnrichment / defineImport); src/main.ts runs it
  *   catalog.ts                    what OpenCTI's catalog says about it (defineCatalog, default export)
+ *   logo.png                      its catalog logo, optional: one is drawn from the slug otherwise
  *   env-contract.json             for a port: the environment variables the original README documents
  *   test/conformance.ts           how the suites and the demo drive it (defineConformance, default export)
  *
@@ -15,6 +16,7 @@ import { basename, isAbsolute, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ConfigShape, type ConnectorDefinition, envNames, shapeOf, z } from '@cti/connector-sdk';
 import { type CatalogFacts, catalogFactsSchema } from '@cti/connector-testkit';
+import { folderLogo } from './logo.js';
 import { REPO_ROOT } from './paths.js';
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
@@ -69,6 +71,8 @@ export interface LoadedConnector {
   pkg: ConnectorPackage;
   definition: ConnectorDefinition;
   catalog: CatalogFacts;
+  /** The folder's own logo.png (checked), or null: the catalog's is then drawn from the slug. */
+  logo: Buffer | null;
   envContract: EnvContract | null;
 }
 
@@ -193,6 +197,12 @@ export async function loadConnectorFolder(dir: string): Promise<LoadedConnector 
   }
   const catalog = catalogFactsSchema.safeParse(await defaultExport(catalogFile));
   if (!catalog.success) return { slug, missing: `${where}/catalog.ts: ${problems(catalog.error)}` };
+  let logo: Buffer | null;
+  try {
+    logo = folderLogo(dir, where);
+  } catch (err) {
+    return { slug, missing: (err as Error).message };
+  }
   let envContract: EnvContract | null = null;
   const contractFile = join(dir, 'env-contract.json');
   if (existsSync(contractFile)) {
@@ -207,7 +217,7 @@ export async function loadConnectorFolder(dir: string): Promise<LoadedConnector 
     }
     envContract = parsed.data;
   }
-  return { slug, dir, pkg, definition, catalog: catalog.data, envContract };
+  return { slug, dir, pkg, definition, catalog: catalog.data, logo, envContract };
 }
 
 /** Every connector folder, loaded, in the order of the generated lists; and the folders that could not be. */
@@ -226,13 +236,4 @@ export async function requireConnectors(root = REPO_ROOT): Promise<LoadedConnect
   const { connectors, missing } = await loadConnectors(root);
   if (missing.length > 0) throw new Error(missing.map((m) => `${m.slug}: ${m.missing}`).join('\n'));
   return connectors;
-}
-
-export function containerType(definition: ConnectorDefinition): 'INTERNAL_ENRICHMENT' | 'EXTERNAL_IMPORT' {
-  return definition.kind === 'enrichment' ? 'INTERNAL_ENRICHMENT' : 'EXTERNAL_IMPORT';
-}
-
-/** The image a connector is published as (docker/Dockerfile builds any folder with CONNECTOR=<slug>). */
-export function imageName(slug: string): string {
-  return `cti/connector-${slug}`;
 }

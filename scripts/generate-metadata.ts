@@ -1,6 +1,6 @@
 /**
  * `pnpm metadata`: writes every file derived from the connector folders (the list is in scripts/catalog.ts):
- * the catalog files, the configuration pages, the compose files, tsconfig.json, the images workflow's
+ * the catalog files (manifests, config schemas, logos, the root manifest.json), the configuration pages, the compose files, tsconfig.json, the images workflow's
  * matrix and the README's table. `pnpm docs` writes the docs/configuration pages only. `--check` writes
  * nothing and exits 1 when a committed file differs from what would be generated.
  *
@@ -10,26 +10,28 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { planGeneration } from './catalog.js';
+import { isCurrentImage, planGeneration } from './catalog.js';
 import { REPO_ROOT } from './paths.js';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { check: { type: 'boolean' }, 'docs-only': { type: 'boolean' } } });
   const plan = await planGeneration({ docsOnly: values['docs-only'] ?? false });
   let stale = 0;
-  for (const [path, content] of plan.files) {
+  const write = (path: string, isCurrent: (current: Buffer | null) => boolean, content: string | Buffer) => {
     const target = join(REPO_ROOT, path);
-    const current = existsSync(target) ? readFileSync(target, 'utf8') : null;
-    if (current === content) continue;
+    const current = existsSync(target) ? readFileSync(target) : null;
+    if (isCurrent(current)) return;
     if (values.check) {
       console.error(`${path}: ${current === null ? 'missing' : 'differs from the generated file'}`);
       stale++;
-      continue;
+      return;
     }
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, content);
     console.log(`wrote ${path}`);
-  }
+  };
+  for (const [path, content] of plan.files) write(path, (current) => current?.toString('utf8') === content, content);
+  for (const [path, png] of plan.images) write(path, (current) => isCurrentImage(current, png), png);
   for (const m of plan.missing) console.error(`missing: ${m.slug}: ${m.missing}`);
   if (values.check && stale > 0) console.error(`${stale} generated file(s) out of date: run \`pnpm metadata\``);
   console.log(

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type GenerationPlan, planGeneration } from './catalog.js';
+import { type GenerationPlan, isCurrentImage, planGeneration } from './catalog.js';
 import { connectorSlugs } from './folder.js';
 import { REPO_ROOT } from './paths.js';
 
@@ -40,6 +40,17 @@ describe.each(slugs)('%s', (slug) => {
     expect(current, `${path} is missing: run pnpm metadata`).not.toBeNull();
     expect(current, `${path} is out of date: run pnpm metadata`).toBe(generated);
   });
+
+  it(`connectors/${slug}/__metadata__/logo.png is committed as generated: the same picture`, () => {
+    const path = `connectors/${slug}/__metadata__/logo.png`;
+    const generated = plan.images.get(path);
+    expect(generated, `nothing generated for ${path}`).toBeDefined();
+    const file = join(REPO_ROOT, path);
+    const current = existsSync(file) ? readFileSync(file) : null;
+    expect(isCurrentImage(current, generated ?? Buffer.alloc(0)), `${path} is out of date: run pnpm metadata`).toBe(
+      true,
+    );
+  });
 });
 
 describe('files that list every connector', () => {
@@ -50,6 +61,7 @@ describe('files that list every connector', () => {
     'tsconfig.json',
     '.github/workflows/images.yml',
     'README.md',
+    'manifest.json',
   ])('%s is committed as generated (else run `pnpm metadata`)', (path) => {
     const generated = plan.files.get(path);
     expect(generated, `nothing generated for ${path}`).toBeDefined();
@@ -69,13 +81,16 @@ describe('what the generator writes (CrowdSec, whose facts are known independent
     expect(manifest).toMatchObject({
       title: 'CrowdSec',
       slug: 'crowdsec',
-      container_image: 'cti/connector-crowdsec',
+      logo: 'connectors/crowdsec/__metadata__/logo.png',
+      container_image: 'ghcr.io/cti/connector-crowdsec',
       container_type: 'INTERNAL_ENRICHMENT',
       container_version: pkg.version,
       playbook_supported: true,
       verified: false,
-      manager_supported: false,
+      manager_supported: true,
       max_confidence_level: 80,
+      source_code: 'https://github.com/cti/cti-connector-suite/tree/main/connectors/crowdsec',
+      contact: 'https://github.com/cti/cti-connector-suite/issues',
     });
     expect(Object.keys(manifest)).toEqual(
       expect.arrayContaining(['description', 'short_description', 'use_cases', 'solution_categories', 'license_type']),
@@ -89,9 +104,11 @@ describe('what the generator writes (CrowdSec, whose facts are known independent
     };
     expect(schema.properties.CROWDSEC_KEY).toMatchObject({ writeOnly: true, format: 'password', type: 'string' });
     expect(schema.properties.OPENCTI_TOKEN).toMatchObject({ writeOnly: true, format: 'password' });
-    expect(schema.properties.CROWDSEC_MAX_TLP).toMatchObject({ default: 'TLP:AMBER' });
+    expect(schema.properties.CROWDSEC_MAX_TLP).toMatchObject({ default: 'amber' });
     expect(schema.properties.CROWDSEC_MAX_TLP?.writeOnly).toBeUndefined();
-    expect(schema.properties.CROWDSEC_VERSION?.['x-aliases']).toEqual(['CROWDSEC_API_VERSION']);
+    expect(schema.properties.CROWDSEC_VERSION?.description).toMatch(/Also read from CROWDSEC_API_VERSION\.$/);
+    expect(schema.properties.CONNECTOR_ID).toBeUndefined();
+    expect(schema.properties.CONNECTOR_TYPE).toMatchObject({ const: 'INTERNAL_ENRICHMENT' });
     const writeOnly = Object.entries(schema.properties)
       .filter(([, p]) => p.writeOnly === true)
       .map(([k]) => k)
@@ -104,7 +121,7 @@ describe('what the generator writes (CrowdSec, whose facts are known independent
       'OPENCTI_CUSTOM_HEADERS',
       'OPENCTI_TOKEN',
     ]);
-    expect(schema.required).toEqual(expect.arrayContaining(['OPENCTI_URL', 'OPENCTI_TOKEN', 'CROWDSEC_KEY']));
+    expect(schema.required).toEqual(['OPENCTI_URL', 'OPENCTI_TOKEN', 'CROWDSEC_KEY']);
     expect(schema.required).not.toContain('CROWDSEC_MAX_TLP');
   });
 

@@ -27,6 +27,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorCases } from './conformance.js';
 import { REPO_ROOT } from './paths.js';
+import { imageName } from './publishing.js';
 
 const NEW = { enrichment: 'greynoise', import: 'spycloud-clone' } as const;
 const copy = mkdtempSync(join(tmpdir(), 'cti-new-connector-'));
@@ -99,12 +100,14 @@ describe('two new connector folders, and no edit outside them', () => {
         'tsconfig.json',
         '__metadata__/connector_manifest.json',
         '__metadata__/connector_config_schema.json',
+        '__metadata__/logo.png',
       ]) {
         expect(existsSync(join(copy, 'connectors', slug, file)), `${slug}/${file}`).toBe(true);
       }
       expect(read(`docs/configuration/${slug}.md`)).toContain(`connectors/${slug}/src`);
       expect(read('docs/configuration/README.md')).toContain(`[${slug}.md](${slug}.md)`);
-      expect(read('docker/docker-compose.yml')).toContain(`  connector-${slug}:\n    image: cti/connector-${slug}:`);
+      expect(read('docker/docker-compose.yml')).toContain(`  connector-${slug}:\n    image: ${imageName(slug)}:`);
+      expect(JSON.parse(read('manifest.json')).contracts.map((c: { slug: string }) => c.slug)).toContain(slug);
       expect(read('docker/docker-compose.yml')).toContain(`        CONNECTOR: ${slug}\n`);
       expect(read('docker/docker-compose.attach.yml')).toContain(`  connector-${slug}:\n`);
       expect(JSON.parse(read('tsconfig.json')).references).toContainEqual({ path: `connectors/${slug}` });
@@ -127,7 +130,13 @@ describe('two new connector folders, and no edit outside them', () => {
     );
     const forSlug = (file: string, slug: string) =>
       tests.filter((t) => t.startsWith(`${file} |`) && t.includes(` ${slug}: `));
-    for (const file of ['secrets.test.ts', 'vendor-faults.test.ts', 'token-hosts.test.ts', 'bad-env.test.ts']) {
+    for (const file of [
+      'secrets.test.ts',
+      'vendor-faults.test.ts',
+      'token-hosts.test.ts',
+      'bad-env.test.ts',
+      'managed-deployment.test.ts',
+    ]) {
       for (const slug of Object.values(NEW)) expect(forSlug(file, slug), `${file}, ${slug}`).not.toEqual([]);
     }
     expect(forSlug('tlp-matrix.test.ts', NEW.enrichment)).not.toEqual([]);

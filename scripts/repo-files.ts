@@ -4,6 +4,7 @@
  * generated part of a hand-written file is replaced; the rest is kept as it is.
  */
 import type { LoadedConnector } from './folder.js';
+import { imageName, type Publishing } from './publishing.js';
 
 /** tsconfig.json: the packages, then every connector, for `tsc -b`. */
 export function rootTsconfig(connectors: readonly LoadedConnector[]): string {
@@ -12,15 +13,30 @@ export function rootTsconfig(connectors: readonly LoadedConnector[]): string {
 }
 
 const MATRIX_LINE = /^(\s+connector: )\[[^\]\n]*\](.*)$/m;
+const IMAGE_LINE = /^(\s+IMAGE: ).*$/m;
+const REGISTRY_LINE = /^(\s+registry: ).*$/m;
 
-/** .github/workflows/images.yml with its matrix listing every connector. */
-export function imagesWorkflow(current: string, connectors: readonly LoadedConnector[]): string {
-  if (!MATRIX_LINE.test(current)) {
-    throw new Error('.github/workflows/images.yml: no "connector: [...]" matrix line to write the connectors into');
+/**
+ * .github/workflows/images.yml with its matrix listing every connector, and the images pushed where the catalog
+ * names them: IMAGE is `imageName` with the matrix's slug, and the login is to that registry's host.
+ */
+export function imagesWorkflow(current: string, connectors: readonly LoadedConnector[], where: Publishing): string {
+  for (const [line, what] of [
+    [MATRIX_LINE, '"connector: [...]" matrix line to write the connectors into'],
+    [IMAGE_LINE, '"IMAGE:" line to write the image name into'],
+    [REGISTRY_LINE, 'docker/login-action "registry:" line to write the registry into'],
+  ] as const) {
+    if (!line.test(current)) throw new Error(`.github/workflows/images.yml: no ${what}`);
   }
-  return current.replace(MATRIX_LINE, (_all, head: string, tail: string) => {
-    return `${head}[${connectors.map((c) => c.slug).join(', ')}]${tail}`;
-  });
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, written as it is
+  const image = imageName('${{ matrix.connector }}', where);
+  return current
+    .replace(
+      MATRIX_LINE,
+      (_all, head: string, tail: string) => `${head}[${connectors.map((c) => c.slug).join(', ')}]${tail}`,
+    )
+    .replace(IMAGE_LINE, (_all, head: string) => `${head}${image}`)
+    .replace(REGISTRY_LINE, (_all, head: string) => `${head}${where.registry.split('/')[0]}`);
 }
 
 const BEGIN = '<!-- BEGIN GENERATED connectors (pnpm metadata, from connectors/<slug>) -->';

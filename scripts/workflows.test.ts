@@ -5,7 +5,8 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { connectorSlugs } from './folder.js';
+import { connectorSlugs, requireConnectors } from './folder.js';
+import { connectorManifest } from './manifest.js';
 import { REPO_ROOT } from './paths.js';
 import { parseYaml, type YamlValue } from './yaml.js';
 
@@ -80,6 +81,27 @@ describe('.github/workflows/images.yml', () => {
     }
     expect(at(builds[1], 'with', 'push')).toBe(true);
     expect(String(at(job, 'env', 'IMAGE'))).toMatch(/\/connector-\$\{\{ matrix\.connector \}\}$/);
+  });
+
+  it('pushes each image where its catalog entry says it is: the manifest image, with the version and rolling', async () => {
+    const image = String(at(job, 'env', 'IMAGE'));
+    for (const connector of await requireConnectors()) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the workflow's expression, substituted as Actions does
+      const pushed = image.replace('${{ matrix.connector }}', connector.slug);
+      expect(pushed, connector.slug).toBe(connectorManifest(connector).container_image);
+    }
+    const login = steps(job).find((s) => String(s.uses ?? '').startsWith('docker/login-action@'));
+    expect(at(login, 'with', 'registry')).toBe(image.split('/')[0]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the workflow's expression, as written in it
+    expect(at(login, 'with', 'password')).toBe('${{ secrets.GITHUB_TOKEN }}');
+    expect(at(job, 'permissions', 'packages')).toBe('write');
+    const meta = steps(job).find((s) => String(s.uses ?? '').startsWith('docker/metadata-action@'));
+    const tags = String(at(meta, 'with', 'tags')).split('\n');
+    expect(tags).toContain('type=semver,pattern={{version}}');
+    // rolling only from a release tag: a manual run must not move it.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the workflow's expression, as written in it
+    expect(tags).toContain("type=raw,value=rolling,enable=${{ startsWith(github.ref, 'refs/tags/v') }}");
+    expect(at(meta, 'with', 'flavor')).toBe('latest=false');
   });
 
   it('starts the image once before pushing it', () => {

@@ -13,14 +13,9 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ComposeFile, composeConfig, findComposeTool, parseCompose, readCompose } from '../../scripts/compose.js';
 import { composeItem } from '../../scripts/compose-file.js';
-import {
-  connectorSlugs,
-  imageName,
-  type LoadedConnector,
-  loadConnector,
-  settingsByEnvName,
-} from '../../scripts/folder.js';
+import { connectorSlugs, type LoadedConnector, loadConnector, settingsByEnvName } from '../../scripts/folder.js';
 import { REPO_ROOT } from '../../scripts/paths.js';
+import { imageName } from '../../scripts/publishing.js';
 import { isConcreteExample } from '../../scripts/readme-settings.js';
 
 const MAIN = join(REPO_ROOT, 'docker', 'docker-compose.yml');

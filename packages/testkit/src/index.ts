@@ -21,7 +21,13 @@
  * stopped server, deleted queues, a paused worker, a full queue.
  */
 
-export { type CatalogFacts, catalogFactsSchema, defineCatalog } from './catalog.js';
+export {
+  type CatalogFacts,
+  catalogFactsSchema,
+  defineCatalog,
+  SOLUTION_CATEGORIES,
+  USE_CASES,
+} from './catalog.js';
 export {
   type AddedValues,
   type Conformance,

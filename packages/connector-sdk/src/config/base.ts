@@ -30,7 +30,16 @@ const logLevel = z
   })
   .optional()
   .default('info')
-  .meta({ cti: { defaultText: 'info' }, description: 'Log level: debug, info, warn (or warning), error' });
+  .meta({
+    // Python's critical and fatal are read as error too; the catalog offers upstream's list.
+    cti: {
+      kind: 'string',
+      values: ['debug', 'info', 'warn', 'warning', 'error'],
+      defaultValue: 'info',
+      defaultText: 'info',
+    },
+    description: 'Log level: debug, info, warn (or warning), error',
+  });
 
 /** OPENCTI_SSL_VERIFY: a boolean, or the path of a CA bundle (as requests' `verify`). */
 const sslVerify = z

@@ -264,7 +264,10 @@ export const env = {
     });
   },
 
-  /** A TLP level in either form (`amber+strict`, `TLP:AMBER+STRICT`, any case). */
+  /**
+   * A TLP level in either form (`amber+strict`, `TLP:AMBER+STRICT`, any case). The catalog lists the
+   * lowercase spellings, as upstream's config schemas do; the compose files of the Python connectors use the other.
+   */
   tlp(defaultValue: TlpLevel, opts: FieldOptions = {}) {
     const parsed = rawString.transform((raw, ctx): TlpLevel => {
       try {
@@ -279,9 +282,9 @@ export const env = {
     });
     return withMeta(parsed.optional().default(defaultValue), {
       kind: 'string',
-      values: ['TLP:CLEAR', 'TLP:WHITE', 'TLP:GREEN', 'TLP:AMBER', 'TLP:AMBER+STRICT', 'TLP:RED'],
-      defaultValue,
-      defaultText: defaultValue,
+      values: TLP_SETTING_VALUES,
+      defaultValue: tlpSettingValue(defaultValue),
+      defaultText: tlpSettingValue(defaultValue),
       ...opts,
     });
   },
@@ -307,6 +310,14 @@ export const env = {
     return withMeta(opts.optional ? parsed.optional() : parsed, { kind: 'string', ...opts });
   },
 };
+
+/** A TLP setting's values as the catalog lists them: upstream's lowercase names, TLP:WHITE's included. */
+export const TLP_SETTING_VALUES = ['clear', 'white', 'green', 'amber', 'amber+strict', 'red'] as const;
+
+/** `TLP:AMBER+STRICT` → `amber+strict`: a level as the catalog spells it. */
+function tlpSettingValue(level: TlpLevel): string {
+  return level.slice('TLP:'.length).toLowerCase();
+}
 
 /** Why a URL does not parse, in words that never repeat any part of it (its user-info may hold a password). */
 function describeBadUrl(text: string): string {
