@@ -133,10 +133,11 @@ export function unreadContractNames(definition: ConnectorDefinition, contract: E
 interface UpstreamCatalogEntry {
   slug: string;
   container_type: string;
+  container_image: string;
   folder: string;
 }
 
-/** OpenCTI's own catalog (reference/upstream-catalog-slugs.json): every upstream connector's slug and kind. */
+/** OpenCTI's own catalog (reference/upstream-catalog-slugs.json): every upstream connector's slug, kind and image. */
 export function upstreamCatalog(): UpstreamCatalogEntry[] {
   const file = join(REPO_ROOT, 'reference', 'upstream-catalog-slugs.json');
   return (JSON.parse(readFileSync(file, 'utf8')) as { connectors: UpstreamCatalogEntry[] }).connectors;

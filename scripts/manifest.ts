@@ -7,6 +7,8 @@
  *   the catalog file, `manifest.json` at the repository root: every connector's manifest with its logo and
  *     config schema embedded, as upstream's root manifest.json; what an admin gives OpenCTI to deploy them.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type ConfigJsonSchema,
   type ConnectorDefinition,
@@ -165,6 +167,47 @@ export function manifestFragment(
     },
     config_schema: configSchema,
   };
+}
+
+/** The keys of every upstream manifest, in upstream's order. */
+export const MANIFEST_KEYS = [
+  'title',
+  'slug',
+  'description',
+  'short_description',
+  'logo',
+  'use_cases',
+  'solution_categories',
+  'license_type',
+  'contact',
+  'verified',
+  'last_verified_date',
+  'playbook_supported',
+  'max_confidence_level',
+  'support_version',
+  'subscription_link',
+  'source_code',
+  'manager_supported',
+  'container_version',
+  'container_image',
+  'container_type',
+] as const satisfies ReadonlyArray<keyof ConnectorManifest>;
+
+/**
+ * The fragment of a connector folder's committed catalog files, as Filigran's builder makes it from the folder:
+ * `__metadata__/connector_manifest.json`, `connector_config_schema.json` and `logo.png`.
+ *
+ * @throws Error naming the file and the key a manifest lacks (upstream's builder stops on the first one).
+ */
+export function fragmentOfFolder(dir: string, version: string): ManifestFragment {
+  const metadata = join(dir, '__metadata__');
+  const manifest = JSON.parse(readFileSync(join(metadata, 'connector_manifest.json'), 'utf8')) as ConnectorManifest;
+  const lacking = MANIFEST_KEYS.filter((key) => !Object.hasOwn(manifest, key));
+  if (lacking.length > 0) {
+    throw new Error(`${join(metadata, 'connector_manifest.json')} has no ${lacking.join(', ')}`);
+  }
+  const schema = JSON.parse(readFileSync(join(metadata, 'connector_config_schema.json'), 'utf8')) as ConfigJsonSchema;
+  return manifestFragment(manifest, schema, readFileSync(join(metadata, 'logo.png')), version);
 }
 
 /** One connector's contract in the catalog file: its manifest, the logo as a data URL, its config schema. */

@@ -18,7 +18,8 @@
  * and reports expectations. What it lets a test observe: every request, push message, ingested object and
  * work operation, what the platform ends up holding per object (`knowledge(id)`) and every STIX violation
  * (a strict platform's `close()` throws on them). What it lets a test break: GraphQL faults, stale pings, a
- * stopped server, deleted queues, a paused worker, a full queue.
+ * stopped server, deleted queues, a paused worker, a full queue. How it deploys from a catalog file (its checks,
+ * the configuration it stores, the environment XTM Composer gives the container): `managed-deployment.ts`.
  */
 
 export {
@@ -64,6 +65,17 @@ export { type FakeReply, type FakeRequest, type FakeRoute, type FakeVendor, star
 export type { FaultHandle, FaultInjector, GraphqlFaultSpec, InjectedGraphqlError } from './faults.js';
 export { canonicalJson, deterministicStixId, uuidV5 } from './ids.js';
 export { type KnowledgeRecord, mergeImport } from './knowledge.js';
+export {
+  type CatalogContract,
+  type CatalogFile,
+  CatalogRejectedError,
+  deploymentForm,
+  loadCatalog,
+  type ManagedConnector,
+  managedConnector,
+  NOT_IN_THE_FORM,
+  storedConfiguration,
+} from './managed-deployment.js';
 export {
   customMarking,
   isTlpLevel,
