@@ -138,6 +138,11 @@ describe('a folder that cannot be read is reported, naming the file and what to 
     ['not-a-png', { logo: Buffer.from('GIF89a not a png') }, /connectors\/not-a-png\/logo\.png is not a PNG image/],
     ['huge-logo', { logo: png(512, 256) }, /logo\.png is 512x256 pixels; .* at most 256x256/],
     [
+      'heavy-logo',
+      { logo: Buffer.concat([png(16, 16), Buffer.alloc(200 * 1024)]) },
+      /logo\.png is \d+ bytes; the catalog embeds it: at most 131072/,
+    ],
+    [
       'bad-contract',
       { envContract: { source: 'x', settings: [{ name: 'A' }, { name: 'A' }] } },
       /env-contract\.json: settings\.1\.name: A twice/,

@@ -13,6 +13,8 @@ import { PNG } from 'pngjs';
 
 /** Upstream's recommended logo size; the largest logo a folder may bring. */
 export const LOGO_SIZE = 256;
+/** The catalog file embeds every logo, base64: a logo's file stays well under what upstream's weigh (3-55 KB). */
+export const LOGO_MAX_BYTES = 128 * 1024;
 
 const GRID = 5;
 const CELL = 40;
@@ -89,12 +91,15 @@ export function samePixels(a: Buffer, b: Buffer): boolean {
 /**
  * The folder's own logo (`connectors/<slug>/logo.png`), checked; null when it has none.
  *
- * @throws Error naming the file when it is not a PNG of at most LOGO_SIZE pixels square.
+ * @throws Error naming the file when it is not a PNG of at most LOGO_SIZE pixels square and LOGO_MAX_BYTES.
  */
 export function folderLogo(dir: string, where: string): Buffer | null {
   const file = join(dir, 'logo.png');
   if (!existsSync(file)) return null;
   const bytes = readFileSync(file);
+  if (bytes.length > LOGO_MAX_BYTES) {
+    throw new Error(`${where}/logo.png is ${bytes.length} bytes; the catalog embeds it: at most ${LOGO_MAX_BYTES}`);
+  }
   let image: DecodedImage;
   try {
     image = decodePng(bytes);

@@ -20,7 +20,9 @@ export interface Publishing {
   registry: string;
 }
 
-const GITHUB = /^(?:git\+)?https:\/\/github\.com\/([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]+?)(?:\.git)?$/;
+/** A GitHub owner (letters, digits, single inner hyphens, at most 39) and repository name, as npm writes the URL. */
+const GITHUB =
+  /^(?:git\+)?https:\/\/github\.com\/([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})\/([A-Za-z0-9._-]+?)(?:\.git)?$/;
 
 /** Publishing facts from a root package.json's text; throws naming the field that is missing or unusable. */
 export function publishingOf(packageJson: string): Publishing {
