@@ -119,7 +119,7 @@ describe('the connector command line', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/enrich <value>/);
     expect(r.stdout).toMatch(/LOOKUP_KEY \(secret; also LOOKUP_API_KEY\)/);
-    expect(r.stdout).toMatch(/LOOKUP_MAX_TLP \(default TLP:AMBER\)/);
+    expect(r.stdout).toMatch(/LOOKUP_MAX_TLP \(default amber\)/);
     expect(r.stdout).toMatch(/OPENCTI_URL/);
   });
 
