@@ -101,22 +101,26 @@ export function minVersion(supportVersion: string): string {
   return /[0-9]+\.[0-9]+(?:\.[0-9]+)?/.exec(supportVersion)?.[0] ?? '';
 }
 
-export interface ManifestFragment {
+/** The manifest fragment (Filigran's schema): the manifest's descriptive keys, and the rest mapped. */
+export type ManifestFragment = Pick<
+  ConnectorManifest,
+  | 'title'
+  | 'slug'
+  | 'description'
+  | 'short_description'
+  | 'use_cases'
+  | 'solution_categories'
+  | 'license_type'
+  | 'contact'
+  | 'verified'
+  | 'source_code'
+  | 'manager_supported'
+> & {
   id: string;
-  title: string;
-  slug: string;
-  description: string;
-  short_description: string;
+  /** The logo as a data URL. */
   logo: string;
-  use_cases: string[];
-  solution_categories: string[];
-  license_type: string;
-  contact: string;
-  verified: boolean;
   last_verified_date: string | null;
   subscription_link: string;
-  source_code: string;
-  manager_supported: boolean;
   min_version: string;
   version: string;
   image_name: string;
@@ -125,7 +129,7 @@ export interface ManifestFragment {
   integration_type: 'connector';
   additional_properties: { playbook_supported: boolean; max_confidence_level: number };
   config_schema: ConfigJsonSchema;
-}
+};
 
 /**
  * The manifest fragment of one release of a connector, mapped field by field as Filigran's builder does: the
