@@ -10,12 +10,17 @@
  * stays that of the smallest N (bench/run.ts reports the ratio).
  * Usage: tsx bench/bundle-path.ts <relationships>  — prints one JSON line.
  */
-import { dryRunEntity, observableId } from '@cti/connector-sdk';
+import {
+  assertSendable,
+  buildPushMessage,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  dryRunEntity,
+  largestObjectBytes,
+  observableId,
+  splitBundleLazily,
+} from '@cti/connector-sdk/internal';
 import type { ScoutObject } from '../connectors/team-cymru-scout/src/client.js';
 import { toStixBundle } from '../connectors/team-cymru-scout/src/to-stix.js';
-import { buildPushMessage, largestObjectBytes } from '../packages/connector-sdk/src/queue/index.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../packages/connector-sdk/src/queue/publisher.js';
-import { assertSendable, splitBundleLazily } from '../packages/connector-sdk/src/stix/index.js';
 
 const relationships = Number(process.argv[2] ?? 1000);
 const AT = '2026-01-02T03:04:05.000Z';

@@ -18,10 +18,16 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { assembleBundle, buildAuthor, buildIndicator, OpenCtiClient, splitBundle } from '@cti/connector-sdk';
+import {
+  assembleBundle,
+  buildAuthor,
+  buildIndicator,
+  buildPushMessage,
+  OpenCtiClient,
+  splitBundle,
+} from '@cti/connector-sdk/internal';
 import { startTestPlatform, type TestPlatform, waitUntil } from '@cti/connector-testkit';
 import amqp from 'amqplib';
-import { buildPushMessage } from '../packages/connector-sdk/src/queue/index.js';
 import { AMQP_URL, percentile, round } from './lib.js';
 
 const messages = Number(process.argv[2] ?? 300);

@@ -18,12 +18,20 @@
  * process so that peak RSS belongs to that case alone.
  */
 import { randomUUID } from 'node:crypto';
-import { assembleBundle, buildAuthor, buildObservable, splitBundle, TLP_MARKING_IDS } from '@cti/connector-sdk';
+import {
+  AmqpBundleSink,
+  AmqpSession,
+  amqpOptionsFromUrl,
+  assembleBundle,
+  BundlePublisher,
+  buildAuthor,
+  buildObservable,
+  buildPushMessage,
+  Metrics,
+  splitBundle,
+  TLP_MARKING_IDS,
+} from '@cti/connector-sdk/internal';
 import amqp from 'amqplib';
-import { amqpOptionsFromUrl } from '../packages/connector-sdk/src/queue/connection.js';
-import { AmqpSession, BundlePublisher, buildPushMessage } from '../packages/connector-sdk/src/queue/index.js';
-import { Metrics } from '../packages/connector-sdk/src/runtime/metrics.js';
-import { AmqpBundleSink } from '../packages/connector-sdk/src/runtime/sinks.js';
 import { AMQP_URL, peakRssMb } from './lib.js';
 
 const objects = Number(process.argv[2] ?? 1000);

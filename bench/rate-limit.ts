@@ -5,7 +5,7 @@
  * For each: the achieved rate against the limit, and the busiest window seen (never above the limit).
  * Usage: tsx bench/rate-limit.ts [requests]  — prints one JSON line.
  */
-import { createHttpClient } from '@cti/connector-sdk';
+import { createHttpClient } from '@cti/connector-sdk/internal';
 import { startFakeVendor } from '@cti/connector-testkit';
 import { round } from './lib.js';
 

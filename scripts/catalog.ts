@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, type ConfigShape, fieldMeta, shapeOf } from '@cti/connector-sdk';
+import { baseConfig, type ConfigShape, fieldMeta, shapeOf } from '@cti/connector-sdk/internal';
 import { attachFile, composeFile } from './compose-file.js';
 import { type LoadedConnector, loadConnectors, type MissingConnector } from './folder.js';
 import { drawLogo, samePixels } from './logo.js';

@@ -4,7 +4,7 @@
  * the original README, which admins copy), with the README's example values and ChangeMe for every secret; a
  * new connector's service sets its required settings.
  */
-import { type ConfigShape, envNames, fieldMeta, shapeOf } from '@cti/connector-sdk';
+import { type ConfigShape, envNames, fieldMeta, shapeOf } from '@cti/connector-sdk/internal';
 import { uuidV5 } from '@cti/connector-testkit';
 import { type LoadedConnector, settingsByEnvName } from './folder.js';
 import { imageName } from './publishing.js';

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ConnectorDefinition, fieldMeta, shapeOf } from '@cti/connector-sdk';
+import { type ConnectorDefinition, fieldMeta, shapeOf } from '@cti/connector-sdk/internal';
 import type { Conformance, FakeRequest } from '@cti/connector-testkit';
 import { type LoadedConnector, requireConnectors, settingsByEnvName } from './folder.js';
 import { REPO_ROOT } from './paths.js';

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEnvironment } from '@cti/connector-sdk';
+import { readEnvironment } from '@cti/connector-sdk/internal';
 import { REPO_ROOT } from './paths.js';
 
 export interface DevPlan {

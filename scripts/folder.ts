@@ -14,7 +14,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ConfigShape, type ConnectorDefinition, envNames, shapeOf, z } from '@cti/connector-sdk';
+import { type ConfigShape, type ConnectorDefinition, envNames, shapeOf, z } from '@cti/connector-sdk/internal';
 import { type CatalogFacts, catalogFactsSchema } from '@cti/connector-testkit';
 import { folderLogo } from './logo.js';
 import { REPO_ROOT } from './paths.js';

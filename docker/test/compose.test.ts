@@ -8,7 +8,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fieldMeta, loadConfig, shapeOf } from '@cti/connector-sdk';
+import { fieldMeta, loadConfig, shapeOf } from '@cti/connector-sdk/internal';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ComposeFile, composeConfig, findComposeTool, parseCompose, readCompose } from '../../scripts/compose.js';

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fieldMeta, loadConfig, readEnvironment, shapeOf } from '@cti/connector-sdk';
+import { fieldMeta, loadConfig, readEnvironment, shapeOf } from '@cti/connector-sdk/internal';
 import { describe, expect, it } from 'vitest';
 import { connectorSlugs, type LoadedConnector, loadConnector, settingsByEnvName } from '../../scripts/folder.js';
 import { REPO_ROOT } from '../../scripts/paths.js';

@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { shapeOf } from '@cti/connector-sdk';
+import { shapeOf } from '@cti/connector-sdk/internal';
 import { startTestPlatform, type TestPlatform, waitUntil } from '@cti/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -3,7 +3,7 @@
  * the daemon (stopped through an AbortSignal instead of SIGTERM) or a command line (dry runs, --help).
  */
 import { randomUUID } from 'node:crypto';
-import { type ConnectorDefinition, type RunOptions, runConnector } from '@cti/connector-sdk';
+import { type ConnectorDefinition, type RunOptions, runConnector } from '@cti/connector-sdk/internal';
 
 export interface RunningConnector {
   connectorId: string;

@@ -1,4 +1,4 @@
-import { defineEnrichment } from '@cti/connector-sdk';
+import { defineEnrichment } from '@cti/connector-sdk/internal';
 import { describe, expect, it } from 'vitest';
 import { connectorTestbed } from './testbed.js';
 

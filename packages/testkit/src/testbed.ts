@@ -8,7 +8,7 @@
  *   afterEach(() => bed.reset());
  *   afterAll(() => bed.close());
  */
-import type { ConnectorDefinition } from '@cti/connector-sdk';
+import type { ConnectorDefinition } from '@cti/connector-sdk/internal';
 import { type RunningConnector, startConnector } from './connector-runner.js';
 import { type FakeRoute, type FakeVendor, startFakeVendor } from './fake-vendor.js';
 import { startTestPlatform, type TestPlatform } from './platform.js';

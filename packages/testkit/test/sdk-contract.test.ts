@@ -2,7 +2,7 @@
  * The contract between the SDK's OpenCTI client and the stand-in platform: every document the SDK can send
  * validates against the testkit's schema, and the client's calls have their effect on the platform.
  */
-import { documents, OpenCtiClient } from '@cti/connector-sdk';
+import { documents, OpenCtiClient } from '@cti/connector-sdk/internal';
 import { parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform, TLP_MARKING_IDS, testkitSchema } from '../src/index.js';

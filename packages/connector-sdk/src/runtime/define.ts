@@ -150,9 +150,10 @@ export interface ImportDefinition<S extends ConfigShape = ConfigShape, Client = 
   run(ctx: ImportContext<ConnectorConfig<S>, Client, State>): AsyncIterable<ImportItem<State>>;
 }
 
-export type ConnectorDefinition =
-  | EnrichmentDefinition<ConfigShape, unknown>
-  | ImportDefinition<ConfigShape, unknown, unknown>;
+/** Either kind of connector; without type arguments, any connector. */
+export type ConnectorDefinition<S extends ConfigShape = ConfigShape, Client = unknown, State = unknown> =
+  | EnrichmentDefinition<S, Client>
+  | ImportDefinition<S, Client, State>;
 
 /** Declares an internal-enrichment connector. */
 export function defineEnrichment<S extends ConfigShape, Client>(

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { PlatformError, UpstreamApiError } from '../errors/index.js';
 import { createLogger, silentLogger } from '../log/index.js';
 import { assembleBundle, buildAuthor, buildIndicator, TLP_MARKING_IDS } from '../stix/index.js';
-import type { EnrichmentDefinition } from './define.js';
+import type { BoundEnrichment } from './bind.js';
 import { type EnrichmentPlatform, EnrichmentProcessor, type EnrichmentProcessorOptions } from './enrichment.js';
 import { Metrics } from './metrics.js';
 import type { BundleSink } from './sinks.js';
@@ -29,7 +29,7 @@ function message(extra: Record<string, unknown> = {}) {
 
 function setup(
   overrides: {
-    enrich?: EnrichmentDefinition['enrich'];
+    enrich?: BoundEnrichment['enrich'];
     platform?: Partial<EnrichmentPlatform>;
     sink?: BundleSink;
     options?: Partial<EnrichmentProcessorOptions>;
@@ -56,14 +56,13 @@ function setup(
       return { objects: bundle.objects.length };
     },
   };
-  const definition = {
+  const connector: BoundEnrichment = {
     kind: 'enrichment',
     name: 'T',
     slug: 't',
-    scope: ['IPv4-Addr'],
-    config: {},
-    maxTlp: () => 'TLP:AMBER',
-    setup: () => null,
+    version: undefined,
+    maxTlp: 'TLP:AMBER',
+    playbookCompatible: false,
     enrich:
       overrides.enrich ??
       (async (entity, ctx) => {
@@ -75,17 +74,16 @@ function setup(
         );
         return { bundle: assembleBundle({ objects: [ind], author }) };
       }),
-  } as EnrichmentDefinition;
+  };
   const processor = new EnrichmentProcessor({
-    definition: definition as never,
-    config: { CONNECTOR_UPDATE_EXISTING_DATA: false },
-    client: null,
+    connector,
+    confidence: undefined,
+    updateExistingData: false,
     platform,
     sink,
     logger: silentLogger(),
     metrics: new Metrics(),
     scope: ['IPv4-Addr'],
-    maxTlp: 'TLP:AMBER',
     connectorUserId: 'connector-user',
     shutdown: new AbortController().signal,
     outageBackoffMs: 1,

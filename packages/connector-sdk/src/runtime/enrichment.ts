@@ -18,16 +18,15 @@ import { BundleRefusedError, CtiError, InputError, PlatformError, TlpRefusedErro
 import { type Logger, redactString } from '../log/index.js';
 import type { PlaybookStepVariables } from '../opencti/index.js';
 import {
-  assembleBundle,
   assertSendable,
   grantedOrganizations,
   maxTlpAllows,
   type StixBundle,
   shareWithOrganizations,
-  type TlpLevel,
   unknownTlpMarkings,
 } from '../stix/index.js';
-import type { EnrichmentDefinition, EnrichmentEntity } from './define.js';
+import type { BoundEnrichment } from './bind.js';
+import type { EnrichmentEntity } from './define.js';
 import { toEnrichmentEntity } from './entity.js';
 import { decodeListenMessage, type ListenMessage, workIdOf } from './listen-message.js';
 import type { Metrics } from './metrics.js';
@@ -50,18 +49,17 @@ export interface EnrichmentPlatform {
 }
 
 export interface EnrichmentProcessorOptions {
-  definition: EnrichmentDefinition<never, unknown>;
-  config: Record<string, unknown> & {
-    CONNECTOR_CONFIDENCE_LEVEL?: number | undefined;
-    CONNECTOR_UPDATE_EXISTING_DATA: boolean;
-  };
-  client: unknown;
+  /** The enrichment, its settings and vendor client bound in; its maxTlp gates every entity. */
+  connector: BoundEnrichment;
+  /** CONNECTOR_CONFIDENCE_LEVEL, handed to the enrichment. */
+  confidence: number | undefined;
+  /** CONNECTOR_UPDATE_EXISTING_DATA: asks the worker to update what the platform already holds. */
+  updateExistingData: boolean;
   platform: EnrichmentPlatform;
   sink: BundleSink;
   logger: Logger;
   metrics: Metrics;
   scope: readonly string[];
-  maxTlp: TlpLevel;
   /** The connector user (registration's connector_user_id): the applicant when the message names none. */
   connectorUserId: string | null;
   /**
@@ -207,7 +205,7 @@ export class EnrichmentProcessor {
     log: Logger,
   ): Promise<{ message: string; inError: boolean; objects: number; durationMs: number }> {
     const started = Date.now();
-    const { platform, definition, config } = this.o;
+    const { platform, connector } = this.o;
     const done = (message: string, inError: boolean, objects = 0) => ({
       message,
       inError,
@@ -238,9 +236,9 @@ export class EnrichmentProcessor {
       return done(`Skipped: ${entity.entityType} is not in the connector's scope (${this.o.scope.join(', ')})`, false);
     }
 
-    if (!maxTlpAllows(this.o.maxTlp, entity.tlp)) {
+    if (!maxTlpAllows(connector.maxTlp, entity.tlp)) {
       if (msg.playbook) await this.answerPlaybook(msg, null, log);
-      return done(new TlpRefusedError(entity.tlp, this.o.maxTlp, unknownTlpMarkings(entity.markings)).message, true);
+      return done(new TlpRefusedError(entity.tlp, connector.maxTlp, unknownTlpMarkings(entity.markings)).message, true);
     }
 
     const controller = new AbortController();
@@ -249,12 +247,10 @@ export class EnrichmentProcessor {
     let bundle: StixBundle | null | undefined;
     let summary: string | undefined;
     try {
-      const result = await definition.enrich(entity, {
-        config: config as never,
-        client: this.o.client,
+      const result = await connector.enrich(entity, {
         logger: log,
         signal: controller.signal,
-        confidence: config.CONNECTOR_CONFIDENCE_LEVEL,
+        confidence: this.o.confidence,
         playbook: msg.playbook !== null,
         stixObjects: msg.stixObjects ?? [],
         now: this.now,
@@ -288,7 +284,7 @@ export class EnrichmentProcessor {
           workId: msg.workId,
           applicantId: msg.applicantId ?? this.o.connectorUserId,
           draftId: msg.draftId,
-          update: config.CONNECTOR_UPDATE_EXISTING_DATA,
+          update: this.o.updateExistingData,
         });
       }
     } catch (err) {
@@ -407,11 +403,6 @@ export class EnrichmentProcessor {
       this.o.logger.error({ err, workId }, 'could not report on the work');
     }
   }
-}
-
-/** Builds a bundle with the entity declared external, for connectors that return loose objects. */
-export function enrichmentBundle(entity: EnrichmentEntity, objects: readonly Record<string, unknown>[]): StixBundle {
-  return assembleBundle({ objects: objects as never, external: [entity.id] });
 }
 
 function defaultSummary(entity: EnrichmentEntity, bundle: StixBundle | null): string {

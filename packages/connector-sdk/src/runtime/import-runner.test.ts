@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { silentLogger } from '../log/index.js';
 import { assembleBundle, buildAuthor, buildObservable } from '../stix/index.js';
-import type { ImportDefinition, ImportItem } from './define.js';
+import type { BoundImport } from './bind.js';
+import type { ImportItem } from './define.js';
 import { type ImportPlatform, ImportRunner } from './import-runner.js';
 import { Metrics } from './metrics.js';
 
@@ -15,13 +17,13 @@ function runner(last: number, during: (page: number, signal: AbortSignal) => Pro
   const saved: State[] = [];
   const works: string[] = [];
   const author = buildAuthor('Pages');
-  const definition = {
+  const connector: BoundImport<State> = {
     kind: 'import',
     name: 'Pages',
     slug: 'pages',
-    config: {},
-    state: {} as never,
-    setup: () => null,
+    version: undefined,
+    state: z.object({ page: z.number() }),
+    workName: (now) => `Pages run @ ${now.toISOString()}`,
     async *run({ signal }: { signal: AbortSignal }): AsyncGenerator<ImportItem<State>> {
       for (let page = 0; page <= last; page++) {
         await during(page, signal);
@@ -30,7 +32,7 @@ function runner(last: number, during: (page: number, signal: AbortSignal) => Pro
       }
       await during(last + 1, signal);
     },
-  } as unknown as ImportDefinition<never, unknown, State>;
+  };
   const platform: ImportPlatform = {
     workAdd: async () => 'work-1',
     workToProcessed: async (_id, message, inError) => void works.push(`${inError ? 'ERROR' : 'ok'}: ${message}`),
@@ -38,9 +40,8 @@ function runner(last: number, during: (page: number, signal: AbortSignal) => Pro
     workReportExpectation: async () => undefined,
   };
   const run = new ImportRunner<State>({
-    definition,
-    config: { CONNECTOR_UPDATE_EXISTING_DATA: false },
-    client: null,
+    connector,
+    updateExistingData: false,
     platform,
     sink: { send: async (bundle) => ({ objects: bundle.objects.length }) },
     state: { load: () => null, save: async (s) => void saved.push(s) },

@@ -8,7 +8,7 @@
 import { BundleRefusedError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { StixBundle } from '../stix/index.js';
-import type { ImportDefinition } from './define.js';
+import type { BoundImport } from './bind.js';
 import { describe } from './enrichment.js';
 import type { Metrics } from './metrics.js';
 import type { BundleSink } from './sinks.js';
@@ -34,9 +34,10 @@ export interface RunOutcome {
 }
 
 export interface ImportRunnerOptions<State> {
-  definition: ImportDefinition<never, unknown, State>;
-  config: Record<string, unknown> & { CONNECTOR_UPDATE_EXISTING_DATA: boolean };
-  client: unknown;
+  /** The import, its settings and vendor client bound in. */
+  connector: BoundImport<State>;
+  /** CONNECTOR_UPDATE_EXISTING_DATA: asks the worker to update what the platform already holds. */
+  updateExistingData: boolean;
   /** Null in a dry run: no works. */
   platform: ImportPlatform | null;
   sink: BundleSink;
@@ -62,10 +63,9 @@ export class ImportRunner<State> {
    * the UI), and is the handler's signal. Either way the run ends "interrupted", not failed.
    */
   async run(stop: AbortSignal, cancel: AbortSignal = stop): Promise<RunOutcome> {
-    const { definition, logger, metrics, platform } = this.o;
+    const { connector, logger, metrics, platform } = this.o;
     const started = this.now();
-    const defaultWork =
-      definition.workName?.(this.o.config as never, started) ?? `${definition.name} run @ ${started.toISOString()}`;
+    const defaultWork = connector.workName(started);
     const works = new Map<string, string>();
     const openWork = async (name: string): Promise<string | null> => {
       if (!platform) return null;
@@ -98,17 +98,15 @@ export class ImportRunner<State> {
       initialState ? 'import run started from the saved state' : 'import run started (first run)',
     );
 
-    const iterator = definition
+    const iterator = connector
       .run({
-        config: this.o.config as never,
-        client: this.o.client,
         logger,
         signal: cancel,
         state: initialState,
         dryRun: this.o.dryRun,
         now: this.now,
         reportError: (message, options) =>
-          reportOnWork(message, options?.work ?? defaultWork, options?.source ?? definition.name),
+          reportOnWork(message, options?.work ?? defaultWork, options?.source ?? connector.name),
       })
       [Symbol.asyncIterator]();
 
@@ -126,14 +124,14 @@ export class ImportRunner<State> {
             workId,
             applicantId: this.o.connectorUserId,
             draftId: null,
-            update: this.o.config.CONNECTOR_UPDATE_EXISTING_DATA,
+            update: this.o.updateExistingData,
           });
           bundles++;
           objects += sent.objects;
         } catch (err) {
           // Refused whole before anything was sent, and would be on every run: reported, and the run goes on.
           if (!BundleRefusedError.is(err)) throw err;
-          await reportOnWork(describe(err), work, definition.name);
+          await reportOnWork(describe(err), work, connector.name);
         }
       }
       // Not after a cancel: a reset's fresh state must stay, and a cut step may not have sent everything.

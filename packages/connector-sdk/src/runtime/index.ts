@@ -18,4 +18,5 @@ export { describe as describeError } from './enrichment.js';
 export { dryRunEntity, guessEntityType, stixTypeOf, toEnrichmentEntity } from './entity.js';
 export { Metrics } from './metrics.js';
 export { packageVersion } from './package-version.js';
-export { type RunOptions, runConnector, shapeOf } from './run.js';
+export { type RunOptions, runConnector } from './run.js';
+export { shapeOf } from './settings.js';

@@ -6,7 +6,7 @@
  * missing secrets are tried too; one bad value per connector is run as a real process for its exit code.
  */
 import { randomUUID } from 'node:crypto';
-import { baseConfig, fieldMeta, runConnector, shapeOf } from '@cti/connector-sdk';
+import { baseConfig, fieldMeta, runConnector, shapeOf } from '@cti/connector-sdk/internal';
 import { describe, expect, it } from 'vitest';
 import { spawnConnector } from '../../../connector-sdk/test/faults/spawn.js';
 import { CASES, type ConnectorCase } from './cases.js';
