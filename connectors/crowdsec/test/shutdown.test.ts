@@ -21,7 +21,7 @@ import {
   type SpawnedConnector,
   sigtermPastTheGrace,
   spawnConnector,
-} from '../../../packages/connector-sdk/test/faults/spawn.js';
+} from '../../../packages/testkit/test/sdk/faults/spawn.js';
 import { generatedRow, testReference } from '../../../packages/testkit/test/suites/generated-docs.js';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));

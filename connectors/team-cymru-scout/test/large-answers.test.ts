@@ -15,7 +15,7 @@ import {
   waitUntil,
 } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type SpawnedConnector, spawnConnector } from '../../../packages/connector-sdk/test/faults/spawn.js';
+import { type SpawnedConnector, spawnConnector } from '../../../packages/testkit/test/sdk/faults/spawn.js';
 import { generatedRow, normalise, testReference } from '../../../packages/testkit/test/suites/generated-docs.js';
 
 const TOKEN = 'SCOUT-TOKEN-large-answers-5d21';

@@ -537,6 +537,52 @@ describe('credentials stay with the vendor', () => {
   });
 });
 
+describe('redirects the client does not follow', () => {
+  it('a Location that is not a URL, or not http(s), fails naming the redirect', async () => {
+    nock(BASE).get('/v2/bad').reply(302, '', { location: 'http://[not-a-host' });
+    const invalid = await failure(client().get('/bad'));
+    expect(invalid.message).toContain('answered a redirect for GET https://cti.api.example.test/v2/bad');
+    expect(invalid.message).toContain('the redirect target is not a valid URL');
+    expect(invalid.retryable).toBe(false);
+
+    nock(BASE).get('/v2/ftp').reply(301, '', { location: 'ftp://files.example.org/dump' });
+    const ftp = await failure(client().get('/ftp'));
+    expect(ftp.message).toContain('answered 301 Moved Permanently for GET');
+    expect(ftp.message).toContain('the redirect goes to an unsupported ftp: URL');
+    expect(ftp.status).toBe(301);
+  });
+
+  it('an auth function is called once per attempt; its credentials follow redirects on allowed origins only', async () => {
+    let calls = 0;
+    const seen: (string | undefined)[] = [];
+    const record = (req: Request) => void seen.push(req.headers.get('authorization') ?? undefined);
+    nock(BASE)
+      .get('/v2/a')
+      .reply((req: Request) => {
+        record(req);
+        return [302, '', { location: '/v2/b' }];
+      })
+      .get('/v2/b')
+      .reply((req: Request) => {
+        record(req);
+        return [307, '', { location: 'https://storage.example.org/blob' }];
+      });
+    nock('https://storage.example.org')
+      .get('/blob')
+      .reply((req: Request) => {
+        record(req);
+        return [200, { done: true }];
+      });
+    const auth = () => {
+      calls++;
+      return { Authorization: `Bearer ${BEARER}` };
+    };
+    await client({ auth }).get('/a');
+    expect(calls).toBe(1);
+    expect(seen).toEqual([`Bearer ${BEARER}`, `Bearer ${BEARER}`, undefined]);
+  });
+});
+
 describe('logging', () => {
   it('logs one debug line per attempt and one warn line per retry, without headers or secrets', async () => {
     const { logger, lines } = recordingLogger();

@@ -217,11 +217,12 @@ export function responseTooLargeError(ctx: RequestContext, facts: OversizeFacts)
   );
 }
 
-/** A 3xx that could not be followed. */
-export function redirectError(ctx: RequestContext, status: number, why: string): UpstreamApiError {
+/** A 3xx that could not be followed; its status is unknown when the redirect could not even be read. */
+export function redirectError(ctx: RequestContext, status: number | undefined, why: string): UpstreamApiError {
+  const answered = status === undefined ? 'a redirect' : statusLabel(status);
   return new UpstreamApiError(
-    redactString(`${ctx.vendor} API answered ${statusLabel(status)} for ${ctx.method} ${ctx.url}: ${why}`),
+    redactString(`${ctx.vendor} API answered ${answered} for ${ctx.method} ${ctx.url}: ${why}`),
     { vendor: ctx.vendor, status, method: ctx.method, url: ctx.url, retryable: false, reason: 'http' },
-    { cause: cause({ status }) },
+    status === undefined ? undefined : { cause: cause({ status }) },
   );
 }

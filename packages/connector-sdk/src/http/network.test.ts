@@ -286,6 +286,84 @@ describe('proxy', () => {
     expect(authProxy.tunnels).toHaveLength(1);
   });
 
+  it('decides the proxy for every redirect hop: a hop to a NO_PROXY host goes direct', async () => {
+    const redirecting = await listen(
+      http.createServer((_req, res) =>
+        res.writeHead(302, { location: `http://127.0.0.1:${portOf(origin)}/landed` }).end(),
+      ),
+    );
+    try {
+      const env = { HTTP_PROXY: `http://127.0.0.1:${portOf(proxy.server)}`, NO_PROXY: '127.0.0.1' };
+      const res = await client({ baseURL: `http://vendor.invalid:${portOf(redirecting)}` }, runtime(env)).get('/start');
+      expect(res.data).toEqual({ path: '/landed' });
+      // Only the first hop (vendor.invalid, which only the proxy can resolve) went through the proxy.
+      expect(proxy.forwarded.map((s) => s.url)).toEqual([`http://vendor.invalid:${portOf(redirecting)}/start`]);
+      expect(originSeen.map((s) => s.url)).toEqual(['/landed']);
+    } finally {
+      redirecting.closeAllConnections();
+      await close(redirecting);
+    }
+  });
+
+  it("takes a refused tunnel for the proxy's answer: a captive portal's 302 is not followed", async () => {
+    const portalSeen: Seen[] = [];
+    const portal = await listen(http.createServer(echo(portalSeen)));
+    const captive = await listen(http.createServer());
+    captive.on('connect', (_req, socket: net.Socket) => {
+      socket.end(
+        `HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:${portOf(portal)}/login\r\nContent-Length: 0\r\n\r\n`,
+      );
+    });
+    try {
+      const env = { HTTPS_PROXY: `http://127.0.0.1:${portOf(captive)}` };
+      const err = await failure(
+        client({ baseURL: 'https://vendor.invalid', retry: { maxAttempts: 1 } }, runtime(env)).get('/x'),
+      );
+      expect(err.reason).toBe('network');
+      expect(err.message).toContain('the proxy refused to open a tunnel (status 302)');
+      expect(portalSeen).toHaveLength(0);
+    } finally {
+      captive.closeAllConnections();
+      portal.closeAllConnections();
+      await Promise.all([close(captive), close(portal)]);
+    }
+  });
+
+  it('gives up on a proxy that never answers the CONNECT, and closes the connection it opened', async () => {
+    const open = new Set<net.Socket>();
+    const seen: net.Socket[] = [];
+    let connects = 0;
+    const silent = await listen(http.createServer());
+    silent.on('connect', (_req, socket: net.Socket) => {
+      connects++;
+      open.add(socket);
+      seen.push(socket);
+      // The client's side of the connection is what matters: its FIN ('end', once read), or a reset ('close').
+      const gone = () => {
+        open.delete(socket);
+        socket.destroy();
+      };
+      socket.on('end', gone);
+      socket.on('close', gone);
+      socket.resume();
+    });
+    try {
+      const env = { HTTPS_PROXY: `http://127.0.0.1:${portOf(silent)}` };
+      const c = client({ baseURL: 'https://vendor.invalid', timeoutMs: 300, retry: { maxAttempts: 1 } }, runtime(env));
+      const err = await failure(c.get('/x'));
+      expect(err.reason).toBe('timeout');
+      expect(connects).toBe(1);
+      // The request is over; the socket to the proxy must not outlive it (one per attempt would pile up).
+      const deadline = Date.now() + 3_000;
+      while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(open.size).toBe(0);
+    } finally {
+      // A tunnelled socket is no longer the HTTP server's: closeAllConnections does not reach it.
+      for (const socket of seen) socket.destroy();
+      await close(silent);
+    }
+  });
+
   it('reads the proxy from process.env through the public createHttpClient', async () => {
     vi.stubEnv('HTTP_PROXY', `http://127.0.0.1:${portOf(proxy.server)}`);
     vi.stubEnv('http_proxy', '');

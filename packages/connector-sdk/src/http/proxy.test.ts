@@ -5,7 +5,8 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors/index.js';
-import { extraCaCertificates, parseNoProxy, proxyFor, resolveProxySettings, trustStore } from './proxy.js';
+import { parseNoProxy, proxyFor, resolveProxySettings } from './proxy.js';
+import { extraCaCertificates, trustStore } from './trust.js';
 
 const TEST_CA = readFileSync(fileURLToPath(new URL('./test-fixtures/test-ca.pem', import.meta.url)), 'utf8');
 

@@ -1,23 +1,24 @@
 import type { Readable } from 'node:stream';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { isSecretHeaderName, redactString } from '../log/redact.js';
+import type { TransportAgents } from './agents.js';
 import type { TransportFailure } from './failure.js';
-import { closeStaleSockets } from './keep-alive.js';
-import type { TransportAgents } from './proxy.js';
+import { CredentialsUnavailable, type RequestHeaders } from './headers.js';
+import { RedirectPolicy, type RedirectRefusal } from './redirects.js';
 import { isNotSentCode, isTransientNetworkCode } from './retry.js';
 import { certificateProblem, isTlsProtocolFailure } from './tls-errors.js';
 
 /**
- * One attempt at the wire: axios with its Node http adapter (which nock intercepts), statuses
- * never thrown, redirects followed here so that credentials can be dropped on an origin change.
+ * One attempt at the wire: axios with its Node http adapter (which nock intercepts), statuses never thrown,
+ * redirects followed by axios under the redirect policy (redirects.ts), the answer read under its size cap.
  */
 
 export interface WireRequest {
   method: string;
   url: URL;
   data: unknown;
-  /** Headers for a URL; called again on every redirect hop with the hop's URL. */
-  headersFor(url: URL): Promise<Record<string, string>>;
+  /** The request's headers, for its first hop and each redirect hop. */
+  headers: RequestHeaders;
   maxRedirects: number;
   timeoutMs: number;
   /** Largest successful (2xx) body, counted after decompression; reading stops as soon as it is passed. */
@@ -37,8 +38,8 @@ export interface OversizedAnswer {
 }
 
 export type WireOutcome =
-  | { kind: 'response'; status: number; headers: Record<string, string>; body: Buffer; url: URL; hops: number }
-  | { kind: 'redirect-refused'; status: number; why: string }
+  | { kind: 'response'; status: number; headers: Record<string, string>; body: Buffer; url: URL }
+  | ({ kind: 'redirect-refused' } & RedirectRefusal)
   | OversizedAnswer
   | { kind: 'failure'; failure: TransportFailure };
 
@@ -47,13 +48,6 @@ export type WireOutcome =
  * one is cut there, without failing, so a 500 with a huge page is still a 500.
  */
 const ERROR_BODY_BYTES = 64 * 1024;
-
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-
-export function createAxios(): AxiosInstance {
-  // A private instance: no global interceptors or defaults from elsewhere in the process.
-  return axios.create();
-}
 
 function readField(value: unknown, key: string): unknown {
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
@@ -170,86 +164,61 @@ export async function sendOverWire(
   // One deadline for the whole attempt, redirects included; it also ends a body that stalls.
   const deadline = AbortSignal.timeout(request.timeoutMs);
   const signal = request.signal === undefined ? deadline : AbortSignal.any([deadline, request.signal]);
-  let url = request.url;
-  let method = request.method;
-  let data = request.data;
-
-  for (let hops = 0; ; hops++) {
-    const headers = await request.headersFor(url);
-    const { httpAgent, httpsAgent, proxy } = agents.forUrl(url);
-    // A pooled socket the vendor closed while this process was busy must not carry the request.
-    closeStaleSockets(url.protocol === 'https:' ? httpsAgent : httpAgent);
-    let response: { status: number; headers: unknown; data: Readable };
-    try {
-      response = await http.request({
-        method,
-        url: url.href,
-        data,
-        headers,
-        adapter: 'http',
-        // A stream, read here under the cap: axios would buffer the whole body first.
-        responseType: 'stream',
-        validateStatus: () => true,
-        maxRedirects: 0,
-        proxy,
-        httpAgent,
-        httpsAgent,
-        timeout: request.timeoutMs,
-        signal,
-        maxContentLength: -1,
-        maxBodyLength: Number.POSITIVE_INFINITY,
-        decompress: true,
-        transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
-      });
-    } catch (err) {
-      if (request.signal?.aborted) throw request.signal.reason;
-      return { kind: 'failure', failure: classifyTransportError(err, deadline.aborted, request.timeoutMs) };
+  const hasBody = request.data !== undefined && request.data !== null;
+  const redirects = new RedirectPolicy({
+    url: request.url,
+    hasBody,
+    maxRedirects: request.maxRedirects,
+    headers: request.headers,
+    agents,
+  });
+  let response: { status: number; headers: unknown; data: Readable };
+  try {
+    const headers = await request.headers.first(request.url);
+    await agents.ready();
+    const first = agents.forUrl(request.url);
+    response = await http.request({
+      method: request.method,
+      url: request.url.href,
+      data: request.data,
+      headers,
+      adapter: 'http',
+      // A stream, read here under the cap: axios would buffer the whole body first.
+      responseType: 'stream',
+      validateStatus: () => true,
+      maxRedirects: redirects.followLimit,
+      beforeRedirect: redirects.beforeRedirect,
+      // The agents decide, for each hop, whether it goes through a proxy: axios never reads the environment.
+      proxy: false,
+      httpAgent: first.http,
+      httpsAgent: first.https,
+      timeout: request.timeoutMs,
+      signal,
+      maxContentLength: -1,
+      maxBodyLength: Number.POSITIVE_INFINITY,
+      decompress: true,
+      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: false },
+    });
+  } catch (err) {
+    if (err instanceof CredentialsUnavailable) throw err;
+    if (request.signal?.aborted) throw request.signal.reason;
+    if (redirects.refusal !== undefined) return { kind: 'redirect-refused', ...redirects.refusal };
+    if (hasCode(err, 'ERR_INVALID_URL')) {
+      return { kind: 'redirect-refused', status: undefined, why: 'the redirect target is not a valid URL' };
     }
-
-    const responseHeaders = flattenHeaders(response.headers);
-    const location = responseHeaders.location;
-    if (!REDIRECT_STATUSES.has(response.status) || location === undefined) {
-      return readAnswer(response, responseHeaders, request, deadline, url, hops);
-    }
-    // A redirect's body is never used: dropped unread (the connection with it).
-    response.data.destroy();
-    if (hops >= request.maxRedirects) {
-      return { kind: 'redirect-refused', status: response.status, why: `more than ${request.maxRedirects} redirects` };
-    }
-    let next: URL;
-    try {
-      next = new URL(location, url);
-    } catch {
-      return { kind: 'redirect-refused', status: response.status, why: 'the redirect target is not a valid URL' };
-    }
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-      return {
-        kind: 'redirect-refused',
-        status: response.status,
-        why: `the redirect goes to an unsupported ${next.protocol} URL`,
-      };
-    }
-    // Browsers' (and RFC 9110's) rules: 303 always, 301/302 for POST, become a GET without body.
-    if (
-      response.status === 303
-        ? method !== 'HEAD'
-        : (response.status === 301 || response.status === 302) && method === 'POST'
-    ) {
-      method = 'GET';
-      data = undefined;
-    }
-    // A 307/308 keeps the method and the body. Credential headers are dropped on an origin change, but a
-    // body can carry them too (an OAuth client-credentials form holds the client secret): never re-send
-    // a body to another origin.
-    if (data !== undefined && data !== null && next.origin !== url.origin) {
-      return {
-        kind: 'redirect-refused',
-        status: response.status,
-        why: `the redirect would re-send the request body to another host (${next.origin})`,
-      };
-    }
-    url = next;
+    return { kind: 'failure', failure: classifyTransportError(err, deadline.aborted, request.timeoutMs) };
   }
+  return readAnswer(response, flattenHeaders(response.headers), request, deadline, redirects.url);
+}
+
+/** Whether `err`, or an error in its chain of causes, has `code` (follow-redirects wraps what it throws). */
+function hasCode(err: unknown, code: string): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    if (readField(current, 'code') === code) return true;
+    current = readField(current, 'cause');
+  }
+  return false;
 }
 
 async function readAnswer(
@@ -258,7 +227,6 @@ async function readAnswer(
   request: WireRequest,
   deadline: AbortSignal,
   url: URL,
-  hops: number,
 ): Promise<WireOutcome> {
   const { status } = response;
   const success = status >= 200 && status < 300;
@@ -278,5 +246,5 @@ async function readAnswer(
     return { kind: 'failure', failure: classifyTransportError(err, deadline.aborted, request.timeoutMs) };
   }
   if (!read.complete && success) return { kind: 'too-large', status, declared, received: read.received, limit };
-  return { kind: 'response', status, headers, body: read.body, url, hops };
+  return { kind: 'response', status, headers, body: read.body, url };
 }

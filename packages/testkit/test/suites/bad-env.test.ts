@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { baseConfig, fieldMeta, runConnector, shapeOf } from '@cti/connector-sdk/internal';
 import { describe, expect, it } from 'vitest';
-import { spawnConnector } from '../../../connector-sdk/test/faults/spawn.js';
+import { spawnConnector } from '../sdk/faults/spawn.js';
 import { CASES, type ConnectorCase } from './cases.js';
 import { generatedSection } from './generated-docs.js';
 import { expectNoSecrets } from './harness.js';

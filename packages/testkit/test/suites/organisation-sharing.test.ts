@@ -4,7 +4,7 @@
  * shared with the same organisations, as pycti does, or the notes, indicators and sightings it creates are
  * invisible to the organisations that can see the entity. Read the way the platform's importer reads it.
  */
-import { OpenCtiClient } from '@cti/connector-sdk';
+import { OpenCtiClient } from '@cti/connector-sdk/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAsPycti, startTestPlatform, type TestPlatform } from '../../src/index.js';
 import { ENRICHERS } from './cases.js';

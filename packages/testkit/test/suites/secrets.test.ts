@@ -8,9 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addBrokerUser, brokerConnectionUsers, deleteBrokerUser } from '../../../connector-sdk/test/faults/broker.js';
-import { type SpawnedConnector, spawnConnector } from '../../../connector-sdk/test/faults/spawn.js';
 import { type FakeReply, findSecrets, startConnector, startTestPlatform, type TestPlatform } from '../../src/index.js';
+import { addBrokerUser, brokerConnectionUsers, deleteBrokerUser } from '../sdk/faults/broker.js';
+import { type SpawnedConnector, spawnConnector } from '../sdk/faults/spawn.js';
 import { CASES, type ConnectorCase } from './cases.js';
 import { generatedSection } from './generated-docs.js';
 import {

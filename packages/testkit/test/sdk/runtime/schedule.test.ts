@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type FakeVendor,
   startConnector,
@@ -12,9 +13,8 @@ import {
   startTestPlatform,
   type TestPlatform,
   waitUntil,
-} from '@cti/connector-testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generatedRow, normalise, testReference } from '../../../testkit/test/suites/generated-docs.js';
+} from '../../../src/index.js';
+import { generatedRow, normalise, testReference } from '../../suites/generated-docs.js';
 import { feedImport, feedValues } from '../faults/connectors.js';
 import { type SpawnedConnector, spawnConnector } from '../faults/spawn.js';
 

@@ -3,16 +3,17 @@
  * deterministic objects so a test can tell which request produced what, and count their own calls.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
-import { env } from '../../src/config/index.js';
-import { defineEnrichment, defineImport } from '../../src/runtime/define.js';
 import {
   assembleBundle,
   buildAuthor,
   buildIndicator,
   buildObservable,
   buildRelationship,
-} from '../../src/stix/index.js';
+  defineEnrichment,
+  defineImport,
+  env,
+  z,
+} from '@cti/connector-sdk';
 
 export interface EnrichCounter {
   /** Entity values in the order enrich() was entered. */

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { env } from '../../src/config/index.js';
-import { defineImport } from '../../src/runtime/define.js';
 import {
   assembleBundle,
   buildAuthor,
   buildObservable,
+  defineImport,
+  env,
   type StixBundle,
   TLP_MARKING_IDS,
-} from '../../src/stix/index.js';
+  z,
+} from '@cti/connector-sdk';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from '../../../src/index.js';
 import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, until } from './helpers.js';
 
 /**

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type FakeRequest,
   type FakeVendor,
@@ -11,9 +12,8 @@ import {
   startTestPlatform,
   type TestPlatform,
   waitUntil,
-} from '@cti/connector-testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedSection } from '../../../testkit/test/suites/generated-docs.js';
+} from '../../../src/index.js';
+import { generatedSection } from '../../suites/generated-docs.js';
 import { feedValues } from './connectors.js';
 import { type SpawnedConnector, spawnConnector } from './spawn.js';
 

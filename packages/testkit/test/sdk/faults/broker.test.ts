@@ -4,6 +4,7 @@
  * least once; the daemon must never exit.
  */
 import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type RunningConnector,
   startConnector,
@@ -11,9 +12,8 @@ import {
   type TestPlatform,
   type WorkSnapshot,
   waitUntil,
-} from '@cti/connector-testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generatedSection } from '../../../testkit/test/suites/generated-docs.js';
+} from '../../../src/index.js';
+import { generatedSection } from '../../suites/generated-docs.js';
 import { brokerConnectionPids, closeConnections, pollUntil, queueConsumers, queueState } from './broker.js';
 import { echoEnrichment } from './connectors.js';
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { OpenCtiClient } from '@cti/connector-sdk/internal';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_USER_ID,
   type IngestedObject,
@@ -6,10 +8,8 @@ import {
   type StoredEntity,
   startTestPlatform,
   type TestPlatform,
-} from '@cti/connector-testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generatedRow, normalise, testReference } from '../../../testkit/test/suites/generated-docs.js';
-import { OpenCtiClient } from '../../src/opencti/index.js';
+} from '../../../src/index.js';
+import { generatedRow, normalise, testReference } from '../../suites/generated-docs.js';
 import { echoConnector } from './echo-connector.js';
 import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, until } from './helpers.js';
 

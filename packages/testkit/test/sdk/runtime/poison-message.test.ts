@@ -5,8 +5,8 @@
  * second keeps its message until the platform is back.
  */
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from '../../../src/index.js';
 import { echoConnector } from './echo-connector.js';
 import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, until } from './helpers.js';
 

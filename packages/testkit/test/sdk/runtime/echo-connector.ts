@@ -2,9 +2,14 @@
  * A small enrichment connector for the runtime's daemon tests: asks the fake vendor about the IP
  * (GET /lookup/<ip> with its ECHO_KEY), answers an indicator based on the observable.
  */
-import { env } from '../../src/config/index.js';
-import { defineEnrichment } from '../../src/runtime/define.js';
-import { assembleBundle, buildAuthor, buildIndicator, buildRelationship } from '../../src/stix/index.js';
+import {
+  assembleBundle,
+  buildAuthor,
+  buildIndicator,
+  buildRelationship,
+  defineEnrichment,
+  env,
+} from '@cti/connector-sdk';
 
 export function echoConnector(vendorUrl: string) {
   return defineEnrichment({

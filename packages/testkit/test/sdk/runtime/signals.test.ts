@@ -7,14 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type FakeRequest,
   type FakeVendor,
   startFakeVendor,
   startTestPlatform,
   type TestPlatform,
-} from '@cti/connector-testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+} from '../../../src/index.js';
 import { feedValues } from '../faults/connectors.js';
 import {
   EXIT_MARGIN_MS,

@@ -2,17 +2,17 @@
  * OpenCTI unreachable or answering 5xx: at start-up, during pings, and while an enrichment records its
  * outcome. Bounded retries, clear log lines, and the enrichment result is not lost.
  */
+
+import { OpenCtiClient, PlatformError } from '@cti/connector-sdk/internal';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type RunningConnector,
   startConnector,
   startTestPlatform,
   type TestPlatform,
   waitUntil,
-} from '@cti/connector-testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generatedSection, normalise } from '../../../testkit/test/suites/generated-docs.js';
-import { PlatformError } from '../../src/errors/index.js';
-import { OpenCtiClient } from '../../src/opencti/index.js';
+} from '../../../src/index.js';
+import { generatedSection, normalise } from '../../suites/generated-docs.js';
 import { echoEnrichment } from './connectors.js';
 
 const doc = generatedSection('platform');

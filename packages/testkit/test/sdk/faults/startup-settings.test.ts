@@ -10,15 +10,15 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedRow, normalise, testReference } from '../../../testkit/test/suites/generated-docs.js';
+import { startTestPlatform, type TestPlatform } from '../../../src/index.js';
+import { generatedRow, normalise, testReference } from '../../suites/generated-docs.js';
 import { type SpawnedConnector, spawnConnector } from './spawn.js';
 
-const crowdsecEntry = fileURLToPath(new URL('../../../../connectors/crowdsec/src/main.ts', import.meta.url));
+const crowdsecEntry = fileURLToPath(new URL('../../../../../connectors/crowdsec/src/main.ts', import.meta.url));
 const echoEntry = fileURLToPath(new URL('../fixtures-faults/echo-connector.ts', import.meta.url));
 const fixture = (name: string) =>
-  readFileSync(fileURLToPath(new URL(`../../src/http/test-fixtures/${name}`, import.meta.url)));
+  readFileSync(fileURLToPath(new URL(`../../../../connector-sdk/src/http/test-fixtures/${name}`, import.meta.url)));
 
 const PASSWORD = 'Adm1n+p4ss/w=rd"q';
 const KEY = 'CROWDSEC-KEY+st4rt/up=Zq';

@@ -2,7 +2,7 @@
  * Helpers for the runtime's integration tests. The in-process daemon, the fake vendor and polling come
  * from the testkit (connectors use the same ones); what is specific to broker faults lives here.
  */
-import { waitUntil } from '@cti/connector-testkit';
+import { waitUntil } from '../../../src/index.js';
 import { brokerConnectionPids, closeConnections } from '../faults/broker.js';
 
 export {
@@ -10,7 +10,7 @@ export {
   type RunningConnector as RunningDaemon,
   startConnector as startDaemon,
   startFakeVendor,
-} from '@cti/connector-testkit';
+} from '../../../src/index.js';
 
 export function until(check: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   return waitUntil(check, { timeoutMs, message: what });

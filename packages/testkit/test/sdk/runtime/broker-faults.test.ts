@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
+import {
+  assembleBundle,
+  buildAuthor,
+  buildIndicator,
+  buildRelationship,
+  defineEnrichment,
+  env,
+} from '@cti/connector-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { env } from '../../src/config/index.js';
-import { defineEnrichment } from '../../src/runtime/define.js';
-import { assembleBundle, buildAuthor, buildIndicator, buildRelationship } from '../../src/stix/index.js';
+import { startTestPlatform, type TestPlatform } from '../../../src/index.js';
 import { closeBrokerConnections, startDaemon, until } from './helpers.js';
 
 const ENRICHMENTS = 40;

@@ -1,7 +1,7 @@
 /** Connector processes for the fault suites: spawned like the image runs them, output captured. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { waitUntil } from '@cti/connector-testkit';
 import { expect } from 'vitest';
+import { waitUntil } from '../../../src/index.js';
 
 export interface SpawnedConnector {
   child: ChildProcess;

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
+import {
+  assembleBundle,
+  buildAuthor,
+  buildIndicator,
+  buildObservable,
+  defineEnrichment,
+  defineImport,
+  env,
+  runConnector,
+  z,
+} from '@cti/connector-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { env } from '../../src/config/index.js';
-import { defineEnrichment, defineImport } from '../../src/runtime/define.js';
-import { runConnector } from '../../src/runtime/run.js';
-import { assembleBundle, buildAuthor, buildIndicator, buildObservable } from '../../src/stix/index.js';
+import { startTestPlatform, type TestPlatform } from '../../../src/index.js';
 import { type FakeVendor, startFakeVendor } from './helpers.js';
 
 const KEY = 'cli-test-key-ABCDEFGH-123';

@@ -4,9 +4,9 @@
  * one, in the logs always), acked, and must not stop the next message.
  */
 import { randomBytes } from 'node:crypto';
-import { startConnector, startTestPlatform, type TestPlatform } from '@cti/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedSection, normalise } from '../../../testkit/test/suites/generated-docs.js';
+import { startConnector, startTestPlatform, type TestPlatform } from '../../../src/index.js';
+import { generatedSection, normalise } from '../../suites/generated-docs.js';
 import { pollUntil, queueState } from './broker.js';
 import { echoEnrichment } from './connectors.js';
 
