@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import * as sdk from './index.js';
 
 const VALUES = [
+  'AUTHOR_CREATED',
+  'packageVersion',
   'assembleBundle',
   'attackPatternId',
   'buildAttackPattern',
