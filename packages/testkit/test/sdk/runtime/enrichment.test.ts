@@ -57,6 +57,20 @@ async function registered(d: RunningDaemon) {
   );
 }
 
+/**
+ * The port the daemon's metrics server took. The tests ask for port 0 (the OS picks a free one): a random
+ * port could be taken, by another process or by one of this machine's own outgoing connections.
+ */
+function metricsPort(d: RunningDaemon): number {
+  for (const line of d.logs) {
+    const entry = JSON.parse(line) as { message?: string; attributes?: { port?: number } };
+    if (entry.message === 'metrics and /health served' && typeof entry.attributes?.port === 'number') {
+      return entry.attributes.port;
+    }
+  }
+  throw new Error('the daemon did not say which port serves its metrics');
+}
+
 describe('enrichment daemon against the stand-in platform and the real broker', () => {
   it('registers as INTERNAL_ENRICHMENT with its scope and enriches an observable end to end', async () => {
     const d = start();
@@ -205,9 +219,9 @@ describe('enrichment daemon against the stand-in platform and the real broker', 
   });
 
   it('serves Prometheus metrics and /health when CONNECTOR_EXPOSE_METRICS=true', async () => {
-    const port = 30000 + Math.floor(Math.random() * 20000);
-    const d = start({ CONNECTOR_EXPOSE_METRICS: 'true', CONNECTOR_METRICS_PORT: String(port) });
+    const d = start({ CONNECTOR_EXPOSE_METRICS: 'true', CONNECTOR_METRICS_PORT: '0' });
     await registered(d);
+    const port = metricsPort(d);
     const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.13' });
     await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id), { timeoutMs: 20_000 });
     const health = await fetch(`http://127.0.0.1:${port}/health`);
@@ -239,13 +253,13 @@ describe('enrichment daemon against the stand-in platform and the real broker', 
   });
 
   it('counts vendor API failures in client_errors_total, by vendor', async () => {
-    const port = 30000 + Math.floor(Math.random() * 20000);
     const d = start({
       ECHO_KEY: 'a-key-the-vendor-refuses',
       CONNECTOR_EXPOSE_METRICS: 'true',
-      CONNECTOR_METRICS_PORT: String(port),
+      CONNECTOR_METRICS_PORT: '0',
     });
     await registered(d);
+    const port = metricsPort(d);
     for (const value of ['198.51.100.14', '198.51.100.15']) {
       const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value });
       const work = await platform.waitForWork(await platform.askEnrichment(d.connectorId, ip.standard_id), {
