@@ -15,7 +15,7 @@ import {
   type ConnectorType,
   configJsonSchema,
   shapeOf,
-} from '@cti/connector-sdk';
+} from '@cti/connector-sdk/internal';
 import type { LoadedConnector } from './folder.js';
 import { imageName, type Publishing, publishing, sourceCodeUrl } from './publishing.js';
 

@@ -16,7 +16,6 @@ import { ConfigError, loadConfig, shapeOf } from '@cti/connector-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settingsByEnvName } from '../../../../scripts/folder.js';
 import { REPO_ROOT } from '../../../../scripts/paths.js';
-import { type SpawnedConnector, spawnConnector } from '../../../connector-sdk/test/faults/spawn.js';
 import {
   type CatalogContract,
   deploymentForm,
@@ -25,6 +24,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../../src/index.js';
+import { type SpawnedConnector, spawnConnector } from '../sdk/faults/spawn.js';
 import { CASES, type ConnectorCase } from './cases.js';
 import { enrichOnce, runTracker, startCaseVendor } from './harness.js';
 
