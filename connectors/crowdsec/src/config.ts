@@ -16,6 +16,8 @@ export const crowdsecConfig = {
   CROWDSEC_VERSION: env.enum(['v2'], {
     default: 'v2',
     aliases: ['CROWDSEC_API_VERSION'],
+    // Upstream's config.yml key is the alias's; the README's name is read from the file too.
+    yaml: ['crowdsec.api_version', 'crowdsec.version'],
     description: 'CTI API version; only v2 exists',
   }),
   CROWDSEC_MAX_TLP: env.tlp('TLP:AMBER', {

@@ -2,7 +2,8 @@
  * URLScan settings. The names are a contract: the original README's (OPENCTI_API_URL, OPENCTI_API_KEY,
  * CONNECTOR_SCOPE, CONFIDENCE_LEVEL, CONNECTOR_AUTO, ONLY_ACTIVE_URLS, UPDATE_EXISTING_DATA) with its
  * defaults, and the official urlscan-enrichment connector's URLSCAN_ENRICHMENT_* names as aliases, so a
- * compose file written for either Python connector works unchanged.
+ * compose file written for either Python connector works unchanged. In config.yml, the official connector's
+ * `urlscan_enrichment` section is read as well as `urlscan`.
  */
 import { type ConnectorConfig, env, MAX_DURATION_SECONDS, z } from '@cti/connector-sdk';
 
@@ -51,6 +52,7 @@ const dateFilter = env
   .string({
     default: '>now-1y',
     aliases: ['URLSCAN_ENRICHMENT_SEARCH_FILTERED_BY_DATE'],
+    yaml: ['urlscan.search_filtered_by_date', 'urlscan_enrichment.search_filtered_by_date'],
     description: 'Only scans in this date range are searched (urlscan date: syntax, e.g. >now-7d); none for all',
   })
   .pipe(
@@ -98,11 +100,14 @@ export const urlscanConfig = {
     description: 'Ask the worker to update existing data (the push message update flag)',
   }),
   ONLY_ACTIVE_URLS: env.boolean(false, {
+    // The community connector's config.yml key (its only section is `urlscan`).
+    yaml: ['urlscan.only_active_urls'],
     description: 'Use the newest scan whose page answered HTTP 200, skipping newer scans of dead pages',
   }),
 
   URLSCAN_API_KEY: env.optionalSecret({
     aliases: ['URLSCAN_ENRICHMENT_API_KEY'],
+    yaml: ['urlscan.api_key', 'urlscan_enrichment.api_key'],
     description: "urlscan.io API key; without it the search API is used anonymously, at urlscan's lower limits",
   }),
   URLSCAN_API_URL: env.url({
@@ -111,6 +116,7 @@ export const urlscanConfig = {
   }),
   URLSCAN_MAX_TLP: env.tlp('TLP:AMBER', {
     aliases: ['URLSCAN_ENRICHMENT_MAX_TLP'],
+    yaml: ['urlscan.max_tlp', 'urlscan_enrichment.max_tlp'],
     description: 'Do not send any data to urlscan.io when the observable is marked above this TLP',
   }),
   URLSCAN_RATE_LIMIT_PER_HOUR: env.int({
@@ -130,6 +136,7 @@ export const urlscanConfig = {
   URLSCAN_SEARCH_FILTERED_BY_DATE: dateFilter,
   URLSCAN_CREATE_INDICATOR: env.boolean(true, {
     aliases: ['URLSCAN_ENRICHMENT_CREATE_INDICATOR'],
+    yaml: ['urlscan.create_indicator', 'urlscan_enrichment.create_indicator'],
     description: 'An Indicator based-on the observable when the overall verdict is malicious',
   }),
   URLSCAN_SUBMIT_SCAN: env.boolean(false, {
@@ -138,6 +145,7 @@ export const urlscanConfig = {
   URLSCAN_VISIBILITY: env.enum(VISIBILITIES, {
     default: 'unlisted',
     aliases: ['URLSCAN_ENRICHMENT_VISIBILITY'],
+    yaml: ['urlscan.visibility', 'urlscan_enrichment.visibility'],
     description: 'Visibility of submitted scans; public is refused for observables above TLP:GREEN',
   }),
   URLSCAN_SUBMIT_WAIT_SECONDS: env.int({

@@ -22,6 +22,12 @@ export interface FieldMeta {
   values?: readonly string[];
   /** The parsed default, for the manifest. */
   defaultValue?: unknown;
+  /**
+   * The config.yml keys (`section.key`) this setting is read from, the first one documented, where upstream's
+   * differ from the one derived from the env name (`PURE_SIGNAL_SCOUT_API_URL` is `pure_signal_scout.api_url`,
+   * not `pure.signal_scout_api_url`). Replaces the derived key.
+   */
+  yaml?: readonly string[];
 }
 
 export type FieldOptions = Omit<FieldMeta, 'secret'>;
@@ -37,7 +43,16 @@ function withMeta<T extends z.ZodType>(schema: T, meta: FieldMeta): T {
   if (meta.kind) clean.kind = meta.kind;
   if (meta.values) clean.values = [...meta.values];
   if (meta.defaultValue !== undefined) clean.defaultValue = meta.defaultValue;
+  if (meta.yaml?.length) clean.yaml = meta.yaml.map(checkedYamlKey);
   return schema.meta({ [META_KEY]: clean, ...(meta.description ? { description: meta.description } : {}) }) as T;
+}
+
+/** A config.yml key as pycti looks one up: a section and a key, lower case (`connector.duration_period`). */
+const YAML_KEY = /^[a-z][a-z0-9_]*\.[a-z0-9][a-z0-9_]*$/;
+
+function checkedYamlKey(key: string): string {
+  if (!YAML_KEY.test(key)) throw new TypeError(`"${key}" is not a config.yml key: expected section.key, lower case`);
+  return key;
 }
 
 /** The FieldMeta of a schema, looking through optional/default/pipe wrappers. */

@@ -26,10 +26,15 @@ export abstract class CtiError extends Error {
 
 /** One problem in the configuration: the env var at fault and what was expected. */
 export interface ConfigIssue {
-  /** The environment variable (or the first of its aliases) that holds the bad value. */
+  /**
+   * The environment variable (or the first of its aliases) that holds the bad value; for a problem with
+   * config.yml itself (bad YAML, an unknown key), the file or the key.
+   */
   variable: string;
   /** What was expected, in words an admin understands. */
   message: string;
+  /** Where the value was read when not from the environment: `crowdsec.key in /app/config.yml`. */
+  source?: string;
 }
 
 /** A bad configuration. The process exits 1 before any network call and prints every issue. */
@@ -38,7 +43,8 @@ export class ConfigError extends CtiError {
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[], options?: CtiErrorOptions) {
-    super(`Invalid configuration:\n${issues.map((i) => `  - ${i.variable}: ${i.message}`).join('\n')}`, options);
+    const line = (i: ConfigIssue) => `  - ${i.variable}${i.source ? ` (${i.source})` : ''}: ${i.message}`;
+    super(`Invalid configuration:\n${issues.map(line).join('\n')}`, options);
     this.issues = issues;
   }
 }

@@ -1,5 +1,5 @@
 /** What `--help` and `--version` print, and the usage shown under a command-line error. */
-import { type ConfigShape, fieldMeta } from '../config/index.js';
+import { type ConfigShape, fieldMeta, yamlKeys } from '../config/index.js';
 import { SDK_VERSION } from '../version.js';
 import type { ConnectorDefinition } from './define.js';
 import { shapeOf } from './settings.js';
@@ -12,7 +12,7 @@ export function usage(definition: Described): string {
     `${definition.name} connector (${definition.kind === 'enrichment' ? 'internal enrichment' : 'external import'})`,
     '',
     'Usage:',
-    '  node dist/main.js                  run the connector (settings from the environment and .env)',
+    '  node dist/main.js                  run the connector (settings from the environment, .env, config.yml)',
   ];
   if (definition.kind === 'enrichment') {
     lines.push('  node dist/main.js enrich <value> [--type <OpenCTI type>] [--tlp <TLP>]');
@@ -37,13 +37,15 @@ export function versionText(definition: Pick<ConnectorDefinition, 'slug' | 'vers
 }
 
 function settingsHelp(shape: ConfigShape): string {
-  const lines = ['Settings (environment variables):'];
+  const lines = ['Settings (environment variables, which win over their config.yml keys):'];
   for (const [name, schema] of Object.entries(shape)) {
     const meta = fieldMeta(schema);
+    const keys = yamlKeys(name, schema);
     const bits = [
       meta.secret ? 'secret' : null,
       meta.defaultText !== undefined && meta.defaultText !== '' ? `default ${meta.defaultText}` : null,
       meta.aliases?.length ? `also ${meta.aliases.join(', ')}` : null,
+      keys.length ? `config.yml ${keys.join(', ')}` : null,
     ].filter(Boolean);
     lines.push(
       `  ${name}${bits.length ? ` (${bits.join('; ')})` : ''}${meta.description ? `: ${meta.description}` : ''}`,

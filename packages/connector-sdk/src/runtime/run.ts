@@ -4,8 +4,15 @@
  * It reads the command line, loads the settings, binds the definition to them and to its vendor client,
  * then runs a dry run or the daemon, and owns the signals and the exit code.
  */
-import type { ConfigShape, Env } from '../config/index.js';
-import { readEnvironment, redactConfig } from '../config/index.js';
+import type { ConfigFile, ConfigShape, Env } from '../config/index.js';
+import {
+  CONFIG_FILE_NAME,
+  ignoredFileKeys,
+  locateConfigFile,
+  readConfigFile,
+  readEnvironment,
+  redactConfig,
+} from '../config/index.js';
 import { ConfigError, CtiError } from '../errors/index.js';
 import { closeSharedRateLimits } from '../http/index.js';
 import { createLogger } from '../log/index.js';
@@ -37,6 +44,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The .env file (default `.env` in the working directory). */
   dotenvPath?: string | false;
+  /**
+   * config.yml: by default the one next to the entry point or in its parent folder (`dist/config.yml`, else
+   * the connector's folder), as pycti's connectors find theirs; a path; false to read none.
+   */
+  configFile?: string | false;
   /** Time between two pings (default 40 s, pycti's). */
   pingIntervalMs?: number;
   /** Where log lines go (default stdout; stderr for dry runs). Tests capture them here. */
@@ -72,8 +84,17 @@ export async function runConnector<S extends ConfigShape, Client, State>(
   }
 
   let settings: Settings<S>;
+  let file: ConfigFile | undefined;
   try {
-    settings = loadSettings(definition, command, environment);
+    const entryPoint = process.argv[1];
+    const path =
+      options.configFile === undefined
+        ? entryPoint === undefined
+          ? undefined
+          : locateConfigFile(entryPoint)
+        : options.configFile || undefined;
+    file = path === undefined ? undefined : readConfigFile(path);
+    settings = loadSettings(definition, command, environment, file);
   } catch (err) {
     if (err instanceof ConfigError) {
       stderr(`${definition.name}: ${err.message}\n`);
@@ -95,6 +116,15 @@ export async function runConnector<S extends ConfigShape, Client, State>(
         ? { destination: process.stderr }
         : {}),
   });
+  if (file) {
+    logger.info({ file: file.path }, `settings read from ${CONFIG_FILE_NAME}; environment variables override it`);
+    for (const key of ignoredFileKeys(shapeOf(definition), file)) {
+      logger.warn(
+        { file: file.path, key },
+        `${CONFIG_FILE_NAME}: ${key} is read by pycti, not by this connector: ignored`,
+      );
+    }
+  }
   logger.debug({ config: redactConfig(shapeOf(definition), base) }, 'configuration loaded');
 
   // A stop first stops taking work; vendor calls in hand are cancelled only once the grace period is over.

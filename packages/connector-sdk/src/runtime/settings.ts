@@ -2,7 +2,15 @@
  * A connector's settings: the base settings, the definition's defaults for its name and scope, then its own
  * (which may override a base one), parsed once from the environment and checked against the command.
  */
-import { type BaseConfig, baseConfig, type ConfigShape, type Env, env, loadConfig } from '../config/index.js';
+import {
+  type BaseConfig,
+  baseConfig,
+  type ConfigFile,
+  type ConfigShape,
+  type Env,
+  env,
+  loadConfig,
+} from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { Command } from './cli.js';
 import type { ConnectorConfig, ConnectorDefinition } from './define.js';
@@ -35,7 +43,7 @@ export interface Settings<S extends ConfigShape> {
   connector: ConnectorConfig<S>;
 }
 
-/** Stand-ins for the platform settings a dry run does not need; the environment's own values win. */
+/** Stand-ins for the platform settings a dry run does not need; the environment's and config.yml's values win. */
 const DRY_RUN_PLATFORM: Env = {
   OPENCTI_URL: 'http://dry-run.invalid',
   OPENCTI_TOKEN: 'dry-run',
@@ -45,18 +53,22 @@ const DRY_RUN_PLATFORM: Env = {
 };
 
 /**
- * Parses the settings for `command` (a dry run needs no platform) and checks that the command and
- * CONNECTOR_TYPE fit the connector's kind. Every problem is a ConfigError naming the setting.
+ * Parses the settings for `command` (a dry run needs no platform) from the environment, then config.yml when
+ * there is one, and checks that the command and CONNECTOR_TYPE fit the connector's kind. Every problem is a
+ * ConfigError naming the setting (and its config.yml key when the value came from there).
  */
 export function loadSettings<S extends ConfigShape, Client, State>(
   definition: ConnectorDefinition<S, Client, State>,
   command: Command,
   environment: Env,
+  file?: ConfigFile,
 ): Settings<S> {
   const dryRun = command.kind !== 'daemon';
   const parsed = loadConfig(shapeOf(definition), {
-    env: dryRun ? { ...DRY_RUN_PLATFORM, ...environment } : environment,
+    env: environment,
     dotenvPath: false,
+    ...(file ? { file } : {}),
+    ...(dryRun ? { fallback: DRY_RUN_PLATFORM } : {}),
   });
   // The shape parsed is the base shape with the definition's own spread over it, which is what both views
   // describe; the type system cannot see through a generic spread, so this is the one place it is told.

@@ -1,0 +1,208 @@
+/**
+ * config.yml, as pycti's connectors read it: a mapping of sections (`opencti`, `connector`, the vendor's) to
+ * mappings of keys to values, next to the connector's entry point. Each value is handed to the same zod schema
+ * as the environment variable it stands for, as the text the admin wrote (a plain `0123` stays `0123`, `yes`
+ * stays `yes`), so a file and an environment that say the same thing give the same settings.
+ *
+ * Nothing of the file's content is ever quoted in an error: it holds secrets, and a YAML parser's messages
+ * show the offending line. Errors say the line, the column and what is wrong.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { isAlias, isMap, isScalar, isSeq, type Node, parseDocument, type Scalar, type YAMLError } from 'yaml';
+import { ConfigError, type ConfigIssue } from '../errors/index.js';
+
+export const CONFIG_FILE_NAME = 'config.yml';
+
+/** Far above any connector's settings; a larger file is a mistake (a log, a dump) and is not read into memory. */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+/** One key of the file: its value as text, a list of texts, or why it cannot be a setting's value. */
+export type FileValue =
+  | { kind: 'text'; text: string; line: number }
+  | { kind: 'list'; items: string[]; line: number }
+  | { kind: 'unusable'; problem: string; line: number };
+
+export interface ConfigFile {
+  /** Absolute path, for messages. */
+  path: string;
+  /** By `section.key`; a key set to null (`key:`, `key: ~`) is absent, as unset. */
+  values: ReadonlyMap<string, FileValue>;
+  /** Keys set to null: absent from `values`, but still checked against the settings. */
+  nullKeys: ReadonlySet<string>;
+}
+
+/**
+ * Where pycti's connectors find config.yml: next to the entry point, else in its parent folder
+ * (connectors-sdk's `_SettingsLoader._get_config_yml_file_path`: `main.parent / "config.yml"`, then
+ * `main.parent.parent / "config.yml"`). Here the entry point is `dist/main.js` (`src/main.ts` in development),
+ * so the file is `dist/config.yml` or, as it is documented, the connector's folder: `/app/config.yml` in the
+ * image. Undefined when neither exists.
+ */
+export function locateConfigFile(entryPoint: string): string | undefined {
+  const here = dirname(resolve(entryPoint));
+  for (const candidate of [join(here, CONFIG_FILE_NAME), join(dirname(here), CONFIG_FILE_NAME)]) {
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // absent, or not reachable: the next place
+    }
+  }
+  return undefined;
+}
+
+/** Reads and parses a config.yml. @throws ConfigError naming the file, the line and what is wrong. */
+export function readConfigFile(path: string): ConfigFile {
+  const fail = (message: string, at?: string): never => {
+    throw new ConfigError([{ variable: CONFIG_FILE_NAME, source: at ? `${path}, ${at}` : path, message }]);
+  };
+  let bytes: Buffer;
+  try {
+    if (statSync(path).size > MAX_CONFIG_FILE_BYTES) fail(`is larger than ${MAX_CONFIG_FILE_BYTES / 1024} KiB`);
+    bytes = readFileSync(path);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    return fail(`cannot be read (${code ?? 'error'})`);
+  }
+  const text = bytes.toString('utf8');
+  if (text.includes('\uFFFD')) fail('is not UTF-8 text');
+  return parseConfigText(text, path);
+}
+
+/** Parses config.yml's text (`path` is for messages). @throws ConfigError */
+export function parseConfigText(text: string, path: string): ConfigFile {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true });
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length > 0) {
+    throw new ConfigError(
+      problems.map((e) => ({ variable: CONFIG_FILE_NAME, source: `${path}, ${position(e)}`, message: describe(e) })),
+    );
+  }
+  const lineOf = (node: Node | null | undefined): number => {
+    const offset = node?.range?.[0] ?? 0;
+    let line = 1;
+    for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+    return line;
+  };
+  const issues: ConfigIssue[] = [];
+  const values = new Map<string, FileValue>();
+  const nullKeys = new Set<string>();
+  const root = doc.contents;
+  if (root === null || isNull(root)) return { path, values, nullKeys };
+  if (!isMap(root)) {
+    fail(path, lineOf(root), 'expected sections such as "opencti:" and "connector:", each a mapping of settings');
+  }
+  const rootMap = root as unknown as { items: Array<{ key: unknown; value: unknown }> };
+  for (const section of rootMap.items) {
+    const name = keyText(section.key);
+    const sectionNode = deref(section.value, doc);
+    const at = lineOf(section.key as Node);
+    if (name === undefined) {
+      issues.push(issue(path, at, CONFIG_FILE_NAME, 'a section name must be text'));
+      continue;
+    }
+    if (sectionNode === null || isNull(sectionNode)) continue;
+    if (!isMap(sectionNode)) {
+      issues.push(issue(path, at, name, 'expected a mapping of settings ("key: value" lines indented below it)'));
+      continue;
+    }
+    for (const pair of sectionNode.items) {
+      const key = keyText(pair.key);
+      const line = lineOf(pair.key as Node);
+      if (key === undefined) {
+        issues.push(issue(path, line, name, 'a key must be text'));
+        continue;
+      }
+      const full = `${name}.${key}`;
+      const value = deref(pair.value, doc);
+      if (value === null || isNull(value)) {
+        nullKeys.add(full);
+        continue;
+      }
+      values.set(full, toFileValue(value, doc, line));
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { path, values, nullKeys };
+
+  function fail(file: string, line: number, message: string): never {
+    throw new ConfigError([issue(file, line, CONFIG_FILE_NAME, message)]);
+  }
+}
+
+function issue(path: string, line: number, variable: string, message: string): ConfigIssue {
+  return { variable, source: `${path}, line ${line}`, message };
+}
+
+type Doc = ReturnType<typeof parseDocument>;
+
+/** An alias (`*name`) replaced by the node it names. */
+function deref(node: unknown, doc: Doc): Node | null {
+  if (isAlias(node)) return (node.resolve(doc) as Node | undefined) ?? null;
+  return (node as Node | null) ?? null;
+}
+
+function isNull(node: unknown): boolean {
+  return isScalar(node) && node.value === null;
+}
+
+function keyText(key: unknown): string | undefined {
+  if (!isScalar(key) || key.value === null || typeof key.value === 'object') return undefined;
+  return scalarText(key);
+}
+
+/** The value as the text an environment variable would hold: a plain scalar as written, a quoted one unquoted. */
+function scalarText(node: Scalar): string {
+  if (node.type === 'PLAIN' && typeof node.source === 'string') return node.source;
+  return String(node.value);
+}
+
+function toFileValue(node: Node, doc: Doc, line: number): FileValue {
+  if (isScalar(node)) return { kind: 'text', text: scalarText(node), line };
+  if (isSeq(node)) {
+    const items: string[] = [];
+    for (const item of node.items) {
+      const value = deref(item, doc);
+      if (value === null || isNull(value)) continue;
+      if (!isScalar(value)) return { kind: 'unusable', problem: 'is a list of lists or mappings', line };
+      items.push(scalarText(value));
+    }
+    return { kind: 'list', items, line };
+  }
+  return { kind: 'unusable', problem: 'is a mapping; expected a value', line };
+}
+
+function position(error: YAMLError): string {
+  const at = error.linePos?.[0];
+  return at ? `line ${at.line}, column ${at.col}` : 'somewhere';
+}
+
+/**
+ * What a YAML error means, from its code: the parser's own message may quote the line, which can hold a
+ * secret.
+ */
+function describe(error: YAMLError): string {
+  const known: Record<string, string> = {
+    BAD_INDENT: 'bad indentation (keys of one section line up under each other, indented with spaces)',
+    TAB_AS_INDENT: 'a tab used for indentation: YAML indents with spaces',
+    DUPLICATE_KEY: 'a key given twice in the same mapping',
+    MISSING_CHAR: 'something is missing here (a closing quote, a ":" after a key, a "," between items)',
+    MULTILINE_IMPLICIT_KEY: 'a key runs over several lines (a value holding ": " or " #" needs quotes)',
+    BLOCK_AS_IMPLICIT_KEY: 'a list or a mapping where a key was expected',
+    BAD_SCALAR_START: 'a value starts with a character YAML reserves (@, `, %, !, &, *): quote it',
+    BAD_DQ_ESCAPE: 'an invalid escape sequence in a double-quoted value (single quotes keep backslashes as they are)',
+    TAG_RESOLVE_FAILED: 'an unknown or misused YAML tag (!...)',
+    BAD_ALIAS: 'a bad anchor or alias (&name, *name)',
+    ALIAS_PROPS: 'a bad anchor or alias (&name, *name)',
+    RESOURCE_EXHAUSTION: 'too many aliases: the file expands to more than a config file holds',
+    MULTIPLE_DOCS: 'several YAML documents (---): config.yml holds one',
+    UNEXPECTED_TOKEN: 'unexpected text here (an unquoted value with a special character?)',
+    KEY_OVER_1024_CHARS: 'a key longer than 1024 characters',
+    BLOCK_IN_FLOW: 'a block inside a [...] or {...} value',
+    BAD_DIRECTIVE: 'a bad % directive',
+    BAD_COLLECTION_TYPE: 'a tag that does not fit the value',
+    NON_STRING_KEY: 'a key that is not text',
+  };
+  return `is not valid YAML: ${known[error.code] ?? error.code.toLowerCase().replaceAll('_', ' ')}`;
+}
