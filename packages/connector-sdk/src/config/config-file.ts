@@ -76,7 +76,11 @@ export function parseConfigText(text: string, path: string): ConfigFile {
   const problems = [...doc.errors, ...doc.warnings];
   if (problems.length > 0) {
     throw new ConfigError(
-      problems.map((e) => ({ variable: CONFIG_FILE_NAME, source: `${path}, ${position(e)}`, message: describe(e) })),
+      problems.map((e) => ({
+        variable: CONFIG_FILE_NAME,
+        source: `${path}, ${position(text, e.pos[0])}`,
+        message: describe(e),
+      })),
     );
   }
   const lineOf = (node: Node | null | undefined): number => {
@@ -173,9 +177,11 @@ function toFileValue(node: Node, doc: Doc, line: number): FileValue {
   return { kind: 'unusable', problem: 'is a mapping; expected a value', line };
 }
 
-function position(error: YAMLError): string {
-  const at = error.linePos?.[0];
-  return at ? `line ${at.line}, column ${at.col}` : 'somewhere';
+/** `line L, column C` of an offset into the text, both counted from 1. */
+function position(text: string, offset: number): string {
+  const before = text.slice(0, Math.max(0, offset));
+  const line = before.split('\n').length;
+  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
 }
 
 /**

@@ -62,6 +62,8 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
   /** Where a value read from config.yml came from: its key and the file. */
   const origin: Record<string, string> = {};
   const issues: ConfigIssue[] = [];
+  /** Settings whose file value is of the wrong shape: already reported, not reported missing too. */
+  const unusable = new Set<string>();
   for (const [key, schema] of Object.entries(shape)) {
     source[key] = key;
     for (const name of envNames(key, schema)) {
@@ -77,16 +79,22 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
     for (const yamlKey of yamlKeys(key, schema)) {
       const value = options.file.values.get(yamlKey);
       if (value === undefined) continue;
-      origin[key] = `${yamlKey} in ${options.file.path}, line ${value.line}`;
+      const where = `${yamlKey} in ${options.file.path}, line ${value.line}`;
       const text = fileValueText(value, fieldMeta(schema).kind === 'array');
-      if (typeof text === 'string') input[key] = text;
-      else issues.push({ variable: key, source: origin[key], message: text.problem });
+      // As in the environment, an empty value is unset.
+      if (typeof text !== 'string') {
+        issues.push({ variable: key, source: where, message: text.problem });
+        unusable.add(key);
+      } else if (text.trim() !== '') {
+        input[key] = text;
+        origin[key] = where;
+      }
       break;
     }
   }
   if (options.fallback) {
     for (const [key, value] of Object.entries(options.fallback)) {
-      if (key in shape && input[key] === undefined && origin[key] === undefined) input[key] = value;
+      if (key in shape && input[key] === undefined) input[key] = value;
     }
   }
   if (options.file) issues.push(...unknownFileKeys(shape, options.file));
@@ -101,6 +109,7 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
     const seen = new Set<string>();
     for (const issue of result.success ? [] : result.error.issues) {
       const key = String(issue.path[0] ?? '');
+      if (unusable.has(key)) continue;
       const variable = source[key] ?? key;
       const schema = shape[key];
       const message =
@@ -110,7 +119,7 @@ export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigO
       const line = `${variable}: ${message}`;
       if (seen.has(line)) continue;
       seen.add(line);
-      issues.push({ variable, message, ...(origin[key] && input[key] !== undefined ? { source: origin[key] } : {}) });
+      issues.push({ variable, message, ...(origin[key] ? { source: origin[key] } : {}) });
     }
     throw new ConfigError(issues);
   }

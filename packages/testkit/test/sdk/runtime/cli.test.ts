@@ -120,12 +120,12 @@ describe('the connector command line', () => {
     expect(values).toEqual(['10.9.9.5', '10.9.9.6']);
   });
 
-  it('--help lists the settings with defaults, aliases and secret marks', async () => {
+  it('--help lists the settings with defaults, aliases, secret marks and config.yml keys', async () => {
     const r = await run(lookup(vendor.url), ['--help'], {});
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/enrich <value>/);
-    expect(r.stdout).toMatch(/LOOKUP_KEY \(secret; also LOOKUP_API_KEY\)/);
-    expect(r.stdout).toMatch(/LOOKUP_MAX_TLP \(default amber\)/);
+    expect(r.stdout).toMatch(/LOOKUP_KEY \(secret; also LOOKUP_API_KEY; config.yml lookup.key\)/);
+    expect(r.stdout).toMatch(/LOOKUP_MAX_TLP \(default amber; config.yml lookup.max_tlp\)/);
     expect(r.stdout).toMatch(/OPENCTI_URL/);
   });
 
