@@ -1,3 +1,4 @@
+export { type BaseConfig, baseConfig, CONNECTOR_TYPES, type ConnectorType, type LogLevel } from './base.js';
 export {
   CONFIG_FILE_NAME,
   type ConfigFile,
@@ -7,7 +8,6 @@ export {
   parseConfigText,
   readConfigFile,
 } from './config-file.js';
-export { type BaseConfig, baseConfig, CONNECTOR_TYPES, type ConnectorType, type LogLevel } from './base.js';
 export { DurationError, type DurationProblem, MAX_DURATION_SECONDS, parseDurationSeconds } from './duration.js';
 export { env, type FieldMeta, type FieldOptions, fieldMeta } from './fields.js';
 export { type ConfigJsonSchema, configJsonSchema } from './json-schema.js';
