@@ -125,7 +125,7 @@ describe('what the generator writes (CrowdSec, whose facts are known independent
     expect(schema.required).not.toContain('CROWDSEC_MAX_TLP');
   });
 
-  it('the configuration page lists every setting once, with its aliases and secrets marked', () => {
+  it('the configuration page lists every setting once, with its aliases, config.yml keys and secrets marked', () => {
     const page = plan.files.get('docs/configuration/crowdsec.md') ?? '';
     const schema = read('connectors/crowdsec/__metadata__/connector_config_schema.json') as {
       properties: Record<string, unknown>;
@@ -133,7 +133,10 @@ describe('what the generator writes (CrowdSec, whose facts are known independent
     for (const name of Object.keys(schema.properties)) {
       expect(page.match(new RegExp(`^\\| \`${name}\``, 'gm')), name).toHaveLength(1);
     }
-    expect(page).toMatch(/\| `CROWDSEC_VERSION` \(or `CROWDSEC_API_VERSION`\) +\| `v2` +\|/);
-    expect(page).toMatch(/\| `CROWDSEC_KEY` +\| \*\*required\*\*, secret +\|/);
+    expect(page).toMatch(
+      /\| `CROWDSEC_VERSION` \(or `CROWDSEC_API_VERSION`\) +\| `crowdsec.api_version` \(or `crowdsec.version`\) +\| `v2` +\|/,
+    );
+    expect(page).toMatch(/\| `CROWDSEC_KEY` +\| `crowdsec.key` +\| \*\*required\*\*, secret +\|/);
+    expect(page).toMatch(/\| `OPENCTI_URL` +\| `opencti.url` +\|/);
   });
 });

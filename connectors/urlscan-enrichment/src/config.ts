@@ -139,6 +139,12 @@ export const urlscanConfig = {
     yaml: ['urlscan.create_indicator', 'urlscan_enrichment.create_indicator'],
     description: 'An Indicator based-on the observable when the overall verdict is malicious',
   }),
+  URLSCAN_IMPORT_SCREENSHOT: env.optionalBoolean({
+    aliases: ['URLSCAN_ENRICHMENT_IMPORT_SCREENSHOT'],
+    yaml: ['urlscan.import_screenshot', 'urlscan_enrichment.import_screenshot'],
+    description:
+      "Accepted for compatibility with the official connector's settings and config.yml; screenshots are not imported",
+  }),
   URLSCAN_SUBMIT_SCAN: env.boolean(false, {
     description: 'Submit a new scan when urlscan.io has none (needs URLSCAN_API_KEY; uses the scan quota)',
   }),

@@ -9,10 +9,17 @@
  * and the key.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shapeOf, yamlKeys } from '@cti/connector-sdk/internal';
+import {
+  ConfigError,
+  ignoredFileKeys,
+  loadConfig,
+  parseConfigText,
+  shapeOf,
+  yamlKeys,
+} from '@cti/connector-sdk/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settingsByEnvName } from '../../../../scripts/folder.js';
 import { startTestPlatform, type TestPlatform } from '../../src/index.js';
@@ -181,4 +188,26 @@ describe('config.yml beneath the environment', () => {
       await vendor.close();
     }
   }, 120_000);
+});
+
+/** The folder's copy of the Python connector's config.yml.sample, when it ports one (test/fixtures/README.md). */
+const upstreamSample = (c: ConnectorCase) => join(c.dir, 'test', 'fixtures', 'upstream-config.yml');
+const PORTS = CASES.filter((c) => existsSync(upstreamSample(c)));
+
+describe("the Python connector's own config.yml", () => {
+  it.each(PORTS)('$slug: every key of it is a setting of the port, or a pycti helper key it ignores', (c) => {
+    const file = parseConfigText(readFileSync(upstreamSample(c), 'utf8'), upstreamSample(c));
+    const shape = shapeOf(c.definition);
+    const unknown: string[] = [];
+    try {
+      loadConfig(shape, { env: {}, dotenvPath: false, file });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      // The samples hold placeholders (ChangeMe where a URL goes): only keys no setting reads matter here.
+      unknown.push(...err.issues.filter((i) => /is not a setting/.test(i.message)).map((i) => i.variable));
+    }
+    expect(unknown).toEqual([]);
+    const read = [...file.values.keys()].filter((k) => !ignoredFileKeys(shape, file).includes(k));
+    expect(read.length).toBeGreaterThan(0);
+  });
 });
