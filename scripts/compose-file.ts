@@ -84,6 +84,8 @@ const COMPOSE_HEADER = [
   "# env-contract.json: the names admins already use in the Python connectors' compose files), with that README's",
   '# example values and every secret as ChangeMe: replace them before starting. Each connector reads more settings',
   '# (defaults in docs/configuration/<slug>.md); add the ones you need.',
+  '# A config.yml kept from a Python deployment is read too: mount it at /app/config.yml (volumes:',
+  '# - ./config.yml:/app/config.yml:ro); a variable set here wins over its key.',
   '#',
   '#   docker compose -f docker/docker-compose.yml build                 # every image, from the repository',
   '#   docker compose -f docker/docker-compose.yml up -d connector-crowdsec',
