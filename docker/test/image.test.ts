@@ -178,13 +178,16 @@ describe('.dockerignore', () => {
     for (const file of needed.filter((f) => !f.endsWith('.test.ts'))) expect(excluded(file), file).toBe(false);
   });
 
-  it('keeps out build output, dependencies, tests, .env files and the rest of the repository', () => {
+  it('keeps out build output, dependencies, tests, .env and config.yml files and the rest of the repository', () => {
     for (const file of [
       'node_modules/zod/package.json',
       'connectors/crowdsec/node_modules/@cti/connector-sdk/package.json',
       'connectors/crowdsec/dist/main.js',
       'packages/connector-sdk/dist/index.js',
       'connectors/crowdsec/.env',
+      // A config.yml left in a folder holds secrets: it is mounted into the container, never built into the image.
+      'connectors/crowdsec/config.yml',
+      'connectors/crowdsec/src/config.yml',
       'connectors/crowdsec/test/crowdsec.test.ts',
       'packages/connector-sdk/src/config/config.test.ts',
       '.git/HEAD',
