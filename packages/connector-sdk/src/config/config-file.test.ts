@@ -165,7 +165,7 @@ describe('values from config.yml', () => {
       ),
       fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
     );
-    const outcome = (fn: () => Record<string, unknown>) => {
+    const outcome = (fn: () => Record<string, unknown>): { ok: unknown } | { problems: string[] } => {
       try {
         return { ok: fn() };
       } catch (err) {
@@ -180,7 +180,7 @@ describe('values from config.yml', () => {
         const base = name === 'VENDOR_KEY' ? {} : { VENDOR_KEY: 'k' };
         // Quoted as the yaml package writes a string, or plain where YAML reads it back as the same text.
         const yamlText =
-          plain && /^[A-Za-z0-9+:.-]+$/.test(value) && !/^[-:]/.test(value)
+          plain && /^[A-Za-z0-9+:.-]+$/.test(value) && !/^[-:]/.test(value) && !/^(null|Null|NULL)$/.test(value)
             ? `${section}:\n  ${field}: ${value}\n`
             : stringify({ [section as string]: { [field as string]: value } });
         clearRegisteredSecrets();
