@@ -4,14 +4,18 @@
  * recognisable value. The connector must stop with exit 1 before any network call, name the variable on
  * stderr, and echo no secret. Settings whose combination is wrong (checked in the connector's setup) and
  * missing secrets are tried too; one bad value per connector is run as a real process for its exit code.
+ * Every wrong value is tried from config.yml too, where the error names the variable and its key.
  */
 import { randomUUID } from 'node:crypto';
-import { baseConfig, fieldMeta, runConnector, shapeOf } from '@cti/connector-sdk/internal';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { baseConfig, fieldMeta, runConnector, shapeOf, yamlKeys } from '@cti/connector-sdk/internal';
 import { describe, expect, it } from 'vitest';
 import { spawnConnector } from '../sdk/faults/spawn.js';
 import { CASES, type ConnectorCase } from './cases.js';
 import { generatedSection } from './generated-docs.js';
-import { expectNoSecrets } from './harness.js';
+import { configYml, expectNoSecrets } from './harness.js';
 
 const doc = generatedSection('bad-env');
 const rows = new Map<string, string[][]>();
@@ -51,8 +55,11 @@ interface Attempt {
   logs: string;
 }
 
-/** Runs the daemon command in this process; a configuration that passes is stopped after 10 s. */
-async function attempt(c: ConnectorCase, env: Record<string, string>): Promise<Attempt> {
+/**
+ * Runs the daemon command in this process, with `configFile` as its config.yml (none by default); a
+ * configuration that passes is stopped after 10 s.
+ */
+async function attempt(c: ConnectorCase, env: Record<string, string>, configFile?: string): Promise<Attempt> {
   const out: string[] = [];
   const err: string[] = [];
   const logs: string[] = [];
@@ -63,6 +70,7 @@ async function attempt(c: ConnectorCase, env: Record<string, string>): Promise<A
       argv: [],
       env,
       dotenvPath: false,
+      configFile: configFile ?? false,
       handleSignals: false,
       signal: safety.signal,
       stdout: (t) => void out.push(t),
@@ -156,6 +164,29 @@ describe('bad settings', () => {
       rows.set(String(ci), connectorRows);
     }, 120_000);
   }
+
+  it('every setting with a wrong value in config.yml: exit 1 naming the variable, its key, the file and the line', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'cti-bad-config-yml-'));
+    let tried = 0;
+    for (const c of CASES) {
+      for (const [variable, schema] of Object.entries(shapeOf(c.definition))) {
+        const bad = CANDIDATES.find((v) => !schema.safeParse(v).success);
+        const key = yamlKeys(variable, schema)[0];
+        if (bad === undefined || key === undefined) continue;
+        const file = join(folder, `${c.slug}-${variable}.yml`);
+        // Everything in the file, the environment empty: the bad value is the file's alone.
+        writeFileSync(file, configYml(c, { ...validEnv(c), [variable]: bad }));
+        const result = await attempt(c, {}, file);
+        expect(result.code, `${c.slug} ${variable}: exit code`).toBe(1);
+        expect(result.stderr, `${c.slug} ${variable}: named with its key`).toMatch(
+          new RegExp(`- ${variable} \\(${key.replace('.', '\\.')} in ${file}, line \\d+\\): `),
+        );
+        expectNoSecrets({ output: result.stdout + result.stderr + result.logs }, secretsOf(c), `${c.slug} ${variable}`);
+        tried++;
+      }
+    }
+    expect(tried).toBeGreaterThan(100);
+  }, 120_000);
 
   it('the real process exits 1 and names the variable', async () => {
     for (const c of CASES) {

@@ -12,20 +12,20 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConfigError,
-  ignoredFileKeys,
-  loadConfig,
-  parseConfigText,
-  shapeOf,
-  yamlKeys,
-} from '@cti/connector-sdk/internal';
+import { ConfigError, ignoredFileKeys, loadConfig, parseConfigText, shapeOf } from '@cti/connector-sdk/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settingsByEnvName } from '../../../../scripts/folder.js';
 import { startTestPlatform, type TestPlatform } from '../../src/index.js';
 import { type SpawnedConnector, spawnConnector } from '../sdk/faults/spawn.js';
 import { CASES, type ConnectorCase, ENRICHERS } from './cases.js';
-import { type CaseVendor, enrichOnce, expectNoSecrets, runTracker, secretsOf, startCaseVendor } from './harness.js';
+import {
+  type CaseVendor,
+  configYml,
+  enrichOnce,
+  expectNoSecrets,
+  runTracker,
+  secretsOf,
+  startCaseVendor,
+} from './harness.js';
 
 const OPENCTI_TOKEN = `config-yml-token+/="${randomUUID().slice(0, 8)}`;
 let platform: TestPlatform;
@@ -39,22 +39,6 @@ afterAll(async () => {
   for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   await platform?.close();
 }, 60_000);
-
-/** The settings as config.yml text: each under the key upstream reads it from; JSON strings are YAML strings. */
-function configYml(c: ConnectorCase, settings: Record<string, string>, extra = ''): string {
-  const shape = shapeOf(c.definition);
-  const keyOf = settingsByEnvName(shape);
-  const sections = new Map<string, string[]>();
-  for (const [name, value] of Object.entries(settings)) {
-    const setting = keyOf.get(name);
-    const schema = setting === undefined ? undefined : shape[setting];
-    const yamlKey = setting === undefined || schema === undefined ? undefined : yamlKeys(setting, schema)[0];
-    if (yamlKey === undefined) throw new Error(`${c.slug}: ${name} has no config.yml key`);
-    const [section = '', key = ''] = yamlKey.split('.');
-    sections.set(section, [...(sections.get(section) ?? []), `  ${key}: ${JSON.stringify(value)}`]);
-  }
-  return `${[...sections].map(([s, lines]) => `${s}:\n${lines.join('\n')}`).join('\n\n')}\n${extra}`;
-}
 
 /**
  * A deployment folder: `package.json`, `src/main.ts` (the connector's entry point, imported) and `config.yml`

@@ -1,6 +1,8 @@
 /** A fake vendor per connector case whose answers a test can break, and daemons driven against it. */
 
+import { shapeOf, yamlKeys } from '@cti/connector-sdk/internal';
 import { expect } from 'vitest';
+import { settingsByEnvName } from '../../../../scripts/folder.js';
 import {
   describeSightings,
   type FakeReply,
@@ -182,4 +184,20 @@ export function expectNoSecrets(
   what = 'secrets found',
 ): void {
   expect(describeSightings(findSecrets(outputs, secrets)), what).toEqual([]);
+}
+
+/** The settings as config.yml text: each under the key upstream reads it from; JSON strings are YAML strings. */
+export function configYml(c: ConnectorCase, settings: Record<string, string>, extra = ''): string {
+  const shape = shapeOf(c.definition);
+  const keyOf = settingsByEnvName(shape);
+  const sections = new Map<string, string[]>();
+  for (const [name, value] of Object.entries(settings)) {
+    const setting = keyOf.get(name);
+    const schema = setting === undefined ? undefined : shape[setting];
+    const yamlKey = setting === undefined || schema === undefined ? undefined : yamlKeys(setting, schema)[0];
+    if (yamlKey === undefined) throw new Error(`${c.slug}: ${name} has no config.yml key`);
+    const [section = '', key = ''] = yamlKey.split('.');
+    sections.set(section, [...(sections.get(section) ?? []), `  ${key}: ${JSON.stringify(value)}`]);
+  }
+  return `${[...sections].map(([s, lines]) => `${s}:\n${lines.join('\n')}`).join('\n\n')}\n${extra}`;
 }
