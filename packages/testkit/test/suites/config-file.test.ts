@@ -12,7 +12,14 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, ignoredFileKeys, loadConfig, parseConfigText, shapeOf } from '@cti/connector-sdk/internal';
+import {
+  ConfigError,
+  ignoredFileKeys,
+  loadConfig,
+  parseConfigText,
+  shapeOf,
+  yamlKeys,
+} from '@cti/connector-sdk/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../../src/index.js';
 import { type SpawnedConnector, spawnConnector } from '../sdk/faults/spawn.js';
@@ -179,6 +186,14 @@ const upstreamSample = (c: ConnectorCase) => join(c.dir, 'test', 'fixtures', 'up
 const PORTS = CASES.filter((c) => existsSync(upstreamSample(c)));
 
 describe("the Python connector's own config.yml", () => {
+  it.each(CASES)('$slug: no two settings read the same config.yml key', (c) => {
+    const owners = new Map<string, string[]>();
+    for (const [name, schema] of Object.entries(shapeOf(c.definition))) {
+      for (const key of yamlKeys(name, schema)) owners.set(key, [...(owners.get(key) ?? []), name]);
+    }
+    expect([...owners].filter(([, names]) => names.length > 1)).toEqual([]);
+  });
+
   it.each(PORTS)('$slug: every key of it is a setting of the port, or a pycti helper key it ignores', (c) => {
     const file = parseConfigText(readFileSync(upstreamSample(c), 'utf8'), upstreamSample(c));
     const shape = shapeOf(c.definition);
