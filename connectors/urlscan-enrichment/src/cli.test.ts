@@ -61,6 +61,6 @@ describe("the seed's testing-mode flags", () => {
     const run = await runCli(urlscan, ['--help'], env);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/-t, --test <domain or URL>[\s\S]*-d, --debug[\s\S]*-a, --active-only/);
-    expect(run.stdout).toContain('OPENCTI_TOKEN (secret; also OPENCTI_API_KEY)');
+    expect(run.stdout).toContain('OPENCTI_TOKEN (secret; also OPENCTI_API_KEY; config.yml opencti.token)');
   });
 });
