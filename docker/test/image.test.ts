@@ -9,7 +9,17 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -247,11 +257,23 @@ describe.each(slugs)('the %s image contents (pnpm deploy output)', (slug) => {
     if ('missing' in loaded) throw new Error(loaded.missing);
     const result = run(process.execPath, ['dist/main.js', '--help'], { cwd: out, env: imageEnv() });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('Settings (environment variables):');
+    expect(result.stdout).toContain('Settings (environment variables, which win over their config.yml keys):');
     for (const name of Object.keys(shapeOf(loaded.definition))) expect(result.stdout).toContain(`  ${name}`);
     const version = run(process.execPath, ['dist/main.js', '--version'], { cwd: out, env: imageEnv() });
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(new RegExp(`^${slug} \\S+ \\(cti-connector-sdk \\S+\\)`));
+  });
+
+  it('reads /app/config.yml, the file beside dist/, as documented for mounting it', () => {
+    const file = join(out, 'config.yml');
+    writeFileSync(file, 'opencti:\n  url: http://opencti:8080\nconnector:\n  no_such_key: 1\n');
+    try {
+      const result = run(process.execPath, ['dist/main.js'], { cwd: out, env: imageEnv() });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`connector.no_such_key (${file}, line 4): is not a setting of this connector`);
+    } finally {
+      rmSync(file);
+    }
   });
 
   it('refuses to start without its required settings, naming them (exit 1)', () => {
