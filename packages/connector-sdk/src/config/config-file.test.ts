@@ -180,7 +180,9 @@ describe('values from config.yml', () => {
         const base = name === 'VENDOR_KEY' ? {} : { VENDOR_KEY: 'k' };
         // Quoted as the yaml package writes a string, or plain where YAML reads it back as the same text.
         const yamlText =
-          plain && /^[A-Za-z0-9+:.-]+$/.test(value) && !/^[-:]/.test(value) && !/^(null|Null|NULL)$/.test(value)
+          plain &&
+          /^[A-Za-z0-9+.][A-Za-z0-9+.-]*(?::[A-Za-z0-9+.-]+)*$/.test(value) &&
+          !/^(null|Null|NULL)$/.test(value)
             ? `${section}:\n  ${field}: ${value}\n`
             : stringify({ [section as string]: { [field as string]: value } });
         clearRegisteredSecrets();
@@ -347,7 +349,7 @@ describe('finding config.yml', () => {
     expect(locateConfigFile(main)).toBe(join(dist, 'config.yml'));
   });
 
-  it('a file that cannot be read or is too large: an error naming it', () => {
+  it('a file that cannot be read, is too large or is not UTF-8: an error naming it', () => {
     expect(configError(() => readConfigFile(join(root, 'absent.yml'))).message).toContain(
       `config.yml (${join(root, 'absent.yml')}): cannot be read (ENOENT)`,
     );
@@ -355,5 +357,11 @@ describe('finding config.yml', () => {
     writeFileSync(big, `# ${'x'.repeat(MAX_CONFIG_FILE_BYTES)}\n`);
     expect(configError(() => readConfigFile(big)).message).toContain('is larger than 1024 KiB');
     expect(configError(() => readConfigFile(dist)).message).toContain('cannot be read (EISDIR)');
+    const latin1 = join(root, 'latin1.yml');
+    writeFileSync(latin1, Buffer.from('vendor:\n  name: caf\xe9\n', 'latin1'));
+    expect(configError(() => readConfigFile(latin1)).message).toContain('is not UTF-8 text');
+    const utf8 = join(root, 'utf8.yml');
+    writeFileSync(utf8, 'vendor:\n  name: "caf\u00e9 \ufffd"\n');
+    expect(readConfigFile(utf8).values.get('vendor.name')).toMatchObject({ text: 'caf\u00e9 \ufffd' });
   });
 });

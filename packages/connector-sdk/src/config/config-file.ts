@@ -53,90 +53,99 @@ export function locateConfigFile(entryPoint: string): string | undefined {
 
 /** Reads and parses a config.yml. @throws ConfigError naming the file, the line and what is wrong. */
 export function readConfigFile(path: string): ConfigFile {
-  const fail = (message: string, at?: string): never => {
-    throw new ConfigError([{ variable: CONFIG_FILE_NAME, source: at ? `${path}, ${at}` : path, message }]);
+  const refuse = (message: string): never => {
+    throw new ConfigError([{ variable: CONFIG_FILE_NAME, source: path, message }]);
   };
   let bytes: Buffer;
   try {
-    if (statSync(path).size > MAX_CONFIG_FILE_BYTES) fail(`is larger than ${MAX_CONFIG_FILE_BYTES / 1024} KiB`);
+    if (statSync(path).size > MAX_CONFIG_FILE_BYTES) refuse(`is larger than ${MAX_CONFIG_FILE_BYTES / 1024} KiB`);
     bytes = readFileSync(path);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(`cannot be read (${code ?? 'error'})`);
+    return refuse(`cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD')) fail('is not UTF-8 text');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return refuse('is not UTF-8 text');
+  }
   return parseConfigText(text, path);
 }
 
 /** Parses config.yml's text (`path` is for messages). @throws ConfigError */
 export function parseConfigText(text: string, path: string): ConfigFile {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true });
+  const lines = lineIndex(text);
   const problems = [...doc.errors, ...doc.warnings];
   if (problems.length > 0) {
     throw new ConfigError(
-      problems.map((e) => ({
-        variable: CONFIG_FILE_NAME,
-        source: `${path}, ${position(text, e.pos[0])}`,
-        message: describe(e),
-      })),
+      problems.map((e) => {
+        const { line, column } = lines.at(e.pos[0]);
+        return { variable: CONFIG_FILE_NAME, source: `${path}, line ${line}, column ${column}`, message: describe(e) };
+      }),
     );
   }
-  const lineOf = (node: Node | null | undefined): number => {
-    const offset = node?.range?.[0] ?? 0;
-    let line = 1;
-    for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-    return line;
-  };
+  const lineOf = (node: unknown): number => lines.at((node as Node | null)?.range?.[0] ?? 0).line;
+  const at = (node: unknown) => `${path}, line ${lineOf(node)}`;
   const issues: ConfigIssue[] = [];
   const values = new Map<string, FileValue>();
   const nullKeys = new Set<string>();
   const root = doc.contents;
   if (root === null || isNull(root)) return { path, values, nullKeys };
   if (!isMap(root)) {
-    fail(path, lineOf(root), 'expected sections such as "opencti:" and "connector:", each a mapping of settings');
+    throw new ConfigError([
+      {
+        variable: CONFIG_FILE_NAME,
+        source: at(root),
+        message: 'expected sections such as "opencti:" and "connector:", each a mapping of settings',
+      },
+    ]);
   }
-  const rootMap = root as unknown as { items: Array<{ key: unknown; value: unknown }> };
-  for (const section of rootMap.items) {
+  for (const section of root.items) {
     const name = keyText(section.key);
-    const sectionNode = deref(section.value, doc);
-    const at = lineOf(section.key as Node);
+    const settings = deref(section.value, doc);
     if (name === undefined) {
-      issues.push(issue(path, at, CONFIG_FILE_NAME, 'a section name must be text'));
+      issues.push({ variable: CONFIG_FILE_NAME, source: at(section.key), message: 'a section name must be text' });
       continue;
     }
-    if (sectionNode === null || isNull(sectionNode)) continue;
-    if (!isMap(sectionNode)) {
-      issues.push(issue(path, at, name, 'expected a mapping of settings ("key: value" lines indented below it)'));
+    if (settings === null || isNull(settings)) continue;
+    if (!isMap(settings)) {
+      const message = 'expected a mapping of settings ("key: value" lines indented below it)';
+      issues.push({ variable: name, source: at(section.key), message });
       continue;
     }
-    for (const pair of sectionNode.items) {
+    for (const pair of settings.items) {
       const key = keyText(pair.key);
-      const line = lineOf(pair.key as Node);
       if (key === undefined) {
-        issues.push(issue(path, line, name, 'a key must be text'));
+        issues.push({ variable: name, source: at(pair.key), message: 'a key must be text' });
         continue;
       }
-      const full = `${name}.${key}`;
       const value = deref(pair.value, doc);
-      if (value === null || isNull(value)) {
-        nullKeys.add(full);
-        continue;
-      }
-      values.set(full, toFileValue(value, doc, line));
+      if (value === null || isNull(value)) nullKeys.add(`${name}.${key}`);
+      else values.set(`${name}.${key}`, toFileValue(value, doc, lineOf(pair.key)));
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return { path, values, nullKeys };
-
-  function fail(file: string, line: number, message: string): never {
-    throw new ConfigError([issue(file, line, CONFIG_FILE_NAME, message)]);
-  }
 }
 
-function issue(path: string, line: number, variable: string, message: string): ConfigIssue {
-  return { variable, source: `${path}, line ${line}`, message };
+/** Line and column (from 1) of an offset, by binary search over the offsets where lines start. */
+function lineIndex(text: string): { at(offset: number): { line: number; column: number } } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return {
+    at(offset) {
+      let low = 0;
+      let high = starts.length - 1;
+      while (low < high) {
+        const mid = (low + high + 1) >> 1;
+        if ((starts[mid] ?? 0) <= offset) low = mid;
+        else high = mid - 1;
+      }
+      return { line: low + 1, column: offset - (starts[low] ?? 0) + 1 };
+    },
+  };
 }
 
 type Doc = ReturnType<typeof parseDocument>;
@@ -175,13 +184,6 @@ function toFileValue(node: Node, doc: Doc, line: number): FileValue {
     return { kind: 'list', items, line };
   }
   return { kind: 'unusable', problem: 'is a mapping; expected a value', line };
-}
-
-/** `line L, column C` of an offset into the text, both counted from 1. */
-function position(text: string, offset: number): string {
-  const before = text.slice(0, Math.max(0, offset));
-  const line = before.split('\n').length;
-  return `line ${line}, column ${offset - before.lastIndexOf('\n')}`;
 }
 
 /**
