@@ -4,6 +4,8 @@
  * as the environment variable it stands for, as the text the admin wrote (a plain `0123` stays `0123`, `yes`
  * stays `yes`), so a file and an environment that say the same thing give the same settings.
  *
+ * The facts about pycti's file are in reference/protocol-notes.md#configyml.
+ *
  * Nothing of the file's content is ever quoted in an error: it holds secrets, and a YAML parser's messages
  * show the offending line. Errors say the line, the column and what is wrong.
  */

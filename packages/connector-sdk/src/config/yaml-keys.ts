@@ -4,7 +4,7 @@
  * path in upper case joined with `_` (`OPENCTI_URL` is `opencti.url`, `CONNECTOR_DURATION_PERIOD` is
  * `connector.duration_period`, `CROWDSEC_KEY` is `crowdsec.key`). A setting whose upstream key does not follow
  * it (a section with `_` in its name, such as connectors-sdk's `pure_signal_scout`) declares its keys with the
- * field option `yaml`.
+ * field option `yaml` (reference/protocol-notes.md#configyml).
  */
 import type { z } from 'zod';
 import { fieldMeta } from './fields.js';
