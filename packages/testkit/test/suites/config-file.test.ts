@@ -137,17 +137,23 @@ describe('config.yml beneath the environment', () => {
   const c = ENRICHERS[0];
   if (c === undefined) throw new Error('no enrichment connector folder');
 
-  it(`${c.slug}: a variable wins over its key (the file's vendor URL is closed, the environment's answers)`, async () => {
+  it(`${c.slug}: a variable wins over its key (the file's vendor URL is closed, the environment's answers); pycti-only keys warn`, async () => {
     const vendor = await startCaseVendor(c);
     try {
       const connectorId = randomUUID();
       const settings = settingsOf(c, vendor, connectorId);
       const urlSetting = Object.keys(settings).find((k) => settings[k] === vendor.url && k !== 'OPENCTI_URL');
       if (urlSetting === undefined) throw new Error(`${c.slug}: the case sets no vendor URL`);
-      const daemon = deploy(c, configYml(c, { ...settings, [urlSetting]: 'http://127.0.0.1:9' }), {
-        [urlSetting]: vendor.url,
-      });
+      // With a key of pycti's helper that no setting reads: a warning, not an error.
+      const yml = configYml(c, { ...settings, [urlSetting]: 'http://127.0.0.1:9' }).replace(
+        'connector:\n',
+        'connector:\n  send_to_queue: true\n',
+      );
+      const daemon = deploy(c, yml, { [urlSetting]: vendor.url });
       await daemon.waitForOutput('listening for enrichment requests', 60_000);
+      expect(daemon.stdout.join('')).toContain(
+        'config.yml: connector.send_to_queue is read by pycti, not by this connector: ignored',
+      );
       const work = await enrichOnce(
         platform,
         connectorId,
