@@ -51,9 +51,10 @@ export function secretKeys(shape: ConfigShape): string[] {
 }
 
 /**
- * Parses a connector's settings from the environment. Every problem is collected and thrown at once as a
- * ConfigError naming the env var; a secret's value never appears in it. Secret values are registered for
- * redaction everywhere.
+ * Parses a connector's settings from the environment, then config.yml for those no variable sets, then the
+ * fallback. Every problem is collected and thrown at once as a ConfigError naming the env var (and the
+ * config.yml key, file and line when the value came from there); a secret's value never appears in it.
+ * Secret values are registered for redaction everywhere, wherever they were read.
  */
 export function loadConfig<S extends ConfigShape>(shape: S, options: LoadConfigOptions = {}): ConfigOf<S> {
   const env = readEnvironment(options);
