@@ -56,10 +56,20 @@ const status = z
   .nullish()
   .transform((v) => (v === null || v === undefined ? undefined : String(v)));
 
+/** A hit's verdict: urlscan's search answers carry `verdicts.malicious`/`score`, some `verdicts.overall`. */
+const hitVerdicts = z
+  .looseObject({
+    malicious: flag,
+    score: count,
+    overall: z.looseObject({ malicious: flag, score: count }).nullish(),
+  })
+  .nullish();
+
 export const searchHitSchema = z.looseObject({
   _id: z.string(),
   task: z.looseObject({ time: text, uuid: text, url: text, domain: text }).nullish(),
-  page: z.looseObject({ url: text, domain: text, status }).nullish(),
+  page: z.looseObject({ url: text, domain: text, status, ip: text }).nullish(),
+  verdicts: hitVerdicts,
 });
 export type SearchHit = z.output<typeof searchHitSchema>;
 
@@ -254,6 +264,15 @@ export class UrlscanClient {
 
   /** Search API hits for a query (see search.ts), as urlscan orders them (newest first). */
   async search(query: string, size: number, signal?: AbortSignal): Promise<SearchHit[]> {
+    return (await this.searchWithTotal(query, size, signal)).hits;
+  }
+
+  /** The hits and how many scans match in all (`total`, when urlscan says). */
+  async searchWithTotal(
+    query: string,
+    size: number,
+    signal?: AbortSignal,
+  ): Promise<{ hits: SearchHit[]; total: number | undefined }> {
     const res = await this.send('search', {
       method: 'GET',
       url: '/api/v1/search/',
@@ -261,7 +280,7 @@ export class UrlscanClient {
       schema: searchSchema,
       ...(signal ? { signal } : {}),
     });
-    return res.ok ? res.data.results : [];
+    return res.ok ? { hits: res.data.results, total: res.data.total } : { hits: [], total: 0 };
   }
 
   /** One scan result, or null when urlscan no longer has it (404, 410). */

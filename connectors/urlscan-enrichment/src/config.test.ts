@@ -19,7 +19,7 @@ function configError(env: Record<string, string>): ConfigError {
 }
 
 describe('URLScan settings', () => {
-  it('starts from the seed variables alone, with the seed defaults', () => {
+  it('starts from the seed variables alone, with the seed defaults (the scope: every type either Python connector takes)', () => {
     const config = load(seed);
     expect(config.URLSCAN_API_KEY).toBeUndefined();
     expect(config).toMatchObject({
@@ -27,7 +27,8 @@ describe('URLScan settings', () => {
       OPENCTI_TOKEN: 'opencti-token-123',
       CONNECTOR_ID: '5ba2e62d-4323-4c0e-a06a-bbb0f9772d3a',
       CONNECTOR_NAME: 'URLScan.io',
-      CONNECTOR_SCOPE: ['Domain-Name', 'Url'],
+      // The seed's two types and the official connector's three others (issue 16): one default for both.
+      CONNECTOR_SCOPE: ['Domain-Name', 'Hostname', 'IPv4-Addr', 'IPv6-Addr', 'Url'],
       CONNECTOR_AUTO: true,
       CONNECTOR_CONFIDENCE_LEVEL: 60,
       CONNECTOR_UPDATE_EXISTING_DATA: true,

@@ -87,7 +87,10 @@ export const urlscanConfig = {
     default: DEFAULT_CONNECTOR_ID,
     description: 'A stable UUIDv4 identifying this connector instance (a fixed default: one instance per platform)',
   }),
-  CONNECTOR_AUTO: env.boolean(true, { description: 'Enrich every new Url and Domain-Name automatically' }),
+  CONNECTOR_AUTO: env.boolean(true, {
+    description:
+      'Enrich every new observable in scope automatically (never one this connector created in its last enrichment)',
+  }),
   CONNECTOR_CONFIDENCE_LEVEL: env.int({
     default: 60,
     min: 0,

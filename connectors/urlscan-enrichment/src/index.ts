@@ -1,13 +1,24 @@
 /**
- * URLScan.io: enriches Url and Domain-Name observables from urlscan.io. It searches existing scans first
- * (the newest, or the newest of a live page with ONLY_ACTIVE_URLS) and reads that one result; a new scan
- * is submitted only when URLSCAN_SUBMIT_SCAN=true, never publicly for data above TLP:GREEN.
+ * URLScan.io: enriches Url, Domain-Name and Hostname observables from urlscan.io. It searches existing
+ * scans first (the newest, or the newest of a live page with ONLY_ACTIVE_URLS) and reads that one result;
+ * a new scan is submitted only when URLSCAN_SUBMIT_SCAN=true, never publicly for data above TLP:GREEN.
+ * IPv4-Addr and IPv6-Addr go through the Search API only: the newest scans whose pages contacted them.
  */
 import { ConfigError, defineEnrichment, InputError, packageVersion, type TlpLevel, tlpRank } from '@cti/connector-sdk';
 import { LEGACY_FLAGS_HELP, rewriteLegacyArgs } from './cli.js';
 import { type ScanResult, UrlscanClient, urlscanHttpOptions } from './client.js';
 import { urlscanConfig, type Visibility } from './config.js';
-import { buildSearchQuery, normalizeDomain, SEARCH_SIZE, SEARCH_SIZE_ACTIVE_ONLY, selectHit } from './search.js';
+import { summarizeIpSearch, toIpSearchBundle } from './ip-to-stix.js';
+import {
+  buildSearchQuery,
+  IP_SEARCH_SIZE,
+  normalizeDomain,
+  normalizeIp,
+  SEARCH_SIZE,
+  SEARCH_SIZE_ACTIVE_ONLY,
+  searchKindOf,
+  selectHit,
+} from './search.js';
 import { summarizeVerdicts, toStixBundle } from './to-stix.js';
 
 /**
@@ -27,7 +38,7 @@ export default defineEnrichment({
   name: 'URLScan.io',
   slug: 'urlscan-enrichment',
   version: packageVersion(import.meta.url),
-  scope: ['Domain-Name', 'Url'],
+  scope: ['Domain-Name', 'Hostname', 'IPv4-Addr', 'IPv6-Addr', 'Url'],
   config: urlscanConfig,
   playbookCompatible: true,
   maxTlp: (config) => config.URLSCAN_MAX_TLP,
@@ -59,9 +70,24 @@ export default defineEnrichment({
   async enrich(entity, { config, client, signal, confidence, now }) {
     const value = entity.value ?? '';
     const onlyActive = config.ONLY_ACTIVE_URLS;
-    const query = buildSearchQuery(entity.entityType, value, config.URLSCAN_SEARCH_FILTERED_BY_DATE);
+    const dateFilter = config.URLSCAN_SEARCH_FILTERED_BY_DATE;
+    const kind = searchKindOf(entity.entityType);
+    const query = buildSearchQuery(entity.entityType, value, dateFilter);
+
+    if (kind === 'ip') {
+      // The Search API only, as the official connector: an address is never submitted.
+      const { hits, total } = await client.searchWithTotal(query, IP_SEARCH_SIZE, signal);
+      if (hits.length === 0) return { message: `No urlscan.io scan contacted ${value}` };
+      const bundle = toIpSearchBundle(entity, hits, total, { confidence, dateFilter, now: now() });
+      const summary = summarizeIpSearch(normalizeIp(value) ?? value, hits);
+      return {
+        bundle,
+        message: `urlscan.io: ${summary.scans.length} newest scans contacted ${value} (${summary.malicious} malicious, ${summary.domains.length} page domains), ${bundle.objects.length} objects sent`,
+      };
+    }
+
     const hits = await client.search(query, onlyActive ? SEARCH_SIZE_ACTIVE_ONLY : SEARCH_SIZE, signal);
-    const domain = entity.entityType.toLowerCase() === 'domain-name' ? normalizeDomain(value) : null;
+    const domain = kind === 'domain' ? normalizeDomain(value) : null;
     const hit = selectHit(hits, onlyActive, domain);
 
     let result: ScanResult | null;

@@ -1,8 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '@cti/connector-sdk';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type SearchHit, searchSchema } from './client.js';
-import { buildSearchQuery, escapeQueryTerm, isActive, isScanOf, quotePhrase, selectHit } from './search.js';
+import {
+  buildSearchQuery,
+  escapeQueryTerm,
+  isActive,
+  isScanOf,
+  normalizeIp,
+  quotePhrase,
+  searchKindOf,
+  selectHit,
+} from './search.js';
 
 const search = searchSchema.parse(
   JSON.parse(readFileSync(new URL('../test/fixtures/search.json', import.meta.url), 'utf8')),
@@ -50,7 +60,40 @@ describe('buildSearchQuery', () => {
     expect(() => buildSearchQuery('Domain-Name', 'a.example OR *', null)).toThrow(InputError);
     expect(() => buildSearchQuery('Domain-Name', 'a<b.example', null)).toThrow(/not a domain name/);
     expect(() => buildSearchQuery('Url', 'https://a.example/\nx', null)).toThrow(/control characters/);
-    expect(() => buildSearchQuery('IPv4-Addr', '1.2.3.4', null)).toThrow(/Url and Domain-Name/);
+    expect(() => buildSearchQuery('StixFile', 'abc', null)).toThrow(
+      /Url, Domain-Name, Hostname, IPv4-Addr and IPv6-Addr/,
+    );
+    expect(() => buildSearchQuery('IPv4-Addr', '1.2.3.4 OR *', null)).toThrow(/not an IP address/);
+    expect(() => buildSearchQuery('IPv6-Addr', '2001:db8::/32', null)).toThrow(/not an IP address/);
+  });
+
+  it('Hostname: the same domain: search as a Domain-Name', () => {
+    expect(buildSearchQuery('Hostname', 'Login.Office365-Login.example.net.', '>now-1y')).toBe(
+      'domain:login.office365\\-login.example.net AND date:>now-1y',
+    );
+    expect(searchKindOf('hostname')).toBe('domain');
+  });
+
+  it('IPv4-Addr and IPv6-Addr: a quoted ip: phrase (an IPv6 address is full of colons)', () => {
+    expect(buildSearchQuery('IPv4-Addr', ' 203.0.113.10 ', '>now-1y')).toBe('ip:"203.0.113.10" AND date:>now-1y');
+    expect(buildSearchQuery('IPv6-Addr', '2001:DB8::10', null)).toBe('ip:"2001:db8::10"');
+    expect(searchKindOf('IPv6-Addr')).toBe('ip');
+    expect(searchKindOf('StixFile')).toBeNull();
+  });
+
+  it('an IP query is one quoted phrase for any address, and refuses anything that is not one', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (ip) => {
+        const q = buildSearchQuery(ip.includes(':') ? 'IPv6-Addr' : 'IPv4-Addr', ip, null);
+        expect(q).toBe(`ip:"${ip.toLowerCase()}"`);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string(), (junk) => {
+        fc.pre(normalizeIp(junk) === null);
+        expect(() => buildSearchQuery('IPv4-Addr', junk, null)).toThrow(InputError);
+      }),
+    );
   });
 
   it('is what the Search API receives once URL-encoded', () => {

@@ -3,12 +3,34 @@
  * urlscan's `q` is an Elasticsearch query string: a value must be quoted or escaped, or a URL's `:` and
  * `/` become query syntax (the community connector's `domain:url:<url>` query is the bug this replaces).
  */
+import { isIP } from 'node:net';
 import { InputError } from '@cti/connector-sdk';
 import type { SearchHit } from './client.js';
 
 /** Hits asked for: the newest few are enough to pick one; ONLY_ACTIVE_URLS looks a little further back. */
 export const SEARCH_SIZE = 10;
 export const SEARCH_SIZE_ACTIVE_ONLY = 50;
+/** Scans that contacted an IP: the newest ones listed in the note and mapped (a busy CDN address has millions). */
+export const IP_SEARCH_SIZE = 20;
+
+/** How an observable type is looked up: a page URL, a domain (Domain-Name, Hostname), or an address. */
+export type SearchKind = 'url' | 'domain' | 'ip';
+
+/** The search kind of an OpenCTI entity type, or null when urlscan.io has nothing to say about it. */
+export function searchKindOf(entityType: string): SearchKind | null {
+  switch (entityType.toLowerCase()) {
+    case 'url':
+      return 'url';
+    case 'domain-name':
+    case 'hostname':
+      return 'domain';
+    case 'ipv4-addr':
+    case 'ipv6-addr':
+      return 'ip';
+    default:
+      return null;
+  }
+}
 
 /** Characters with a meaning in an Elasticsearch query string, escaped with a backslash in a bare term. */
 const RESERVED = /[+\-=&|!(){}[\]^"~*?:\\/]/g;
@@ -40,10 +62,18 @@ export function normalizeDomain(value: string): string {
   return value.trim().toLowerCase().replace(/\.$/, '');
 }
 
+/** An IP address as urlscan indexes it (IPv6 in lower case), or null when `value` is not one. */
+export function normalizeIp(value: string): string | null {
+  const trimmed = value.trim();
+  return isIP(trimmed) === 0 ? null : trimmed.toLowerCase();
+}
+
 /**
  * The `q` of the Search API for an observable:
  * - Url: `page.url:"<url>"` (a URL without a path also matches the same URL with `/`, as urlscan records it);
- * - Domain-Name: `domain:<domain>`;
+ * - Domain-Name, Hostname: `domain:<domain>`;
+ * - IPv4-Addr, IPv6-Addr: `ip:"<address>"` (every scan whose page contacted the address; quoted, an IPv6
+ *   address is full of `:`), the official connector's search;
  * then `AND date:<filter>` when a date filter is set.
  */
 export function buildSearchQuery(entityType: string, value: string, dateFilter: string | null): string {
@@ -52,7 +82,7 @@ export function buildSearchQuery(entityType: string, value: string, dateFilter: 
     throw new InputError(`Cannot search urlscan.io for ${JSON.stringify(value)}: empty or control characters`);
   }
   let query: string;
-  switch (entityType.toLowerCase()) {
+  switch (searchKindOf(entityType)) {
     case 'url': {
       const variants = [trimmed];
       if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]+$/i.test(trimmed)) variants.push(`${trimmed}/`);
@@ -60,11 +90,19 @@ export function buildSearchQuery(entityType: string, value: string, dateFilter: 
       query = terms.length === 1 ? (terms[0] as string) : `(${terms.join(' OR ')})`;
       break;
     }
-    case 'domain-name':
+    case 'domain':
       query = `domain:${escapeQueryTerm(normalizeDomain(trimmed))}`;
       break;
+    case 'ip': {
+      const ip = normalizeIp(trimmed);
+      if (ip === null) throw new InputError(`Cannot search urlscan.io for ${JSON.stringify(value)}: not an IP address`);
+      query = `ip:${quotePhrase(ip)}`;
+      break;
+    }
     default:
-      throw new InputError(`urlscan.io enrichment handles Url and Domain-Name observables, not ${entityType}`);
+      throw new InputError(
+        `urlscan.io enrichment handles Url, Domain-Name, Hostname, IPv4-Addr and IPv6-Addr observables, not ${entityType}`,
+      );
   }
   return dateFilter === null ? query : `${query} AND date:${dateFilter}`;
 }
@@ -73,6 +111,17 @@ export function buildSearchQuery(entityType: string, value: string, dateFilter: 
 export function isActive(hit: SearchHit): boolean {
   const status = hit.page?.status;
   return status !== undefined && status !== null && String(status).trim() === '200';
+}
+
+/**
+ * Hits ordered by scan time, newest first. urlscan returns them so; they are ordered again so a reordered
+ * answer cannot pass an old scan for the newest (hits without a time keep their place after the dated ones).
+ */
+export function newestFirst(hits: readonly SearchHit[]): SearchHit[] {
+  return hits
+    .map((hit, index) => ({ hit, index, time: timeOf(hit) }))
+    .sort((a, b) => (b.time === a.time ? a.index - b.index : b.time > a.time ? 1 : -1))
+    .map((entry) => entry.hit);
 }
 
 function timeOf(hit: SearchHit): number {
@@ -105,9 +154,8 @@ export function selectHit(
   onlyActive: boolean,
   domain: string | null = null,
 ): SearchHit | null {
-  const ordered = hits
-    .map((hit, index) => ({ hit, index, time: timeOf(hit) }))
-    .sort((a, b) => (b.time === a.time ? a.index - b.index : b.time > a.time ? 1 : -1))
-    .map((entry) => entry.hit);
-  return ordered.find((hit) => (!onlyActive || isActive(hit)) && (domain === null || isScanOf(hit, domain))) ?? null;
+  return (
+    newestFirst(hits).find((hit) => (!onlyActive || isActive(hit)) && (domain === null || isScanOf(hit, domain))) ??
+    null
+  );
 }

@@ -12,7 +12,15 @@ import {
 } from '@cti/connector-sdk';
 import { compareWithUpstream, upstreamIdCase } from '@cti/connector-testkit';
 import { describe, expect, it } from 'vitest';
-import { resultSchema, type ScanResult } from './client.js';
+import { resultSchema, type ScanResult, type SearchHit, searchSchema } from './client.js';
+import {
+  ipNoteId,
+  ipSearchPageUrl,
+  MAX_IP_DOMAINS,
+  MAX_IP_SCANS,
+  summarizeIpSearch,
+  toIpSearchBundle,
+} from './ip-to-stix.js';
 import {
   AUTHOR_NAME,
   type MappingOptions,
@@ -56,8 +64,8 @@ const AMBER = TLP_MARKING_IDS['TLP:AMBER'];
 const PAP = 'marking-definition--2c3a9a44-1b35-5bcb-8c8e-4b8b8ad0b1a0';
 
 /** An observable as the platform hands it over: GraphQL form, and the STIX form with OpenCTI's SCO extension. */
-function observable(entityType: 'Url' | 'Domain-Name', value: string) {
-  const type = entityType === 'Url' ? 'url' : 'domain-name';
+function observable(entityType: 'Url' | 'Domain-Name' | 'Hostname' | 'IPv4-Addr' | 'IPv6-Addr', value: string) {
+  const type = entityType.toLowerCase();
   const id = observableId(type, { value });
   return toEnrichmentEntity(
     {
@@ -351,5 +359,105 @@ describe('verdicts, labels and Markdown', () => {
     const hostile = resultSchema.parse({ ...malicious, page: { ...malicious.page, title: 'a|b\n| x | y |' } });
     const content = noteContent(hostile, summarizeVerdicts(hostile));
     expect(content).toContain('| Title | a\\|b \\| x \\| y \\| |');
+  });
+});
+
+describe('toStixBundle: a Hostname, searched like a Domain-Name', () => {
+  it('resolves to the addresses that served it, with a hostname indicator when malicious', () => {
+    const entity = observable('Hostname', 'office365-login.example.net');
+    const objects = byId(toStixBundle(entity, malicious, options).objects);
+    expect(entity.id).toBe(observableId('hostname', { value: 'office365-login.example.net' }));
+    expect(objects.get(relationshipId('resolves-to', entity.id, IP4))).toMatchObject({ source_ref: entity.id });
+    expect(objects.get(relationshipId('resolves-to', entity.id, IP6))).toMatchObject({ target_ref: IP6 });
+    const indicator = [...objects.values()].find((o) => o.type === 'indicator');
+    expect(indicator).toMatchObject({
+      pattern: "[hostname:value = 'office365-login.example.net']",
+      x_opencti_main_observable_type: 'Hostname',
+    });
+    expect(
+      validateBundle(
+        { type: 'bundle', id: 'bundle--0b6b6f55-3c59-4b1c-9d6d-1c5c1f9e3b41', objects: [...objects.values()] } as never,
+        { external: [entity.id, PAP] },
+      ),
+    ).toEqual([]);
+  });
+});
+
+describe('toIpSearchBundle: an address from its search hits', () => {
+  const IP = '203.0.113.10';
+  const hits = searchSchema.parse(
+    JSON.parse(readFileSync(new URL('../test/fixtures/search-ip.json', import.meta.url), 'utf8')),
+  );
+  const entity = observable('IPv4-Addr', IP);
+  const ipOptions = { confidence: 60, dateFilter: '>now-1y', now: options.now };
+  const bundle = toIpSearchBundle(entity, hits.results, hits.total, ipOptions);
+  const objects = byId(bundle.objects);
+
+  it("links the official connector's search page from the observable, and keeps its id", () => {
+    expect(entity.id).toBe(IP4);
+    const re = objects.get(IP4) as {
+      x_opencti_external_references: Array<{ url: string }>;
+      x_opencti_labels: string[];
+    };
+    expect(re.x_opencti_external_references.map((r) => r.url)).toContain(
+      'https://urlscan.io/search#ip%3A203.0.113.10%20AND%20date%3A%3Enow-1y',
+    );
+    expect(decodeURIComponent(ipSearchPageUrl(IP, '>now-1y').split('#')[1] ?? '')).toBe(
+      'ip:203.0.113.10 AND date:>now-1y',
+    );
+    expect(ipSearchPageUrl(IP, null)).toBe('https://urlscan.io/search#ip%3A203.0.113.10');
+    expect(re.x_opencti_labels).toEqual(['phishing-campaign', 'urlscan']);
+  });
+
+  it('relates the page domains: resolves-to when the page was served from the address, else related-to', () => {
+    const phish = observableId('domain-name', { value: 'office365-login.example.net' });
+    const shop = observableId('domain-name', { value: 'shop.example.com' });
+    expect(objects.get(relationshipId('resolves-to', phish, IP4))).toBeDefined();
+    expect(objects.get(relationshipId('related-to', shop, IP4))).toMatchObject({
+      description: 'urlscan.io: a page on shop.example.com loaded content from 203.0.113.10',
+    });
+    // The bare-address scan gives no domain.
+    expect([...objects.values()].filter((o) => o.type === 'domain-name').map((o) => o.value)).toEqual([
+      'office365-login.example.net',
+      'shop.example.com',
+    ]);
+  });
+
+  it('lists the newest scans with their verdicts in one note per address', () => {
+    const note = objects.get(ipNoteId(IP)) as { content: string; created: string; object_marking_refs: string[] };
+    expect(note.content).toContain('1 with a malicious verdict');
+    expect(note.content).toMatch(/office365-login\.example\.net.*\| yes \| malicious \(100\) \|/);
+    expect(note.content).toMatch(/shop\.example\.com.*\| no \| not malicious \(0\) \|/);
+    expect(note.content).toMatch(/http:\/\/203\.0\.113\.10\/.*\| 404 \| yes \| n\/a \|/);
+    expect(note.created).toBe('2025-03-04T09:12:45.123Z');
+    expect(note.object_marking_refs).toEqual([AMBER, PAP]);
+    expect(validateBundle(bundle, { external: [IP4, PAP] })).toEqual([]);
+  });
+
+  it('bounds the domains and the scans however many hits urlscan returns', () => {
+    const many = Array.from(
+      { length: 200 },
+      (_, i) =>
+        searchSchema.parse({
+          results: [
+            {
+              _id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+              task: { time: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString() },
+              page: { domain: `site${i}.example`, ip: IP },
+            },
+          ],
+        }).results[0] as SearchHit,
+    );
+    const summary = summarizeIpSearch(IP, many);
+    expect(summary.scans).toHaveLength(MAX_IP_SCANS);
+    expect(summary.domains).toHaveLength(MAX_IP_DOMAINS);
+    expect(summary.domains[0]?.domain).toBe('site199.example'); // newest first
+  });
+
+  it('an IPv6 address is an IPv6-Addr, searched and linked in lower case', () => {
+    const v6 = observable('IPv6-Addr', '2001:db8::10');
+    const b = toIpSearchBundle(v6, hits.results, 3, { ...ipOptions, dateFilter: null });
+    expect(b.objects.find((o) => o.id === v6.id)?.type).toBe('ipv6-addr');
+    expect(validateBundle(b, { external: [v6.id, PAP] })).toEqual([]);
   });
 });

@@ -247,7 +247,7 @@ interface ScannedIp {
 }
 
 /**
- * The addresses the observable was seen at. A Url: the address of its page. A Domain-Name: the page's
+ * The addresses the observable was seen at. A Url: the address of its page. A Domain-Name or Hostname: the page's
  * address when the page is on that domain, and every address urlscan saw serving that domain (a
  * `domain:` search also finds scans of other sites that merely loaded something from it).
  */
@@ -281,6 +281,7 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
   const observableId = entity.id;
   const value = entity.value ?? '';
   const isUrl = entity.entityType.toLowerCase() === 'url';
+  const isHostname = entity.entityType.toLowerCase() === 'hostname';
   const uuid = result.task.uuid.toLowerCase();
   // The scan's time when urlscan gives a real instant (in the one STIX form), else the enrichment's own.
   const scanTime = (result.task.time && toStixTimestamp(result.task.time)) || undefined;
@@ -314,7 +315,12 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
         : buildObservable('ipv4-addr', { value: seen.ip }, ctx);
     objects.push(ip);
     if (isUrl) relate('related-to', ip.id, `urlscan.io: the page of this URL was served from ${seen.ip}`);
-    else relate('resolves-to', ip.id, `urlscan.io: this domain resolved to ${seen.ip} when scanned`);
+    else
+      relate(
+        'resolves-to',
+        ip.id,
+        `urlscan.io: this ${isHostname ? 'hostname' : 'domain'} resolved to ${seen.ip} when scanned`,
+      );
     if (seen.asn !== undefined) {
       const as = buildObservable(
         'autonomous-system',
@@ -353,7 +359,7 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
   objects.push({ ...note, id: scanNoteId(uuid) });
 
   if (summary.malicious && o.createIndicator && value !== '') {
-    const stixType = isUrl ? 'url' : 'domain-name';
+    const stixType = isUrl ? 'url' : isHostname ? 'hostname' : 'domain-name';
     // The observable's own value, so the pattern (and the indicator id) is what any connector would write.
     const indicatorValue = value.trim();
     const indicator = buildIndicator(
@@ -361,7 +367,7 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
         pattern: `[${stixType}:value = ${patternLiteral(indicatorValue)}]`,
         pattern_type: 'stix',
         name: indicatorValue,
-        description: `urlscan.io classifies this ${isUrl ? 'URL' : 'domain'} as malicious${
+        description: `urlscan.io classifies this ${isUrl ? 'URL' : isHostname ? 'hostname' : 'domain'} as malicious${
           summary.categories.length ? ` (${summary.categories.join(', ')})` : ''
         }${summary.brands.length ? `, targeting ${summary.brands.join(', ')}` : ''}`,
         indicator_types: ['malicious-activity'],

@@ -79,6 +79,8 @@ export default defineConformance({
     samples: [
       { entity_type: 'Url', value: `https://${PHISHING_HOST}/common/oauth2/authorize`, markings: ['TLP:AMBER'] },
       { entity_type: 'Domain-Name', value: 'ayyza.com', markings: ['TLP:GREEN'] },
+      // The address ayyza.com's page was served from: the recorded search stands for its ip: search.
+      { entity_type: 'IPv4-Addr', value: '159.69.55.137', markings: ['TLP:GREEN'] },
     ],
   },
 });

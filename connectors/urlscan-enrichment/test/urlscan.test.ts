@@ -44,6 +44,7 @@ function searchRoute(req: FakeRequest) {
       },
     };
   }
+  if (q.startsWith('ip:"203.0.113.10"')) return { body: fixture('search-ip.json') };
   if (q.includes('limited.example')) {
     return {
       status: 429,
@@ -81,7 +82,7 @@ describe('URLScan connector end to end', () => {
     const d = await start();
     expect(bed.platform.connector(d.connectorId)?.registrations.at(-1)?.input).toMatchObject({
       type: 'INTERNAL_ENRICHMENT',
-      scope: ['Domain-Name', 'Url'],
+      scope: ['Domain-Name', 'Hostname', 'IPv4-Addr', 'IPv6-Addr', 'Url'],
       name: 'URLScan.io',
       auto: true,
       playbook_compatible: true,
@@ -138,6 +139,59 @@ describe('URLScan connector end to end', () => {
     const resolvesTo = objects.filter((o) => o.relationship_type === 'resolves-to');
     expect(resolvesTo.map((o) => o.source_ref)).toEqual([domain.standard_id, domain.standard_id]);
     expect(objects.filter((o) => o.type === 'ipv6-addr').map((o) => o.value)).toEqual(['2001:db8::10']);
+  });
+
+  it('enriches a Hostname through the same search-first flow as a Domain-Name', async () => {
+    const d = await start();
+    const host = bed.platform.addEntity({ entity_type: 'Hostname', value: PHISH_DOMAIN, markings: ['TLP:GREEN'] });
+    const work = await enrichAndWait(d.connectorId, host.standard_id);
+    expect(work.status).toBe('complete');
+    expect(work.errors).toEqual([]);
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
+    expect(bed.vendor.requests[0]?.query.get('q')).toBe('domain:office365\\-login.example.net AND date:>now-1y');
+    const objects = bed.platform.objects({ workId: work.id }).map((o) => o.object);
+    expect(objects.find((o) => o.id === host.standard_id)?.type).toBe('hostname');
+    expect(objects.filter((o) => o.relationship_type === 'resolves-to').map((o) => o.source_ref)).toContain(
+      host.standard_id,
+    );
+    expect(objects.find((o) => o.type === 'indicator')?.pattern).toBe(`[hostname:value = '${PHISH_DOMAIN}']`);
+  });
+
+  it('enriches an IPv4-Addr from the Search API alone: the scans that contacted it, their domains', async () => {
+    const d = await start();
+    const ip = bed.platform.addEntity({ entity_type: 'IPv4-Addr', value: '203.0.113.10' });
+    const work = await enrichAndWait(d.connectorId, ip.standard_id);
+    expect(work.status).toBe('complete');
+    expect(work.errors).toEqual([]);
+    expect(work.messages.map((m) => m.message).join()).toMatch(
+      /3 newest scans contacted 203\.0\.113\.10 \(1 malicious, 2 page domains\)/,
+    );
+    // One search, no result read, nothing submitted.
+    expect(bed.vendor.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/v1/search/']);
+    expect(bed.vendor.requests[0]?.query.get('q')).toBe('ip:"203.0.113.10" AND date:>now-1y');
+    expect(bed.vendor.requests[0]?.query.get('size')).toBe('20');
+    const objects = bed.platform.objects({ workId: work.id }).map((o) => o.object);
+    const knowledge = bed.platform.knowledge(ip.standard_id);
+    expect(knowledge?.externalReferences.map((r) => r.url)).toContain(
+      'https://urlscan.io/search#ip%3A203.0.113.10%20AND%20date%3A%3Enow-1y',
+    );
+    expect(objects.filter((o) => o.type === 'domain-name').map((o) => o.value)).toEqual([
+      'office365-login.example.net',
+      'shop.example.com',
+    ]);
+    expect(objects.find((o) => o.type === 'note')?.content).toContain('1 with a malicious verdict');
+    expect(bed.platform.stixViolations()).toEqual([]);
+  });
+
+  it('an IPv6-Addr that no scan contacted: "no scan" and nothing sent', async () => {
+    const d = await start();
+    const ip = bed.platform.addEntity({ entity_type: 'IPv6-Addr', value: '2001:db8::99' });
+    const work = await enrichAndWait(d.connectorId, ip.standard_id);
+    expect(work.status).toBe('complete');
+    expect(work.errors).toEqual([]);
+    expect(work.messages.map((m) => m.message)).toContain('No urlscan.io scan contacted 2001:db8::99');
+    expect(bed.vendor.requests[0]?.query.get('q')).toBe('ip:"2001:db8::99" AND date:>now-1y');
+    expect(bed.platform.objects({ workId: work.id })).toEqual([]);
   });
 
   it('reads the newest live scan with ONLY_ACTIVE_URLS, and ends with "no scan found" when there is none', async () => {
