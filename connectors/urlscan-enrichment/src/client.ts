@@ -151,6 +151,7 @@ export const resultSchema = z.looseObject({
     method: text,
     visibility: text,
     reportURL: text,
+    screenshotURL: text,
   }),
   page: pageSchema.nullish().transform((v) => v ?? pageSchema.parse({})),
   verdicts: z
@@ -329,6 +330,25 @@ export class UrlscanClient {
       }
       wait = Math.min(POLL_INTERVAL_MS, left);
     }
+  }
+
+  /**
+   * The page screenshot of a scan, from `/screenshots/<uuid>.png` on URLSCAN_API_URL's origin (never from a
+   * URL the result names), at most `maxBytes`; null when urlscan has none (404, 410).
+   * @throws UpstreamApiError with reason 'too-large' as soon as the download passes `maxBytes`.
+   */
+  async screenshot(uuid: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array | null> {
+    if (!UUID.test(uuid)) throw new InputError(`Not a urlscan.io scan uuid: ${JSON.stringify(uuid)}`);
+    const res = await this.send('retrieve', {
+      method: 'GET',
+      url: `/screenshots/${uuid.toLowerCase()}.png`,
+      responseType: 'bytes',
+      maxResponseBytes: maxBytes,
+      maxResponseSetting: 'URLSCAN_SCREENSHOT_MAX_MB',
+      acceptStatus: [404, 410],
+      ...(signal ? { signal } : {}),
+    });
+    return res.ok && res.data instanceof Uint8Array ? res.data : null;
   }
 
   private fetchResult(uuid: string, signal?: AbortSignal) {

@@ -142,11 +142,18 @@ export const urlscanConfig = {
     yaml: ['urlscan.create_indicator', 'urlscan_enrichment.create_indicator'],
     description: 'An Indicator based-on the observable when the overall verdict is malicious',
   }),
-  URLSCAN_IMPORT_SCREENSHOT: env.optionalBoolean({
+  URLSCAN_IMPORT_SCREENSHOT: env.boolean(true, {
     aliases: ['URLSCAN_ENRICHMENT_IMPORT_SCREENSHOT'],
     yaml: ['urlscan.import_screenshot', 'urlscan_enrichment.import_screenshot'],
     description:
-      "Accepted for compatibility with the official connector's settings and config.yml; screenshots are not imported",
+      "Attach the scan's page screenshot (PNG) to the observable as a file; it must be a PNG within URLSCAN_SCREENSHOT_MAX_MB",
+  }),
+  URLSCAN_SCREENSHOT_MAX_MB: env.int({
+    default: 5,
+    min: 1,
+    max: 10,
+    description:
+      'Largest screenshot attached, in MiB; a larger one is left out (one broker message carries the observable and its file)',
   }),
   URLSCAN_SUBMIT_SCAN: env.boolean(false, {
     description: 'Submit a new scan when urlscan.io has none (needs URLSCAN_API_KEY; uses the scan quota)',

@@ -44,7 +44,14 @@ function entity(entityType: 'Url' | 'Domain-Name', value: string, tlp: TlpLevel 
 /** Runs the connector's enrich() as the SDK would, against nock, with settings from `env`. */
 async function enrich(target: EnrichmentEntity, env: Record<string, string> = {}) {
   const config = loadConfig(shapeOf(urlscan), {
-    env: { OPENCTI_TOKEN: 'x', URLSCAN_API_KEY: KEY, URLSCAN_SUBMIT_WAIT_SECONDS: '10', ...env },
+    // Screenshots are tested end to end (test/urlscan.test.ts): off here unless a test turns them on.
+    env: {
+      OPENCTI_TOKEN: 'x',
+      URLSCAN_API_KEY: KEY,
+      URLSCAN_SUBMIT_WAIT_SECONDS: '10',
+      URLSCAN_IMPORT_SCREENSHOT: 'false',
+      ...env,
+    },
     dotenvPath: false,
   }) as unknown as UrlscanConfig;
   const http = createHttpClientWith(urlscanHttpOptions(config), { ...defaultHttpRuntime, env: {} });

@@ -4,7 +4,18 @@
  * a new scan is submitted only when URLSCAN_SUBMIT_SCAN=true, never publicly for data above TLP:GREEN.
  * IPv4-Addr and IPv6-Addr go through the Search API only: the newest scans whose pages contacted them.
  */
-import { ConfigError, defineEnrichment, InputError, packageVersion, type TlpLevel, tlpRank } from '@cti/connector-sdk';
+import {
+  AttachmentError,
+  ConfigError,
+  defineEnrichment,
+  InputError,
+  type Logger,
+  packageVersion,
+  type StixBundle,
+  type TlpLevel,
+  tlpRank,
+  UpstreamApiError,
+} from '@cti/connector-sdk';
 import { LEGACY_FLAGS_HELP, rewriteLegacyArgs } from './cli.js';
 import { type ScanResult, UrlscanClient, urlscanHttpOptions } from './client.js';
 import { urlscanConfig, type Visibility } from './config.js';
@@ -19,7 +30,7 @@ import {
   searchKindOf,
   selectHit,
 } from './search.js';
-import { summarizeVerdicts, toStixBundle } from './to-stix.js';
+import { summarizeVerdicts, toStixBundle, withScreenshot } from './to-stix.js';
 
 /**
  * A public scan publishes the URL to everyone on urlscan.io: refused for an observable above TLP:GREEN
@@ -31,6 +42,29 @@ export function assertVisibilityAllowed(visibility: Visibility, tlp: TlpLevel): 
     throw new InputError(
       `Refused to submit a public urlscan.io scan of an observable marked ${tlp}: public scans are visible to everyone; set URLSCAN_VISIBILITY=unlisted or private`,
     );
+  }
+}
+
+/**
+ * The scan's screenshot attached to the observable. The screenshot is a bonus: when urlscan has none, it is
+ * too large, or it is not a PNG, the enrichment goes on without it and its message says why.
+ */
+async function attachScreenshot(
+  bundle: StixBundle,
+  observableId: string,
+  result: ScanResult,
+  maxMb: number,
+  { client, logger, signal }: { client: UrlscanClient; logger: Logger; signal: AbortSignal },
+): Promise<{ bundle: StixBundle; note: string }> {
+  const maxBytes = maxMb * 1024 * 1024;
+  try {
+    const png = await client.screenshot(result.task.uuid, maxBytes, signal);
+    if (png === null) return { bundle, note: '; urlscan.io has no screenshot of this scan' };
+    return { bundle: withScreenshot(bundle, observableId, result, png, maxBytes), note: ', with its screenshot' };
+  } catch (err) {
+    if (signal.aborted || !(AttachmentError.is(err) || UpstreamApiError.is(err))) throw err;
+    logger.warn({ err, uuid: result.task.uuid }, 'screenshot left out');
+    return { bundle, note: `; screenshot left out: ${(err as Error).message}` };
   }
 }
 
@@ -67,7 +101,7 @@ export default defineEnrichment({
     });
   },
 
-  async enrich(entity, { config, client, signal, confidence, now }) {
+  async enrich(entity, { config, client, logger, signal, confidence, now }) {
     const value = entity.value ?? '';
     const onlyActive = config.ONLY_ACTIVE_URLS;
     const dateFilter = config.URLSCAN_SEARCH_FILTERED_BY_DATE;
@@ -111,15 +145,25 @@ export default defineEnrichment({
       origin = `new ${config.URLSCAN_VISIBILITY} scan`;
     }
 
-    const bundle = toStixBundle(entity, result, {
+    let bundle = toStixBundle(entity, result, {
       confidence,
       createIndicator: config.URLSCAN_CREATE_INDICATOR,
       now: now(),
     });
+    let screenshot = '';
+    if (config.URLSCAN_IMPORT_SCREENSHOT && result.task.screenshotURL !== undefined) {
+      const attached = await attachScreenshot(bundle, entity.id, result, config.URLSCAN_SCREENSHOT_MAX_MB, {
+        client,
+        logger,
+        signal,
+      });
+      bundle = attached.bundle;
+      screenshot = attached.note;
+    }
     const verdict = summarizeVerdicts(result).malicious ? 'malicious' : 'not malicious';
     return {
       bundle,
-      message: `urlscan.io: ${value} is ${verdict} (${origin} ${result.task.uuid} of ${result.task.time ?? 'unknown date'}), ${bundle.objects.length} objects sent`,
+      message: `urlscan.io: ${value} is ${verdict} (${origin} ${result.task.uuid} of ${result.task.time ?? 'unknown date'}), ${bundle.objects.length} objects sent${screenshot}`,
     };
   },
 });

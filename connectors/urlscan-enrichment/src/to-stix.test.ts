@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
+  AttachmentError,
   identityId,
   indicatorId,
   noteId,
@@ -11,6 +12,7 @@ import {
   validateBundle,
 } from '@cti/connector-sdk';
 import { compareWithUpstream, upstreamIdCase } from '@cti/connector-testkit';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resultSchema, type ScanResult, type SearchHit, searchSchema } from './client.js';
 import {
@@ -29,9 +31,11 @@ import {
   resultPageUrl,
   scanNoteId,
   scannedIps,
+  screenshotFileName,
   summarizeVerdicts,
   toStixBundle,
   urlscanLabels,
+  withScreenshot,
 } from './to-stix.js';
 
 const fixture = (name: string): ScanResult =>
@@ -459,5 +463,41 @@ describe('toIpSearchBundle: an address from its search hits', () => {
     const b = toIpSearchBundle(v6, hits.results, 3, { ...ipOptions, dateFilter: null });
     expect(b.objects.find((o) => o.id === v6.id)?.type).toBe('ipv6-addr');
     expect(validateBundle(b, { external: [v6.id, PAP] })).toEqual([]);
+  });
+});
+
+describe('the screenshot', () => {
+  const PNG_BYTES = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+  const entity = observable('Url', PHISH_URL);
+
+  it('is named as the official connector names it: title with - for spaces, _uuid.png', () => {
+    expect(screenshotFileName(malicious)).toBe('Sign-in-to-your-account_4f1d7a2c-8b3e-4c6a-9d2f-6a1b0c3e5f71.png');
+    expect(screenshotFileName(benign)).toBe('105d1aac-ccc0-4393-b421-da95bd4faafd.png');
+  });
+
+  it('gets a file name for any page title, however hostile (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (title) => {
+        const result = { ...malicious, page: { ...malicious.page, title } };
+        const bundle = withScreenshot(toStixBundle(entity, result, options), entity.id, result, PNG_BYTES, 1024);
+        const files = bundle.objects.find((o) => o.id === entity.id)?.x_opencti_files as Array<{ name: string }>;
+        expect(files).toHaveLength(1);
+        expect(files[0]?.name).toMatch(
+          /_4f1d7a2c-8b3e-4c6a-9d2f-6a1b0c3e5f71\.png$|^4f1d7a2c-8b3e-4c6a-9d2f-6a1b0c3e5f71\.png$/,
+        );
+        const name = files[0]?.name ?? '';
+        expect([...name].some((c) => c.charCodeAt(0) < 0x20 || c === '/' || c === '\\')).toBe(false);
+      }),
+    );
+  });
+
+  it('is attached to the observable only, and refused when it is not a PNG or over the cap', () => {
+    const bundle = toStixBundle(entity, malicious, options);
+    const shot = withScreenshot(bundle, entity.id, malicious, PNG_BYTES, 1024);
+    expect(shot.objects.filter((o) => 'x_opencti_files' in o).map((o) => o.id)).toEqual([entity.id]);
+    expect(validateBundle(shot, { external: [URL_ID, PAP] })).toEqual([]);
+    const html = new TextEncoder().encode('<html>Access denied</html>');
+    expect(() => withScreenshot(bundle, entity.id, malicious, html, 1024)).toThrow(AttachmentError);
+    expect(() => withScreenshot(bundle, entity.id, malicious, PNG_BYTES, 8)).toThrow(/over the 8 bytes accepted/);
   });
 });

@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import {
   assembleBundle,
+  attachFile,
   buildAuthor,
   buildIdentity,
   buildIndicator,
@@ -271,6 +272,40 @@ export function scannedIps(entityType: string, value: string, result: ScanResult
     }
   }
   return [...out.values()];
+}
+
+/**
+ * The screenshot's file name, the official connector's: the page title with `-` for spaces, `_`, the scan
+ * uuid, `.png`. The title comes from the scanned page: anything that is not a plain file-name character
+ * becomes `_`, and it is cut at 100 characters. Without a title, the uuid alone.
+ */
+export function screenshotFileName(result: ScanResult): string {
+  const uuid = result.task.uuid.toLowerCase();
+  const title = [...(result.page.title ?? '').trim().replace(/ /g, '-')]
+    .map((c) => (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f || '/\\:*?"<>|'.includes(c) ? '_' : c))
+    .join('')
+    .slice(0, 100);
+  return title === '' ? `${uuid}.png` : `${title}_${uuid}.png`;
+}
+
+/**
+ * `bundle` with the scan's screenshot attached to the enriched observable (`x_opencti_files`).
+ * @throws AttachmentError when the bytes are not a PNG or are over `maxBytes`; nothing is attached then.
+ */
+export function withScreenshot(
+  bundle: StixBundle,
+  observableId: string,
+  result: ScanResult,
+  png: Uint8Array,
+  maxBytes: number,
+): StixBundle {
+  const file = { name: screenshotFileName(result), mimeType: 'image/png', data: png };
+  return {
+    ...bundle,
+    objects: bundle.objects.map((o) =>
+      o.id === observableId ? attachFile(o, file, { maxBytes, maxBytesSetting: 'URLSCAN_SCREENSHOT_MAX_MB' }) : o,
+    ),
+  };
 }
 
 /** The enrichment bundle for a scan result about `entity`. */

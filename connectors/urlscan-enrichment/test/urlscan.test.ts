@@ -14,6 +14,7 @@ import {
   timestampFormProblems,
   waitUntil,
 } from '@cti/connector-testkit';
+import { PNG } from 'pngjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONNECTOR_ID } from '../src/config.js';
 import urlscan from '../src/index.js';
@@ -63,9 +64,33 @@ function resultRoute(req: FakeRequest) {
   return { status: 404, body: { message: 'Not found' } };
 }
 
+/** A real PNG (4×3 pixels), what urlscan serves at /screenshots/<uuid>.png. */
+const SCREENSHOT = PNG.sync.write(
+  Object.assign(new PNG({ width: 4, height: 3 }), { data: Buffer.alloc(4 * 3 * 4, 0x7f) }),
+);
+
+/**
+ * Screenshots: the phishing scan's is a PNG; the live example.com scan's answers an HTML page with status
+ * 200 (a proxy's error page, not a PNG); every other one is missing.
+ */
+function screenshotRoute(req: FakeRequest) {
+  const uuid = req.path
+    .split('/')
+    .pop()
+    ?.replace(/\.png$/, '');
+  if (uuid === PHISH_SCAN) return { body: SCREENSHOT, headers: { 'content-type': 'image/png' } };
+  if (uuid === LIVE_SCAN)
+    return { body: '<html><body>Access denied</body></html>', headers: { 'content-type': 'image/png' } };
+  return { status: 404, body: { message: 'Not found' } };
+}
+
 const bed = connectorTestbed({
   definition: urlscan,
-  routes: { 'GET /api/v1/search/': searchRoute, 'GET /api/v1/result/:uuid': resultRoute },
+  routes: {
+    'GET /api/v1/search/': searchRoute,
+    'GET /api/v1/result/:uuid': resultRoute,
+    'GET /screenshots/:file': screenshotRoute,
+  },
   env: (vendor) => ({ URLSCAN_API_KEY: KEY, URLSCAN_API_URL: vendor.url }),
 });
 beforeAll(() => bed.setup());
@@ -73,8 +98,20 @@ afterEach(() => bed.reset());
 afterAll(() => bed.close());
 const { start } = bed;
 
+/**
+ * Asks for an enrichment and waits for its work to be complete AND its outcome reported: the worker may
+ * complete a work (every object imported) before the connector's closing message reaches it.
+ */
 async function enrichAndWait(connectorId: string, entityId: string) {
-  return bed.platform.waitForWork(await bed.platform.askEnrichment(connectorId, entityId), { timeoutMs: 30_000 });
+  const workId = await bed.platform.askEnrichment(connectorId, entityId);
+  await bed.platform.waitForWork(workId, { timeoutMs: 30_000 });
+  await waitUntil(() => Boolean(bed.platform.work(workId)?.processed_time), {
+    timeoutMs: 30_000,
+    message: `work ${workId} to be reported processed`,
+  });
+  const work = bed.platform.work(workId);
+  if (work === undefined) throw new Error(`work ${workId} is gone`);
+  return work;
 }
 
 describe('URLScan connector end to end', () => {
@@ -93,8 +130,13 @@ describe('URLScan connector end to end', () => {
     expect(work.errors).toEqual([]);
     expect(work.messages.map((m) => m.message).join()).toMatch(/is malicious \(newest scan 4f1d7a2c/);
 
-    // Two requests: the search and that one result.
-    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
+    // Three requests: the search, that one result, its screenshot.
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual([
+      '/api/v1/search/',
+      `/api/v1/result/${PHISH_SCAN}/`,
+      `/screenshots/${PHISH_SCAN}.png`,
+    ]);
+    expect(work.messages.map((m) => m.message).join()).toMatch(/objects sent, with its screenshot/);
     const search = bed.vendor.requests[0] as FakeRequest;
     expect(search.query.get('q')).toBe(`page.url:"${PHISH_URL}" AND date:>now-1y`);
     expect(search.query.get('size')).toBe('10');
@@ -127,6 +169,71 @@ describe('URLScan connector end to end', () => {
     expect(objects.find((o) => o.type === 'identity' && o.name === 'URLScan.io')).toBeDefined();
   });
 
+  it('attaches the screenshot to the observable as a file the platform stores, PNG bytes intact', async () => {
+    const d = await start();
+    const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL, markings: ['TLP:GREEN'] });
+    const work = await enrichAndWait(d.connectorId, url.standard_id);
+    expect(work.status).toBe('complete');
+    const shot = bed.vendor.requests.find((r) => r.path.startsWith('/screenshots/'));
+    // Fetched from the API's own origin, with its key (urlscan's origin); never the result's screenshotURL host.
+    expect(shot?.headers['api-key']).toBe(KEY);
+    const files = bed.platform.knowledge(url.standard_id)?.files ?? [];
+    expect(files.map((f) => [f.name, f.mimeType, f.noTriggerImport])).toEqual([
+      [`Sign-in-to-your-account_${PHISH_SCAN}.png`, 'image/png', true],
+    ]);
+    expect(Buffer.from(files[0]?.data ?? []).equals(SCREENSHOT)).toBe(true);
+    // Only the observable carries it: the indicator and the note do not repeat megabytes.
+    const withFiles = bed.platform.objects({ workId: work.id }).filter((o) => 'x_opencti_files' in o.object);
+    expect(withFiles.map((o) => o.object.id)).toEqual([url.standard_id]);
+    expect(bed.platform.stixViolations()).toEqual([]);
+    // Never logged, even at debug level.
+    expect(d.logs.join('\n')).not.toContain(SCREENSHOT.toString('base64').slice(0, 24));
+  });
+
+  it('leaves out a screenshot that is not a PNG, and says so on the work', async () => {
+    // The live example.com scan (result.json, no page title) has a screenshot URL; the dead one has none.
+    const d = await start({ ONLY_ACTIVE_URLS: 'true' });
+    const domain = bed.platform.addEntity({ entity_type: 'Domain-Name', value: 'example.com' });
+    const work = await enrichAndWait(d.connectorId, domain.standard_id);
+    expect(work.status).toBe('complete');
+    expect(work.errors).toEqual([]);
+    expect(work.messages.map((m) => m.message).join(' | ')).toContain(
+      `screenshot left out: Cannot attach "${LIVE_SCAN}.png": its content is not image/png`,
+    );
+    expect(bed.platform.knowledge(domain.standard_id)?.files).toEqual([]);
+    expect(bed.platform.objects({ workId: work.id }).some((o) => 'x_opencti_files' in o.object)).toBe(false);
+  });
+
+  it('stops downloading a screenshot over URLSCAN_SCREENSHOT_MAX_MB and enriches without it', async () => {
+    const d = await start({ URLSCAN_SCREENSHOT_MAX_MB: '1' });
+    const huge = Buffer.concat([SCREENSHOT, Buffer.alloc(3 * 1024 * 1024, 1)]);
+    bed.vendor.route('GET /screenshots/:file', { body: huge, headers: { 'content-type': 'image/png' } });
+    try {
+      const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL });
+      const work = await enrichAndWait(d.connectorId, url.standard_id);
+      expect(work.status).toBe('complete');
+      expect(work.errors).toEqual([]);
+      const message = work.messages.map((m) => m.message).join();
+      expect(message).toMatch(/screenshot left out: .*larger than the 1 MiB accepted/);
+      expect(message).toContain('raise URLSCAN_SCREENSHOT_MAX_MB');
+      expect(bed.platform.objects({ workId: work.id }).some((o) => 'x_opencti_files' in o.object)).toBe(false);
+      expect(bed.platform.objects({ workId: work.id }).some((o) => o.object.type === 'indicator')).toBe(true);
+      // The oversized answer is not asked for again.
+      expect(bed.vendor.requests.filter((r) => r.path.startsWith('/screenshots/'))).toHaveLength(1);
+    } finally {
+      bed.vendor.route('GET /screenshots/:file', screenshotRoute);
+    }
+  });
+
+  it('URLSCAN_ENRICHMENT_IMPORT_SCREENSHOT=false (the official name): no screenshot request at all', async () => {
+    const d = await start({ URLSCAN_ENRICHMENT_IMPORT_SCREENSHOT: 'false' });
+    const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL });
+    const work = await enrichAndWait(d.connectorId, url.standard_id);
+    expect(work.status).toBe('complete');
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
+    expect(bed.platform.objects({ workId: work.id }).some((o) => 'x_opencti_files' in o.object)).toBe(false);
+  });
+
   it('enriches a Domain-Name, with UPDATE_EXISTING_DATA=false taken as the update flag', async () => {
     const d = await start({ UPDATE_EXISTING_DATA: 'false' });
     const domain = bed.platform.addEntity({ entity_type: 'Domain-Name', value: PHISH_DOMAIN, markings: ['TLP:GREEN'] });
@@ -147,7 +254,11 @@ describe('URLScan connector end to end', () => {
     const work = await enrichAndWait(d.connectorId, host.standard_id);
     expect(work.status).toBe('complete');
     expect(work.errors).toEqual([]);
-    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual([
+      '/api/v1/search/',
+      `/api/v1/result/${PHISH_SCAN}/`,
+      `/screenshots/${PHISH_SCAN}.png`,
+    ]);
     expect(bed.vendor.requests[0]?.query.get('q')).toBe('domain:office365\\-login.example.net AND date:>now-1y');
     const objects = bed.platform.objects({ workId: work.id }).map((o) => o.object);
     expect(objects.find((o) => o.id === host.standard_id)?.type).toBe('hostname');
@@ -198,7 +309,11 @@ describe('URLScan connector end to end', () => {
     const d = await start({ ONLY_ACTIVE_URLS: 'true' });
     const domain = bed.platform.addEntity({ entity_type: 'Domain-Name', value: 'example.com' });
     await enrichAndWait(d.connectorId, domain.standard_id);
-    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${LIVE_SCAN}/`]);
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual([
+      '/api/v1/search/',
+      `/api/v1/result/${LIVE_SCAN}/`,
+      `/screenshots/${LIVE_SCAN}.png`,
+    ]);
     expect(bed.vendor.requests[0]?.query.get('size')).toBe('50');
 
     const unknown = bed.platform.addEntity({ entity_type: 'Url', value: 'https://unknown.example/x' });
@@ -306,7 +421,11 @@ describe('the dry run of the built connector', () => {
       expect(bundle.objects.find((o) => o.type === 'url')?.value).toBe('https://example.com/login');
       expect(bundle.objects.some((o) => o.type === 'note')).toBe(true);
       expect(timestampFormProblems(bundle)).toEqual([]);
-      expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${PHISH_SCAN}/`]);
+      expect(bed.vendor.requests.map((r) => r.path)).toEqual([
+        '/api/v1/search/',
+        `/api/v1/result/${PHISH_SCAN}/`,
+        `/screenshots/${PHISH_SCAN}.png`,
+      ]);
     } finally {
       bed.vendor.route('GET /api/v1/search/', searchRoute);
     }
@@ -319,7 +438,11 @@ describe('the dry run of the built connector', () => {
     expect(bundle.objects.find((o) => o.type === 'domain-name')?.value).toBe('example.com');
     // -a: the newest scan is of a dead page, the live one before it is used.
     expect(bundle.objects.find((o) => o.type === 'note')?.content).toContain(LIVE_SCAN);
-    expect(bed.vendor.requests.map((r) => r.path)).toEqual(['/api/v1/search/', `/api/v1/result/${LIVE_SCAN}/`]);
+    expect(bed.vendor.requests.map((r) => r.path)).toEqual([
+      '/api/v1/search/',
+      `/api/v1/result/${LIVE_SCAN}/`,
+      `/screenshots/${LIVE_SCAN}.png`,
+    ]);
     expect(bed.vendor.requests[0]?.query.get('q')).toBe('domain:example.com AND date:>now-1y');
     // -d: debug lines on stderr, without the key.
     expect(stderr).toMatch(/"level":"DEBUG"/);

@@ -15,6 +15,8 @@ export { type ConfigOf, type ConfigShape, type Env, loadConfig } from './config/
 
 // Errors a connector throws, or catches from the vendor client.
 export {
+  AttachmentError,
+  type AttachmentProblem,
   BundleError,
   ConfigError,
   type ConfigIssue,
@@ -111,6 +113,14 @@ export {
   buildVulnerability,
 } from './stix/builders.js';
 export { type AssembleBundleInput, assembleBundle, bundleIdFor, validateBundle } from './stix/bundle.js';
+export {
+  ATTACHABLE_MIME_TYPES,
+  type AttachFileOptions,
+  attachFile,
+  DEFAULT_MAX_FILE_BYTES,
+  type FileAttachment,
+  type OpenCtiFile,
+} from './stix/files.js';
 export {
   attackPatternId,
   externalReferenceId,

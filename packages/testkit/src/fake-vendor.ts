@@ -24,7 +24,7 @@ export interface FakeRequest {
 
 export interface FakeReply {
   status?: number;
-  /** An object is sent as JSON; a string as is. */
+  /** An object is sent as JSON; a string as is; a Buffer or Uint8Array as its bytes (application/octet-stream by default). */
   body?: unknown;
   headers?: Record<string, string>;
   /** Wait this long before answering. */
@@ -109,11 +109,18 @@ export async function startFakeVendor(routes: Record<string, FakeRoute> = {}): P
         }
         if (request.abandonedAt !== undefined) return;
         const isText = typeof reply.body === 'string';
+        const isBytes = reply.body instanceof Uint8Array;
         res.writeHead(reply.status ?? 200, {
-          'content-type': isText ? 'text/plain' : 'application/json',
+          'content-type': isBytes ? 'application/octet-stream' : isText ? 'text/plain' : 'application/json',
           ...reply.headers,
         });
-        res.end(reply.body === undefined ? '' : isText ? (reply.body as string) : JSON.stringify(reply.body));
+        res.end(
+          reply.body === undefined
+            ? ''
+            : isBytes || isText
+              ? (reply.body as string | Uint8Array)
+              : JSON.stringify(reply.body),
+        );
       })().catch((err: unknown) => {
         res.writeHead(500);
         res.end(String(err));

@@ -105,6 +105,7 @@ export {
 export {
   extensionAttribute,
   type ImportedExternalReference,
+  type ImportedFile,
   OCTI_EXTENSION,
   OCTI_SCO_EXTENSION,
   type PyctiFields,

@@ -13,7 +13,7 @@
  */
 import type { EntityStore, StoredEntity } from './entities.js';
 import { customMarking, type PlatformMarking, TLP_MARKING_IDS, tlpMarking } from './markings.js';
-import { type ImportedExternalReference, type PyctiFields, readAsPycti } from './pycti-import.js';
+import { type ImportedExternalReference, type ImportedFile, type PyctiFields, readAsPycti } from './pycti-import.js';
 import { stixKindOf } from './stix-validation.js';
 
 /** What the platform holds for one element. */
@@ -32,6 +32,8 @@ export interface KnowledgeRecord {
   organizations: string[];
   score: number | null;
   description: string | null;
+  /** Files uploaded onto it (a file of the same name replaces the earlier one, as an upload does). */
+  files: ImportedFile[];
   /** How many times the worker imported it (0: registered with addEntity and never re-sent). */
   imports: number;
 }
@@ -64,6 +66,7 @@ export function mergeImport(current: KnowledgeRecord, fields: PyctiFields): Know
     organizations: union(current.organizations, fields.organizations),
     score: fields.score ?? current.score,
     description: fields.description ?? current.description,
+    files: [...current.files.filter((f) => !fields.files.some((n) => n.name === f.name)), ...fields.files],
     imports: current.imports + 1,
   };
 }
@@ -86,6 +89,7 @@ function recordOfEntity(entity: StoredEntity): KnowledgeRecord {
     organizations: [...entity.grantedRefs],
     score: typeof a.x_opencti_score === 'number' ? a.x_opencti_score : null,
     description: typeof description === 'string' ? description : null,
+    files: [],
     imports: 0,
   };
 }
@@ -150,6 +154,7 @@ export class KnowledgeStore {
       organizations: [],
       score: null,
       description: null,
+      files: [],
       imports: 0,
     };
   }

@@ -109,8 +109,45 @@ describe('mergeImport (the upsert)', () => {
     organizations: ['o1'],
     score: 10,
     description: 'd',
+    files: [
+      { name: 'a.png', mimeType: 'image/png', data: Uint8Array.from([1]), noTriggerImport: true },
+      { name: 'b.png', mimeType: 'image/png', data: Uint8Array.from([2]), noTriggerImport: true },
+    ],
     imports: 0,
   };
+
+  it('uploads files: a new name is added, the same name replaces the earlier file', () => {
+    const newer = { name: 'b.png', mimeType: 'image/png', data: Uint8Array.from([3]), noTriggerImport: false };
+    const other = { name: 'c.pdf', mimeType: null, data: Uint8Array.from([4]), noTriggerImport: false };
+    const merged = mergeImport(base, { ...readAsPycti({ type: 'ipv4-addr' }, true), files: [newer, other] });
+    expect(merged.files.map((f) => [f.name, [...f.data]])).toEqual([
+      ['a.png', [1]],
+      ['b.png', [3]],
+      ['c.pdf', [4]],
+    ]);
+  });
+
+  it('reads x_opencti_files as the importer does: name, base64 data, mime type, no_trigger_import', () => {
+    const fields = readAsPycti(
+      {
+        type: 'url',
+        x_opencti_files: [
+          {
+            name: 'shot.png',
+            data: Buffer.from([0x89, 0x50]).toString('base64'),
+            mime_type: 'image/png',
+            no_trigger_import: true,
+          },
+          { name: 'no-data.png' },
+          'junk',
+        ],
+      },
+      true,
+    );
+    expect(fields.files.map((f) => [f.name, f.mimeType, [...f.data], f.noTriggerImport])).toEqual([
+      ['shot.png', 'image/png', [0x89, 0x50], true],
+    ]);
+  });
 
   it('adds lists, replaces what is named, keeps what is not', () => {
     const merged = mergeImport(base, {
@@ -124,6 +161,7 @@ describe('mergeImport (the upsert)', () => {
       organizations: ['o2'],
       score: undefined,
       description: undefined,
+      files: [],
     });
     expect(merged).toEqual({
       ...base,

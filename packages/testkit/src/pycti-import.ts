@@ -12,7 +12,9 @@
  *   extensions', else `x_opencti_external_references`;
  * - organisations: the extensions' `granted_refs` unless the object has the key `x_opencti_granted_refs`;
  * - score, description: `x_opencti_score` / `x_opencti_description` when the key is there, else the
- *   extensions' `score` / `description`.
+ *   extensions' `score` / `description`;
+ * - files: each `x_opencti_files` entry with a name and base64 `data`, uploaded onto the element (pycti's
+ *   `add_file`, with the entry's `mime_type` and `no_trigger_import`).
  *
  * "The extensions" means OpenCTI's object extension, then its observable extension (pycti's
  * `get_attribute_in_extension`). So a label written only to `x_opencti_labels` on an observable whose
@@ -31,6 +33,15 @@ export interface ImportedExternalReference {
   description?: string;
 }
 
+/** A file the importer uploads onto the element. */
+export interface ImportedFile {
+  name: string;
+  mimeType: string | null;
+  /** The decoded content. */
+  data: Uint8Array;
+  noTriggerImport: boolean;
+}
+
 /** The OpenCTI fields of one object, as the importer reads them. */
 export interface PyctiFields {
   createdBy: string | null;
@@ -42,6 +53,7 @@ export interface PyctiFields {
   score: number | undefined;
   /** Observables (`x_opencti_description`), or an SDO's `description`; undefined when not said. */
   description: string | undefined;
+  files: ImportedFile[];
 }
 
 type Json = Record<string, unknown>;
@@ -124,6 +136,23 @@ function descriptionOf(object: Json, observable: boolean): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+function filesOf(object: Json): ImportedFile[] {
+  const files = object.x_opencti_files;
+  if (!Array.isArray(files)) return [];
+  return files.filter(isRecord).flatMap((f) =>
+    typeof f.name === 'string' && typeof f.data === 'string'
+      ? [
+          {
+            name: f.name,
+            mimeType: typeof f.mime_type === 'string' ? f.mime_type : null,
+            data: Buffer.from(f.data, 'base64'),
+            noTriggerImport: f.no_trigger_import === true,
+          },
+        ]
+      : [],
+  );
+}
+
 /** The OpenCTI fields of `object` as the worker's importer reads them. `observable`: an SCO. */
 export function readAsPycti(object: Json, observable: boolean): PyctiFields {
   return {
@@ -134,5 +163,6 @@ export function readAsPycti(object: Json, observable: boolean): PyctiFields {
     organizations: organizationsOf(object),
     score: scoreOf(object),
     description: descriptionOf(object, observable),
+    files: filesOf(object),
   };
 }

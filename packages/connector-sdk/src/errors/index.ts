@@ -215,6 +215,24 @@ export class MessageError extends CtiError {
 }
 
 /** The handler declined the input (wrong type, invalid value): the work ends in error without a vendor call. */
+/** Why a file could not be attached to an object. */
+export type AttachmentProblem = 'too-large' | 'not-its-type' | 'unsupported-type' | 'bad-name';
+
+/**
+ * A file refused before it was attached to an object: larger than the cap, bytes that are not what its
+ * MIME type says (a PNG that is not a PNG), a type the SDK cannot check, a name that is not a file name.
+ * The message names the file and the problem, never its content.
+ */
+export class AttachmentError extends CtiError {
+  readonly code: string = 'ATTACHMENT';
+  readonly problem: AttachmentProblem;
+
+  constructor(message: string, problem: AttachmentProblem, options?: CtiErrorOptions) {
+    super(message, options);
+    this.problem = problem;
+  }
+}
+
 export class InputError extends CtiError {
   readonly code: string = 'INPUT';
 }

@@ -6,21 +6,25 @@ import type { WireOutcome } from './transport.js';
 import type { HttpAcceptedResponse, HttpRequest, HttpResponse } from './types.js';
 
 type Answer = Extract<WireOutcome, { kind: 'response' }>;
+type ResponseType = NonNullable<HttpRequest['responseType']>;
 
 /** A 2xx answer: JSON parsed (or text) and checked against the schema; an unusable body is the vendor's error. */
 export function successResponse<T>(
   ctx: RequestContext,
   answer: Answer,
   schema: HttpRequest<T>['schema'],
-  responseType: 'json' | 'text',
+  responseType: ResponseType,
 ): HttpResponse<T> {
   let data: unknown;
   try {
-    data =
-      responseType === 'text'
-        ? answer.body.toString('utf8')
-        : parseJsonBody(answer.body, answer.headers['content-type']);
-    if (schema !== undefined) data = validateBody(schema, data);
+    if (responseType === 'bytes') data = Buffer.from(answer.body);
+    else {
+      data =
+        responseType === 'text'
+          ? answer.body.toString('utf8')
+          : parseJsonBody(answer.body, answer.headers['content-type']);
+      if (schema !== undefined) data = validateBody(schema, data);
+    }
   } catch (err) {
     if (err instanceof BodyProblem) throw invalidResponseError(ctx, answer.status, err.message);
     throw err;
@@ -36,11 +40,12 @@ export function successResponse<T>(
 }
 
 /** A status the caller listed in acceptStatus: the body as JSON when it parses, unvalidated. */
-export function acceptedResponse(answer: Answer, responseType: 'json' | 'text'): HttpAcceptedResponse {
+export function acceptedResponse(answer: Answer, responseType: ResponseType): HttpAcceptedResponse {
   return {
     ok: false,
     status: answer.status,
-    data: lenientBody(answer.body, responseType),
+    // An error page is read as JSON or text, whatever the success body would have been.
+    data: lenientBody(answer.body, responseType === 'text' ? 'text' : 'json'),
     headers: answer.headers,
     url: redactString(redactUrl(answer.url.href)),
   };

@@ -97,6 +97,11 @@ export function vendorRequests(o: VendorRequestsOptions) {
     }
     const idempotent = req.idempotent ?? isIdempotentMethod(method);
     const responseType = req.responseType ?? 'json';
+    const requestCap = req.maxResponseBytes;
+    if (requestCap !== undefined && !(Number.isSafeInteger(requestCap) && requestCap > 0)) {
+      throw new RangeError(`maxResponseBytes must be a positive integer, got ${String(requestCap)}`);
+    }
+    const ownCap = requestCap !== undefined && requestCap < o.maxResponseBytes;
     const wire = {
       method,
       url: target,
@@ -104,7 +109,7 @@ export function vendorRequests(o: VendorRequestsOptions) {
       headers: o.headers.forRequest(req as HttpRequest<unknown>),
       maxRedirects: o.maxRedirects,
       timeoutMs: o.timeoutMs,
-      maxResponseBytes: o.maxResponseBytes,
+      maxResponseBytes: ownCap ? requestCap : o.maxResponseBytes,
       signal,
     };
 
@@ -130,7 +135,8 @@ export function vendorRequests(o: VendorRequestsOptions) {
         throw redirectError(ctx, outcome.status, outcome.why);
       } else if (outcome.kind === 'too-large') {
         // Not retried: the same request would bring the same answer.
-        throw responseTooLargeError(ctx, { ...outcome, setting: o.maxResponseSetting });
+        const setting = ownCap ? (req.maxResponseSetting ?? o.maxResponseSetting) : o.maxResponseSetting;
+        throw responseTooLargeError(ctx, { ...outcome, setting });
       } else if (outcome.kind === 'failure') {
         failure = outcome.failure;
         const retryable = failure.retryable && (idempotent || failure.notSent);

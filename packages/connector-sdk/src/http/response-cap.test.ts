@@ -179,3 +179,50 @@ describe('the response cap', () => {
     }
   });
 });
+
+describe('a download: responseType bytes and a cap of its own', () => {
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0x7f, 0x80]);
+
+  it('returns the body as the bytes sent, however little of it is text', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      res.end(png);
+    };
+    const res = await client().get<Buffer>('/screenshot.png', { responseType: 'bytes' });
+    expect(Buffer.isBuffer(res.data)).toBe(true);
+    expect(res.data.equals(png)).toBe(true);
+  });
+
+  it("stops at the request's lower cap, naming the request's setting, and never retries", async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      stream(res, filler);
+    };
+    const c = client({ maxResponseBytes: 32 * MiB, maxResponseSetting: 'CLIENT_CAP' });
+    const err = await failure(
+      c.get('/huge.png', { responseType: 'bytes', maxResponseBytes: MiB, maxResponseSetting: 'SCREENSHOT_MAX' }),
+    );
+    await hungUp;
+    expect(err.reason).toBe('too-large');
+    expect(err.message).toMatch(/larger than the 1 MiB accepted/);
+    expect(err.message).toContain('raise SCREENSHOT_MAX');
+    expect(requests).toBe(1);
+    expect(written).toBeLessThan(60 * MiB);
+  });
+
+  it("never raises the client's cap, and refuses a cap that is not a positive integer", async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png' });
+      stream(res, filler, 2 * MiB);
+    };
+    const c = client({ maxResponseBytes: MiB, maxResponseSetting: 'CLIENT_CAP' });
+    const err = await failure(c.get('/big.png', { responseType: 'bytes', maxResponseBytes: 64 * MiB }));
+    expect(err.message).toMatch(/larger than the 1 MiB accepted/);
+    expect(err.message).toContain('raise CLIENT_CAP');
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      await expect(c.get('/x', { responseType: 'bytes', maxResponseBytes: bad })).rejects.toThrow(
+        /maxResponseBytes must be a positive integer/,
+      );
+    }
+  });
+});

@@ -135,8 +135,19 @@ export interface HttpRequestOptions<T = unknown> {
    * Accepted statuses are neither retried nor validated against `schema`.
    */
   acceptStatus?: readonly number[];
-  /** 'json' (default) parses the body; 'text' returns it as a string. */
-  responseType?: 'json' | 'text';
+  /**
+   * 'json' (default) parses the body; 'text' returns it as a string; 'bytes' returns it as a Buffer (a
+   * download: an image, an archive), unvalidated (`schema` does not apply).
+   */
+  responseType?: 'json' | 'text' | 'bytes';
+  /**
+   * A lower cap than the client's maxResponseBytes for this request (a download whose use has its own
+   * bound, e.g. a file attached to a bundle); never above the client's. Passing it fails the request with
+   * reason 'too-large', as the client's cap does.
+   */
+  maxResponseBytes?: number;
+  /** The setting behind this request's maxResponseBytes, named in the error instead of the client's. */
+  maxResponseSetting?: string;
   /**
    * Credentials: by default sent to allowed hosts and silently left out for others. `true`
    * refuses (throws) to send the request to a host that may not receive them; `false` never

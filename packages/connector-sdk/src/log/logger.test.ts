@@ -85,3 +85,21 @@ describe('createLogger', () => {
     expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d INFO {4}test: hello \{"n":1\}$/);
   });
 });
+
+describe('attached files in logged objects', () => {
+  it('shows their names, types and sizes, never their content', async () => {
+    const { logger, text } = capture();
+    const content = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), Buffer.alloc(3000, 7)]).toString('base64');
+    const object = {
+      type: 'url',
+      id: 'url--8fc1a5d4-f308-5533-a929-a69bf66ec508',
+      x_opencti_files: [{ name: 'page_1.png', mime_type: 'image/png', data: content, no_trigger_import: true }],
+    };
+    logger.debug({ object, objects: [object] }, 'sending');
+    const line = text();
+    expect(line).not.toContain(content.slice(0, 40));
+    expect(line).not.toContain(content.slice(-40));
+    expect(line).toContain('page_1.png');
+    expect(line).toContain(`[file content, ${content.length} base64 characters]`);
+  });
+});

@@ -170,6 +170,23 @@ export function redactHeaders(headers: Record<string, unknown> | undefined): Rec
  * Deep copy of `value` with secrets masked: credential headers and parameters by name, registered
  * secret values and credentials inside strings. Cycles are cut, depth is bounded.
  */
+/**
+ * Attached files (`x_opencti_files`) in a logged object: their names, types and sizes, never their content
+ * (a screenshot is megabytes of base64, and may show what the page showed).
+ */
+function describeFiles(files: unknown): unknown {
+  if (!Array.isArray(files)) return '[file content]';
+  return files.map((f) => {
+    if (f === null || typeof f !== 'object') return '[file content]';
+    const { name, mime_type, data } = f as { name?: unknown; mime_type?: unknown; data?: unknown };
+    return {
+      name: typeof name === 'string' ? redactString(name) : undefined,
+      mime_type,
+      data: `[file content, ${typeof data === 'string' ? data.length : 0} base64 characters]`,
+    };
+  });
+}
+
 export function redactDeep(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
   if (typeof value === 'string') return redactString(value);
   if (value === null || typeof value !== 'object') return value;
@@ -190,9 +207,11 @@ export function redactDeep(value: unknown, depth = 0, seen: WeakSet<object> = ne
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     out[k] =
-      isSecretFieldName(k) && v !== null && v !== undefined && typeof v !== 'object'
-        ? REDACTED
-        : redactDeep(v, depth + 1, seen);
+      k === 'x_opencti_files'
+        ? describeFiles(v)
+        : isSecretFieldName(k) && v !== null && v !== undefined && typeof v !== 'object'
+          ? REDACTED
+          : redactDeep(v, depth + 1, seen);
   }
   return out;
 }

@@ -38,6 +38,16 @@ export {
 export type { AssembleBundleInput, ValidateBundleOptions } from './bundle.js';
 export { assembleBundle, bundleIdFor, validateBundle } from './bundle.js';
 export { canonicalize, MAX_NESTING_DEPTH } from './canonical.js';
+export {
+  ATTACHABLE_MIME_TYPES,
+  type AttachFileOptions,
+  attachFile,
+  checkFile,
+  DEFAULT_MAX_FILE_BYTES,
+  type FileAttachment,
+  type OpenCtiFile,
+  sniffMimeType,
+} from './files.js';
 export { grantedOrganizations, shareWithOrganizations } from './granted-refs.js';
 export type { IdDate, IdExplanation } from './ids.js';
 export {
