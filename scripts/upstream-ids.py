@@ -617,52 +617,60 @@ def scout_case(name, fixture_name, entity):
 # URLScan -----------------------------------------------------------------------------------------------
 
 URLSCAN_OFFICIAL = "internal-enrichment/urlscan-enrichment/src/urlscan_enrichment_services/converter_to_stix2.py@289a5abdd5"
+URLSCAN_BUNDLE = "internal-enrichment/urlscan-enrichment/src/urlscan_enrichment_services/connector.py@2b6deb0d8c _generate_stix_bundle"
 URLSCAN_COMMUNITY = "Robinzor/opencti-urlscan main.py@02af682 (objects created through the API: the platform's standard ids)"
+URLSCAN_OWN_ADDRESS = (
+    "the observable is tied to the addresses of its own host with resolves-to (a Domain-Name or Hostname resolves "
+    "to an address; the official connector's related-to says less), docs/migrating.md"
+)
 
 
-def urlscan_case():
+def urlscan_case(name, entity_type, value, description):
+    """The official connector's submission bundle (connector.py _generate_stix_bundle) for
+    result-malicious.json and an observable of `entity_type`, URLSCAN_ENRICHMENT_CREATE_INDICATOR=true."""
     result = fixture("urlscan-enrichment", "result-malicious.json")
-    url = result["task"]["url"]
-    observable, _ = observable_id("url", {"value": url})
+    sco_type = entity_type.lower()
+    observable, _ = observable_id(sco_type, {"value": value})
     case = Case(
         "urlscan-enrichment",
-        "malicious-url",
-        "result-malicious.json for the Url it scanned, URLSCAN_CREATE_INDICATOR=true. Ours follows the community "
-        "connector (objects made through the API, so the platform's standard ids, which follow the same rules) "
-        "and keeps the official connector's ids where it makes the same object",
+        name,
+        description,
         {"createIndicator": True},
-        {"entity_type": "Url", "value": url, "id": observable},
+        {"entity_type": entity_type, "value": value, "id": observable},
     )
     # Ours also sends what the community connector made through the API with ids of the platform's choosing
     # (note, relationships to the domain and the brands), which no upstream id can pin.
     case.out["mode"] = "subset"
-    case.add("url", f"{URLSCAN_OFFICIAL} upsert_stix_observable", "the enriched observable, re-sent",
-             {"type": "url", "value": url}, (observable, None))
+    case.add(sco_type, f"{URLSCAN_OFFICIAL} upsert_stix_observable", "the enriched observable, re-sent",
+             {"type": sco_type, "value": value}, (observable, None))
     page = result["page"]
-    case.add(
-        "domain-name",
-        URLSCAN_COMMUNITY,
-        'stix_cyber_observable.create(Domain-Name.value = page["domain"])',
-        {"type": "domain-name", "value": page["domain"]},
-        observable_id("domain-name", {"value": page["domain"]}),
-    )
-    for brand in result["verdicts"]["overall"].get("brands") or []:
+    if sco_type == "url":
         case.add(
-            "identity",
+            "domain-name",
             URLSCAN_COMMUNITY,
-            'identity.create(type="Organization", name=brand)',
-            {"name": brand, "identity_class": "organization"},
-            identity_id(brand, "organization"),
+            'stix_cyber_observable.create(Domain-Name.value = page["domain"])',
+            {"type": "domain-name", "value": page["domain"]},
+            observable_id("domain-name", {"value": page["domain"]}),
         )
+        for brand in result["verdicts"]["overall"].get("brands") or []:
+            case.add(
+                "identity",
+                URLSCAN_COMMUNITY,
+                'identity.create(type="Organization", name=brand)',
+                {"name": brand, "identity_class": "organization"},
+                identity_id(brand, "organization"),
+            )
     # The official connector: ipStats grouped by their domain list; a group whose first domain is part of the
-    # observable's value gives the indicator, its addresses, their ASes and the links to them.
+    # observable's value gives the indicator, its addresses, their ASes and the links to them; any other group
+    # gives a hostname per domain, related to the observable and resolving to the group's addresses.
     groups = {}
     for stat in result["stats"]["ipStats"]:
         group = groups.setdefault(tuple(stat["domains"]), {"ips": [], "asns": []})
         group["ips"].append(stat.get("ip") or None)
         group["asns"].append((stat.get("asn") or {}).get("asn") or None)
-    pattern = f"[url:value = '{url}']"
-    indicator = None
+    task = result["task"]
+    pattern_value = {"url": task["url"], "domain-name": task["apexDomain"], "hostname": task["domain"]}[sco_type]
+    pattern = f"[{sco_type}:value = '{pattern_value}']"
     for domains, group in groups.items():
         ips = []
         for address in group["ips"]:
@@ -683,39 +691,71 @@ def urlscan_case():
                      'StixCoreRelationship.generate_id("belongs-to", stix_obs_ip[index].id, stix_asn.id)',
                      {"relationship_type": "belongs-to", "source_ref": ips[index], "target_ref": as_id},
                      relationship_id("belongs-to", ips[index], as_id))
-        if domains[0] not in url:
+        if domains[0] not in value:
+            for domain in domains:
+                hostname, _ = observable_id("hostname", {"value": domain})
+                case.add("hostname", f"{URLSCAN_OFFICIAL} generate_stix_hostname_with_relationship",
+                         "CustomObservableHostname(value=domain)", {"type": "hostname", "value": domain},
+                         (hostname, None))
+                if hostname != observable:
+                    case.add("relationship", f"{URLSCAN_OFFICIAL} generate_stix_hostname_with_relationship",
+                             'StixCoreRelationship.generate_id("related-to", stix_entity["id"], stix_hostname.id)',
+                             {"relationship_type": "related-to", "source_ref": observable, "target_ref": hostname},
+                             relationship_id("related-to", observable, hostname))
+                for ip in ips:
+                    case.add("relationship", f"{URLSCAN_OFFICIAL} generate_stix_hostname_with_relationship",
+                             'StixCoreRelationship.generate_id("resolves-to", stix_hostname.id, obs_ip["id"])',
+                             {"relationship_type": "resolves-to", "source_ref": hostname, "target_ref": ip},
+                             relationship_id("resolves-to", hostname, ip))
             continue
         indicator = case.add("indicator", f"{URLSCAN_OFFICIAL} upsert_stix_indicator_with_relationship",
-                             "Indicator.generate_id(f\"[url:value = '{data['task']['url']}']\")",
-                             {"pattern": pattern}, indicator_id(pattern))
-        case.add("relationship", f"{URLSCAN_OFFICIAL} upsert_stix_indicator_with_relationship",
-                 'StixCoreRelationship.generate_id("based-on", stix_indicator.id, stix_entity["id"])',
-                 {"relationship_type": "based-on", "source_ref": indicator, "target_ref": observable},
-                 relationship_id("based-on", indicator, observable))
+                             f"Indicator.generate_id(\"{pattern}\")", {"pattern": pattern}, indicator_id(pattern))
+        if pattern_value != value:
+            case.differ(indicator, "the indicator's pattern holds the observable's own value (the official connector "
+                        "used the scan's apex domain for a Domain-Name: an indicator of another domain)")
+        based_on = case.add("relationship", f"{URLSCAN_OFFICIAL} upsert_stix_indicator_with_relationship",
+                            'StixCoreRelationship.generate_id("based-on", stix_indicator.id, stix_entity["id"])',
+                            {"relationship_type": "based-on", "source_ref": indicator, "target_ref": observable},
+                            relationship_id("based-on", indicator, observable))
+        if pattern_value != value:
+            case.differ(based_on, "follows the indicator above")
         for ip in ips:
-            based = case.add("relationship", f"{URLSCAN_OFFICIAL} (connector.py _generate_stix_bundle)",
+            based = case.add("relationship", URLSCAN_BUNDLE,
                              'StixCoreRelationship.generate_id("based-on", stix_indicator[0].id, stix_obs_ip[index].id)',
                              {"relationship_type": "based-on", "source_ref": indicator, "target_ref": ip},
                              relationship_id("based-on", indicator, ip))
-            case.differ(based, "an indicator of a URL is based on the URL, not on the addresses that served it")
-            case.add("relationship", f"{URLSCAN_OFFICIAL} (connector.py _generate_stix_bundle)",
-                     'StixCoreRelationship.generate_id("related-to", stix_entity["id"], stix_obs_ip[index].id)',
-                     {"relationship_type": "related-to", "source_ref": observable, "target_ref": ip},
-                     relationship_id("related-to", observable, ip))
-    # Ours links a Url to the address its page was served from, not to every address of the page's domain.
-    served_from = observable_id(f"ipv{ipaddress.ip_address(page['ip']).version}-addr", {"value": page["ip"]})[0]
-    page_asn = int(str(page["asn"]).upper().removeprefix("AS"))
-    for vector in case.out["vectors"]:
-        v = vector["input"]
-        other_ip = vector["kind"] in ("ipv4-addr", "ipv6-addr") and vector["id"] != served_from
-        other_as = vector["kind"] == "autonomous-system" and v["number"] != page_asn
-        other_link = vector["kind"] == "relationship" and v["relationship_type"] != "based-on" and (
-            v["source_ref"].startswith("ipv") and v["source_ref"] != served_from
-            or v["target_ref"].startswith("ipv") and v["target_ref"] != served_from
-        )
-        if other_ip or other_as or other_link:
-            case.differ(vector["id"], "a Url is linked to the address its page was served from (page.ip), not to "
-                        "every address that served its domain")
+            case.differ(based, "an indicator of a URL or domain is based on that observable, not on the addresses "
+                        "that served it")
+            related = case.add("relationship", URLSCAN_BUNDLE,
+                               'StixCoreRelationship.generate_id("related-to", stix_entity["id"], stix_obs_ip[index].id)',
+                               {"relationship_type": "related-to", "source_ref": observable, "target_ref": ip},
+                               relationship_id("related-to", observable, ip))
+            if sco_type != "url":
+                case.differ(related, URLSCAN_OWN_ADDRESS)
+                case.ours_only(relationship_id("resolves-to", observable, ip)[0], URLSCAN_OWN_ADDRESS)
+    case.differ(
+        identity_id("Urlscan Enrichment", "organization")[0],
+        "the official connector's author is its CONNECTOR_NAME; ours is URLScan.io (docs/migrating.md)",
+    )
+    return case
+
+
+def urlscan_ip_case():
+    """An address: the official connector searches nothing and re-sends the observable with a link to the
+    urlscan.io search (converter_to_stix2.py generate_stix_external_reference, is_entity_submission=False)."""
+    address = "203.0.113.10"
+    observable, _ = observable_id("ipv4-addr", {"value": address})
+    case = Case(
+        "urlscan-enrichment",
+        "ip-search",
+        "search-ip.json for 203.0.113.10: the official connector's only object is the address re-sent with the "
+        "search link; ours adds the scans' note and the pages' domains",
+        {},
+        {"entity_type": "IPv4-Addr", "value": address, "id": observable},
+    )
+    case.out["mode"] = "subset"
+    case.add("ipv4-addr", f"{URLSCAN_OFFICIAL} upsert_stix_observable", "stix2.IPv4Address(**data_search)",
+             {"type": "ipv4-addr", "value": address}, (observable, None))
     case.differ(
         identity_id("Urlscan Enrichment", "organization")[0],
         "the official connector's author is its CONNECTOR_NAME; ours is URLScan.io (docs/migrating.md)",
@@ -767,7 +807,28 @@ def main():
                 "id": observable_id("domain-name", {"value": "one.one.one.one"})[0],
             },
         ).out,
-        urlscan_case().out,
+        urlscan_case(
+            "malicious-url",
+            "Url",
+            "https://office365-login.example.net/common/oauth2/authorize",
+            "result-malicious.json for the Url it scanned, URLSCAN_CREATE_INDICATOR=true. Ours follows the community "
+            "connector (objects made through the API, so the platform's standard ids, which follow the same rules) "
+            "and keeps the official connector's ids where it makes the same object",
+        ).out,
+        urlscan_case(
+            "malicious-hostname",
+            "Hostname",
+            "office365-login.example.net",
+            "result-malicious.json for the Hostname it scanned (the official connector submits a Hostname; ours "
+            "searches first and reads the same result)",
+        ).out,
+        urlscan_case(
+            "malicious-domain",
+            "Domain-Name",
+            "office365-login.example.net",
+            "result-malicious.json for the Domain-Name it scanned",
+        ).out,
+        urlscan_ip_case().out,
     ]
     document = {
         "about": "The ids the upstream Python connectors give the fixtures of this repository "

@@ -182,6 +182,7 @@ export const resultSchema = z.looseObject({
         .nullish(),
     })
     .nullish(),
+  lists: z.looseObject({ servers: strings }).nullish(),
   stats: z
     .looseObject({
       ipStats: z

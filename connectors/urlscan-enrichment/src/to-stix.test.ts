@@ -25,6 +25,10 @@ import {
 } from './ip-to-stix.js';
 import {
   AUTHOR_NAME,
+  contactedHostnames,
+  contactedIps,
+  MAX_CONTACTED_HOSTNAMES,
+  MAX_CONTACTED_IPS,
   type MappingOptions,
   md,
   noteContent,
@@ -132,7 +136,16 @@ describe('toStixBundle: a malicious Url', () => {
 
   it('re-sends the observable with the labels and the result page, where pycti reads them', () => {
     const url = objects.get(URL_ID) as Record<string, unknown>;
-    const labels = ['phishing-campaign', 'urlscan', 'malicious', 'microsoft', 'phishing'];
+    // Ours, then the official connector's server labels (the one kind of its labels that adds something).
+    const labels = [
+      'phishing-campaign',
+      'urlscan',
+      'malicious',
+      'microsoft',
+      'phishing',
+      'urlscan: nginx',
+      'urlscan: cloudflare',
+    ];
     const refs = [
       { source_name: 'analyst', url: 'https://intranet.example/case/42' },
       {
@@ -162,14 +175,51 @@ describe('toStixBundle: a malicious Url', () => {
       source_ref: URL_ID,
       target_ref: IP4,
     });
-    expect(objects.get(AS64500)).toMatchObject({ number: 64500, name: 'EXAMPLE-HOSTING-AS, NL' });
+    // Named by its number, as the official connector names it; urlscan's name for it as its description.
+    expect(objects.get(AS64500)).toMatchObject({
+      number: 64500,
+      name: 'AS64500',
+      x_opencti_description: 'EXAMPLE-HOSTING-AS, NL',
+    });
     expect(objects.get(IP_TO_AS)).toMatchObject({
       relationship_type: 'belongs-to',
       source_ref: IP4,
       target_ref: AS64500,
     });
-    // Only the page's address for a Url: the CDN of the third-party domain is not the URL's.
-    expect(bundle.objects.filter((o) => o.type === 'ipv4-addr' || o.type === 'ipv6-addr')).toHaveLength(1);
+    // The URL is related to the addresses of its page's host only: the third-party CDN is not the URL's.
+    const urlToIps = bundle.objects.filter((o) => o.source_ref === URL_ID && String(o.target_ref).startsWith('ipv'));
+    expect(urlToIps.map((o) => o.target_ref)).toEqual([IP4, IP6]);
+  });
+
+  it('maps every address the page contacted with its AS, and the other hosts as the official connector does', () => {
+    const cdnIp = observableId('ipv4-addr', { value: '198.51.100.7' });
+    const cdnHost = observableId('hostname', { value: 'cdn.example.org' });
+    expect(objects.get(cdnIp)).toMatchObject({ value: '198.51.100.7' });
+    expect(
+      objects.get(relationshipId('belongs-to', cdnIp, observableId('autonomous-system', { number: 64502 }))),
+    ).toBeDefined();
+    expect(objects.get(cdnHost)).toMatchObject({ type: 'hostname', value: 'cdn.example.org' });
+    expect(objects.get(relationshipId('related-to', URL_ID, cdnHost))).toBeDefined();
+    expect(objects.get(relationshipId('resolves-to', cdnHost, cdnIp))).toBeDefined();
+    // No hostname for the URL's own host (it is the Domain-Name already).
+    expect([...objects.values()].filter((o) => o.type === 'hostname').map((o) => o.value)).toEqual(['cdn.example.org']);
+  });
+
+  it('bounds the contacted addresses and hostnames however many urlscan lists', () => {
+    const heavy = resultSchema.parse({
+      ...JSON.parse(readFileSync(new URL('../test/fixtures/result-malicious.json', import.meta.url), 'utf8')),
+      stats: {
+        ipStats: Array.from({ length: 300 }, (_, i) => ({
+          ip: `10.${Math.floor(i / 250)}.${i % 250}.1`,
+          domains: [`h${i}.example.com`, `alt${i}.example.com`],
+          asn: { asn: String(64512 + i) },
+        })),
+      },
+    });
+    expect(contactedIps(heavy)).toHaveLength(MAX_CONTACTED_IPS + 1); // and the page's own address
+    expect(contactedHostnames('Url', PHISH_URL, heavy)).toHaveLength(MAX_CONTACTED_HOSTNAMES);
+    const big = toStixBundle(entity, heavy, options);
+    expect(big.objects.filter((o) => o.type === 'hostname')).toHaveLength(MAX_CONTACTED_HOSTNAMES);
   });
 
   it('relates the URL to the targeted brand and its sector', () => {
@@ -218,7 +268,7 @@ describe('toStixBundle: a malicious Url', () => {
     for (const o of bundle.objects) {
       if (o.id === AUTHOR || o.type === 'marking-definition') continue;
       expect(o.object_marking_refs, o.id).toEqual(expect.arrayContaining([AMBER, PAP]));
-      if (!['url', 'domain-name', 'ipv4-addr', 'ipv6-addr', 'autonomous-system'].includes(o.type)) {
+      if (!['url', 'domain-name', 'hostname', 'ipv4-addr', 'ipv6-addr', 'autonomous-system'].includes(o.type)) {
         expect(o.confidence, o.id).toBe(60);
         expect(o.created_by_ref, o.id).toBe(AUTHOR);
       }
@@ -244,6 +294,37 @@ describe('ids equal upstream head (reference/upstream-ids.json)', () => {
     const bundle = toStixBundle(entity, malicious, { ...options, ...(upstream.options as Partial<MappingOptions>) });
     expect(compareWithUpstream(upstream, bundle.objects)).toEqual({ missing: [], unexpected: [], notDifferent: [] });
   });
+
+  it.each([
+    ['malicious-hostname', 'Hostname'],
+    ['malicious-domain', 'Domain-Name'],
+  ] as const)('%s: every official object for the same result, but the declared differences', (name, type) => {
+    const upstream = upstreamIdCase('urlscan-enrichment', name);
+    const entity = observable(type, upstream.entity?.value ?? '');
+    expect(entity.id).toBe(upstream.entity?.id);
+    const bundle = toStixBundle(entity, malicious, { ...options, ...(upstream.options as Partial<MappingOptions>) });
+    expect(compareWithUpstream(upstream, bundle.objects)).toEqual({ missing: [], unexpected: [], notDifferent: [] });
+    for (const { id } of upstream.ours_only ?? [])
+      expect(
+        bundle.objects.some((o) => o.id === id),
+        id,
+      ).toBe(true);
+  });
+
+  it('ip-search: the official object (the address re-sent), with the search link', () => {
+    const upstream = upstreamIdCase('urlscan-enrichment', 'ip-search');
+    const entity = observable('IPv4-Addr', upstream.entity?.value ?? '');
+    expect(entity.id).toBe(upstream.entity?.id);
+    const hits = searchSchema.parse(
+      JSON.parse(readFileSync(new URL('../test/fixtures/search-ip.json', import.meta.url), 'utf8')),
+    );
+    const bundle = toIpSearchBundle(entity, hits.results, hits.total, {
+      confidence: 60,
+      dateFilter: '>now-1y',
+      now: options.now,
+    });
+    expect(compareWithUpstream(upstream, bundle.objects)).toEqual({ missing: [], unexpected: [], notDifferent: [] });
+  });
 });
 
 describe('toStixBundle: a Domain-Name', () => {
@@ -254,7 +335,10 @@ describe('toStixBundle: a Domain-Name', () => {
     expect(objects.get(DOMAIN_RESOLVES_IP4)).toMatchObject({ relationship_type: 'resolves-to', target_ref: IP4 });
     expect(objects.get(DOMAIN_RESOLVES_IP6)).toMatchObject({ relationship_type: 'resolves-to', target_ref: IP6 });
     expect(objects.get(IP6)).toMatchObject({ type: 'ipv6-addr', value: '2001:db8::10' });
-    expect([...objects.values()].some((o) => o.value === '198.51.100.7')).toBe(false);
+    // The third party's address is there (the page contacted it), but the domain does not resolve to it.
+    const cdnIp = observableId('ipv4-addr', { value: '198.51.100.7' });
+    expect(objects.has(cdnIp)).toBe(true);
+    expect(objects.has(relationshipId('resolves-to', DOMAIN, cdnIp))).toBe(false);
     expect(objects.get(DOMAIN_INDICATOR)).toMatchObject({
       pattern: "[domain-name:value = 'office365-login.example.net']",
       x_opencti_main_observable_type: 'Domain-Name',
@@ -275,10 +359,13 @@ describe('toStixBundle: other results', () => {
     const bundle = toStixBundle(entity, benign, options);
     const objects = byId(bundle.objects);
     expect(bundle.objects.some((o) => o.type === 'indicator')).toBe(false);
-    expect(objects.get(entity.id)?.x_opencti_labels).toEqual(['phishing-campaign', 'urlscan']);
+    expect(objects.get(entity.id)?.x_opencti_labels).toEqual(['phishing-campaign', 'urlscan', 'urlscan: Apache']);
     expect(objects.get(observableId('domain-name', { value: 'mapleleafjobs.net' }))).toBeDefined();
     expect(objects.get(observableId('ipv4-addr', { value: '18.214.176.230' }))).toBeDefined();
-    expect(objects.get(observableId('autonomous-system', { number: 14618 }))).toMatchObject({ name: 'AMAZON-AES, US' });
+    expect(objects.get(observableId('autonomous-system', { number: 14618 }))).toMatchObject({
+      name: 'AS14618',
+      x_opencti_description: 'AMAZON-AES, US',
+    });
     expect(objects.get(scanNoteId('105d1aac-ccc0-4393-b421-da95bd4faafd'))?.content).toContain(
       '| Overall | no | 0 |  |',
     );

@@ -101,6 +101,19 @@ function labelOf(value: string): string {
   return value.trim().toLowerCase().replace(/\s+/g, '-');
 }
 
+/** Server labels kept: a page served through many CDNs lists a dozen; the first few say what runs it. */
+export const MAX_SERVER_LABELS = 10;
+
+/**
+ * The official connector's `urlscan: <server>` labels (the HTTP servers the page's answers named,
+ * `lists.servers`): the one kind of its labels that says something ours do not (its `urlscan: malicious`,
+ * `urlscan: <category>` and `urlscan: <brand>` are `malicious`, the categories and the brands here).
+ */
+export function serverLabels(result: ScanResult): string[] {
+  const servers = uniqueCaseless((result.lists?.servers ?? []).map((s) => s.replace(/\s+/g, ' ')));
+  return servers.slice(0, MAX_SERVER_LABELS).map((server) => `urlscan: ${server}`);
+}
+
 /** `urlscan`, `malicious` when the overall verdict says so, then brands and categories. */
 export function urlscanLabels(summary: VerdictSummary): string[] {
   return [
@@ -247,31 +260,105 @@ interface ScannedIp {
   asName: string | undefined;
 }
 
+/** An address the scanned page contacted (`stats.ipStats`), with its network and the hosts it served. */
+export interface ContactedIp extends ScannedIp {
+  domains: string[];
+}
+
+/** Contacted addresses mapped: a heavy page contacts a few dozen; a hostile answer cannot make thousands. */
+export const MAX_CONTACTED_IPS = 100;
+/** Contacted hostnames mapped, for the same reason. */
+export const MAX_CONTACTED_HOSTNAMES = 100;
+
+function addressOf(raw: string | undefined): string | null {
+  const address = raw?.trim();
+  return address && isIP(address) !== 0 ? address : null;
+}
+
 /**
- * The addresses the observable was seen at. A Url: the address of its page. A Domain-Name or Hostname: the page's
- * address when the page is on that domain, and every address urlscan saw serving that domain (a
- * `domain:` search also finds scans of other sites that merely loaded something from it).
+ * Every address the page contacted, as urlscan lists them (`stats.ipStats`, first MAX_CONTACTED_IPS), each
+ * with its AS and the hosts it served, then the page's own address when the list lacks it.
  */
-export function scannedIps(entityType: string, value: string, result: ScanResult): ScannedIp[] {
-  const out = new Map<string, ScannedIp>();
-  const add = (ip: string | undefined, asn: string | number | null | undefined, asName: string | undefined) => {
-    const address = ip?.trim();
-    if (!address || isIP(address) === 0 || out.has(address)) return;
-    out.set(address, { ip: address, asn: asNumber(asn), asName });
-  };
-  const page = result.page;
-  if (entityType.toLowerCase() === 'url') {
-    add(page.ip, page.asn, page.asnname);
-  } else {
-    const domain = normalizeDomain(value);
-    if (page.domain && normalizeDomain(page.domain) === domain) add(page.ip, page.asn, page.asnname);
-    for (const stat of result.stats?.ipStats ?? []) {
-      if (stat.domains.some((d) => normalizeDomain(d) === domain)) {
-        add(stat.ip, stat.asn?.asn, stat.asn?.name ?? stat.asn?.description);
-      }
+export function contactedIps(result: ScanResult): ContactedIp[] {
+  const out = new Map<string, ContactedIp>();
+  for (const stat of result.stats?.ipStats ?? []) {
+    const ip = addressOf(stat.ip);
+    if (ip === null) continue;
+    const known = out.get(ip);
+    const domains = stat.domains.map(normalizeDomain);
+    if (known) known.domains = [...new Set([...known.domains, ...domains])];
+    else if (out.size < MAX_CONTACTED_IPS) {
+      out.set(ip, {
+        ip,
+        asn: asNumber(stat.asn?.asn),
+        asName: stat.asn?.description ?? stat.asn?.name,
+        domains,
+      });
     }
   }
+  const page = result.page;
+  const pageIp = addressOf(page.ip);
+  if (pageIp !== null && !out.has(pageIp)) {
+    out.set(pageIp, {
+      ip: pageIp,
+      asn: asNumber(page.asn),
+      asName: page.asnname,
+      domains: page.domain ? [normalizeDomain(page.domain)] : [],
+    });
+  }
   return [...out.values()];
+}
+
+/** The host the observable names: a Url's page domain (or its own host), a domain's or hostname's value. */
+export function ownHost(entityType: string, value: string, result: ScanResult): string | null {
+  if (entityType.toLowerCase() !== 'url') return normalizeDomain(value);
+  if (result.page.domain) return normalizeDomain(result.page.domain);
+  try {
+    return normalizeDomain(new URL(value).hostname);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The addresses the observable was seen at: every contacted address that served its host (for a Url, the
+ * host of its page), and for a Url the page's own address. A Domain-Name or Hostname search also finds
+ * scans of other sites that merely loaded something from it: the page's address is its own only when the
+ * page is on it.
+ */
+export function scannedIps(entityType: string, value: string, result: ScanResult): ScannedIp[] {
+  const host = ownHost(entityType, value, result);
+  const isUrl = entityType.toLowerCase() === 'url';
+  const pageIp = addressOf(result.page.ip);
+  return contactedIps(result)
+    .filter((c) => (host !== null && c.domains.includes(host)) || (isUrl && c.ip === pageIp))
+    .map(({ ip, asn, asName }) => ({ ip, asn, asName }));
+}
+
+/** A contacted host worth a Hostname observable: a dotted name, not an address. */
+function isHostName(value: string): boolean {
+  return /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)+$/.test(value) && isIP(value) === 0;
+}
+
+/** The contacted hosts that are not the observable's, each with the addresses that served it (bounded). */
+export function contactedHostnames(
+  entityType: string,
+  value: string,
+  result: ScanResult,
+): Array<{ hostname: string; ips: string[] }> {
+  const host = ownHost(entityType, value, result);
+  const out = new Map<string, string[]>();
+  for (const contacted of contactedIps(result)) {
+    // As the official connector: the addresses of the observable's own host give no hostname.
+    if (host !== null && contacted.domains.includes(host)) continue;
+    for (const domain of contacted.domains) {
+      if (!isHostName(domain)) continue;
+      const ips = out.get(domain);
+      if (ips) ips.push(contacted.ip);
+      else if (out.size < MAX_CONTACTED_HOSTNAMES) out.set(domain, [contacted.ip]);
+    }
+  }
+  return [...out].map(([hostname, ips]) => ({ hostname, ips }));
 }
 
 /**
@@ -321,7 +408,7 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
   // The scan's time when urlscan gives a real instant (in the one STIX form), else the enrichment's own.
   const scanTime = (result.task.time && toStixTimestamp(result.task.time)) || undefined;
   const summary = summarizeVerdicts(result);
-  const labels = urlscanLabels(summary);
+  const labels = [...urlscanLabels(summary), ...serverLabels(result)];
   const ref: ExternalReference = {
     source_name: AUTHOR_NAME,
     url: resultPageUrl(uuid),
@@ -343,28 +430,63 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
     relate('related-to', domain.id, `urlscan.io: the page of this URL is on ${domain.value}`);
   }
 
-  for (const seen of scannedIps(entity.entityType, value, result)) {
+  // Every address the page contacted, with its network (the AS named by its number, as the official
+  // connector names it; urlscan's name for it as its description).
+  const ipIds = new Map<string, string>();
+  for (const contacted of contactedIps(result)) {
     const ip =
-      isIP(seen.ip) === 6
-        ? buildObservable('ipv6-addr', { value: seen.ip }, ctx)
-        : buildObservable('ipv4-addr', { value: seen.ip }, ctx);
+      isIP(contacted.ip) === 6
+        ? buildObservable('ipv6-addr', { value: contacted.ip }, ctx)
+        : buildObservable('ipv4-addr', { value: contacted.ip }, ctx);
     objects.push(ip);
-    if (isUrl) relate('related-to', ip.id, `urlscan.io: the page of this URL was served from ${seen.ip}`);
-    else
-      relate(
-        'resolves-to',
-        ip.id,
-        `urlscan.io: this ${isHostname ? 'hostname' : 'domain'} resolved to ${seen.ip} when scanned`,
-      );
-    if (seen.asn !== undefined) {
+    ipIds.set(contacted.ip, ip.id);
+    if (contacted.asn !== undefined) {
       const as = buildObservable(
         'autonomous-system',
-        { number: seen.asn, ...(seen.asName ? { name: seen.asName } : {}) },
+        {
+          number: contacted.asn,
+          name: `AS${contacted.asn}`,
+          ...(contacted.asName ? { x_opencti_description: contacted.asName } : {}),
+        },
         ctx,
       );
       objects.push(
         as,
         buildRelationship({ relationship_type: 'belongs-to', source_ref: ip.id, target_ref: as.id }, ctx),
+      );
+    }
+  }
+  for (const seen of scannedIps(entity.entityType, value, result)) {
+    const ipId = ipIds.get(seen.ip);
+    if (ipId === undefined) continue;
+    if (isUrl) relate('related-to', ipId, `urlscan.io: the page of this URL was served from ${seen.ip}`);
+    else
+      relate(
+        'resolves-to',
+        ipId,
+        `urlscan.io: this ${isHostname ? 'hostname' : 'domain'} resolved to ${seen.ip} when scanned`,
+      );
+  }
+  // The other hosts the page contacted, as the official connector builds them: observable related-to
+  // hostname, hostname resolves-to the addresses that served it.
+  for (const { hostname, ips } of contactedHostnames(entity.entityType, value, result)) {
+    const host = buildObservable('hostname', { value: hostname }, ctx);
+    if (host.id === observableId) continue;
+    objects.push(host);
+    relate('related-to', host.id, `urlscan.io: the scanned page contacted ${hostname}`);
+    for (const address of ips) {
+      const ipId = ipIds.get(address);
+      if (ipId === undefined) continue;
+      objects.push(
+        buildRelationship(
+          {
+            relationship_type: 'resolves-to',
+            source_ref: host.id,
+            target_ref: ipId,
+            description: `urlscan.io: ${hostname} was served from ${address} during the scan`,
+          },
+          ctx,
+        ),
       );
     }
   }

@@ -153,7 +153,9 @@ describe('URLScan connector end to end', () => {
         'marking-definition',
         'url',
         'domain-name',
+        'hostname',
         'ipv4-addr',
+        'ipv6-addr',
         'autonomous-system',
         'relationship',
         'note',
@@ -162,7 +164,14 @@ describe('URLScan connector end to end', () => {
     );
     const observable = objects.find((o) => o.type === 'url');
     expect(observable?.id).toBe(url.standard_id);
-    expect(observable?.x_opencti_labels).toEqual(['urlscan', 'malicious', 'microsoft', 'phishing']);
+    expect(observable?.x_opencti_labels).toEqual([
+      'urlscan',
+      'malicious',
+      'microsoft',
+      'phishing',
+      'urlscan: nginx',
+      'urlscan: cloudflare',
+    ]);
     expect(JSON.stringify(observable)).toContain(`https://urlscan.io/result/${PHISH_SCAN}/`);
     const note = objects.find((o) => o.type === 'note');
     expect(note?.object_marking_refs).toEqual([url.objectMarking[0]?.standard_id]);
@@ -243,8 +252,14 @@ describe('URLScan connector end to end', () => {
     const ingested = bed.platform.objects({ workId: work.id });
     expect(ingested.every((o) => o.update === false)).toBe(true);
     const objects = ingested.map((o) => o.object);
-    const resolvesTo = objects.filter((o) => o.relationship_type === 'resolves-to');
-    expect(resolvesTo.map((o) => o.source_ref)).toEqual([domain.standard_id, domain.standard_id]);
+    const resolvesTo = objects.filter(
+      (o) => o.relationship_type === 'resolves-to' && o.source_ref === domain.standard_id,
+    );
+    expect(resolvesTo).toHaveLength(2);
+    // The third-party host the page contacted resolves to its own address, as the official connector builds it.
+    const cdn = objects.find((o) => o.type === 'hostname');
+    expect(cdn?.value).toBe('cdn.example.org');
+    expect(objects.some((o) => o.relationship_type === 'resolves-to' && o.source_ref === cdn?.id)).toBe(true);
     expect(objects.filter((o) => o.type === 'ipv6-addr').map((o) => o.value)).toEqual(['2001:db8::10']);
   });
 

@@ -49,6 +49,9 @@ describe('reference/upstream-ids.json', () => {
       'team-cymru-scout/ip-foundation',
       'team-cymru-scout/search',
       'urlscan-enrichment/malicious-url',
+      'urlscan-enrichment/malicious-hostname',
+      'urlscan-enrichment/malicious-domain',
+      'urlscan-enrichment/ip-search',
     ]);
     for (const c of upstreamIdCases()) {
       expect(c.vectors.length, c.case).toBeGreaterThan(0);
