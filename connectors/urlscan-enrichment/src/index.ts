@@ -19,6 +19,7 @@ import {
 import { LEGACY_FLAGS_HELP, rewriteLegacyArgs } from './cli.js';
 import { type ScanResult, UrlscanClient, urlscanHttpOptions } from './client.js';
 import { urlscanConfig, type Visibility } from './config.js';
+import { indicatorAttribute, observableOfIndicator, parseSimplePattern } from './indicator-pattern.js';
 import { summarizeIpSearch, toIpSearchBundle } from './ip-to-stix.js';
 import {
   buildSearchQuery,
@@ -101,7 +102,19 @@ export default defineEnrichment({
     });
   },
 
-  async enrich(entity, { config, client, logger, signal, confidence, now }) {
+  async enrich(enriched, { config, client, logger, signal, confidence, now }) {
+    // An Indicator is enriched through the observable its simple pattern names; anything else is refused
+    // before any request (connectors#3938).
+    let entity = enriched;
+    let indicatorId: string | undefined;
+    if (enriched.entityType.toLowerCase() === 'indicator') {
+      const named = parseSimplePattern(
+        indicatorAttribute(enriched, 'pattern'),
+        indicatorAttribute(enriched, 'pattern_type'),
+      );
+      entity = observableOfIndicator(enriched, named.type, named.value);
+      indicatorId = enriched.id;
+    }
     const value = entity.value ?? '';
     const onlyActive = config.ONLY_ACTIVE_URLS;
     const dateFilter = config.URLSCAN_SEARCH_FILTERED_BY_DATE;
@@ -147,7 +160,9 @@ export default defineEnrichment({
 
     let bundle = toStixBundle(entity, result, {
       confidence,
-      createIndicator: config.URLSCAN_CREATE_INDICATOR,
+      // An enriched Indicator is the indicator: no second one of the same pattern.
+      createIndicator: config.URLSCAN_CREATE_INDICATOR && indicatorId === undefined,
+      indicatorId,
       now: now(),
     });
     let screenshot = '';

@@ -37,6 +37,11 @@ export interface MappingOptions {
   confidence: number | undefined;
   /** URLSCAN_CREATE_INDICATOR. */
   createIndicator: boolean;
+  /**
+   * The Indicator whose pattern named the observable, when an Indicator was enriched: it is `based-on` the
+   * observable and the note is about it too.
+   */
+  indicatorId?: string | undefined;
   now: Date;
 }
 
@@ -506,7 +511,7 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
     {
       abstract: NOTE_ABSTRACT,
       content: noteContent(result, summary),
-      object_refs: [observableId],
+      object_refs: o.indicatorId === undefined ? [observableId] : [observableId, o.indicatorId],
       note_types: ['external'],
       external_references: [ref],
       ...(scanTime ? { created: scanTime } : {}),
@@ -542,6 +547,16 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
     );
   }
 
-  // The entity and the non-TLP markings (PAP, statements) live on the platform already.
-  return assembleBundle({ objects, author, external: [observableId, ...markings] });
+  if (o.indicatorId !== undefined) {
+    objects.push(
+      buildRelationship({ relationship_type: 'based-on', source_ref: o.indicatorId, target_ref: observableId }, ctx),
+    );
+  }
+
+  // The entity (the enriched indicator) and the non-TLP markings (PAP, statements) live on the platform already.
+  return assembleBundle({
+    objects,
+    author,
+    external: [observableId, ...(o.indicatorId === undefined ? [] : [o.indicatorId]), ...markings],
+  });
 }

@@ -320,6 +320,56 @@ describe('URLScan connector end to end', () => {
     expect(bed.platform.objects({ workId: work.id })).toEqual([]);
   });
 
+  it('enriches an Indicator of a URL through that URL, relating the results to the indicator', async () => {
+    const d = await start({ CONNECTOR_SCOPE: 'Url,Domain-Name,Indicator' });
+    const indicator = bed.platform.addEntity({
+      entity_type: 'Indicator',
+      name: 'Office 365 phishing',
+      pattern: `[url:value = '${PHISH_URL}']`,
+      pattern_type: 'stix',
+      markings: ['TLP:GREEN'],
+    });
+    const work = await enrichAndWait(d.connectorId, indicator.standard_id);
+    expect(work.status).toBe('complete');
+    expect(work.errors).toEqual([]);
+    expect(bed.vendor.requests[0]?.query.get('q')).toBe(`page.url:"${PHISH_URL}" AND date:>now-1y`);
+    const objects = bed.platform.objects({ workId: work.id }).map((o) => o.object);
+    const url = objects.find((o) => o.type === 'url');
+    expect(url?.value).toBe(PHISH_URL);
+    expect(url?.object_marking_refs).toEqual([indicator.objectMarking[0]?.standard_id]);
+    expect(
+      objects.find(
+        (o) => o.relationship_type === 'based-on' && o.source_ref === indicator.standard_id && o.target_ref === url?.id,
+      ),
+    ).toBeDefined();
+    expect(objects.find((o) => o.type === 'note')?.object_refs).toEqual([url?.id, indicator.standard_id]);
+    // The indicator is the enriched one: not re-sent, no second indicator of the same pattern.
+    expect(objects.filter((o) => o.type === 'indicator')).toEqual([]);
+    expect(bed.platform.knowledge(url?.id as string)?.files.map((f) => f.mimeType)).toEqual(['image/png']);
+    expect(bed.platform.stixViolations()).toEqual([]);
+  });
+
+  it('refuses an Indicator whose pattern is not a simple URL or domain, without any request', async () => {
+    const d = await start({ CONNECTOR_SCOPE: 'Url,Domain-Name,Indicator' });
+    for (const pattern of [
+      "[ipv4-addr:value = '203.0.113.10']",
+      `[url:value = '${PHISH_URL}' OR domain-name:value = 'example.com']`,
+    ]) {
+      const indicator = bed.platform.addEntity({
+        entity_type: 'Indicator',
+        name: pattern,
+        pattern,
+        pattern_type: 'stix',
+      });
+      const work = await enrichAndWait(d.connectorId, indicator.standard_id);
+      expect(work.errors.map((e) => e.message).join()).toMatch(
+        /^Indicator not enriched: its pattern is not one comparison of a url, domain-name or hostname value/,
+      );
+      expect(bed.platform.objects({ workId: work.id })).toEqual([]);
+    }
+    expect(bed.vendor.requests).toEqual([]);
+  });
+
   it('reads the newest live scan with ONLY_ACTIVE_URLS, and ends with "no scan found" when there is none', async () => {
     const d = await start({ ONLY_ACTIVE_URLS: 'true' });
     const domain = bed.platform.addEntity({ entity_type: 'Domain-Name', value: 'example.com' });
