@@ -71,6 +71,7 @@ async function enrich(target: EnrichmentEntity, env: Record<string, string> = {}
     signal: new AbortController().signal,
     confidence: config.CONNECTOR_CONFIDENCE_LEVEL,
     playbook: false,
+    auto: false,
     stixObjects: [],
     now: () => new Date('2026-03-02T10:00:00.000Z'),
   };

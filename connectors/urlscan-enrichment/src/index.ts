@@ -8,8 +8,12 @@ import {
   AttachmentError,
   ConfigError,
   defineEnrichment,
+  type EnrichmentEntity,
   InputError,
+  identityId,
   type Logger,
+  OPENCTI_SCO_EXTENSION,
+  OPENCTI_SDO_EXTENSION,
   packageVersion,
   type StixBundle,
   type TlpLevel,
@@ -31,7 +35,7 @@ import {
   searchKindOf,
   selectHit,
 } from './search.js';
-import { summarizeVerdicts, toStixBundle, withScreenshot } from './to-stix.js';
+import { AUTHOR_NAME, summarizeVerdicts, toStixBundle, withScreenshot } from './to-stix.js';
 
 /**
  * A public scan publishes the URL to everyone on urlscan.io: refused for an observable above TLP:GREEN
@@ -69,6 +73,25 @@ async function attachScreenshot(
   }
 }
 
+/**
+ * Whether the entity's author is this connector's (the platform's read, or the STIX form it handed over):
+ * every object this connector creates carries it, and nothing this connector re-sends changes another
+ * entity's author.
+ */
+export function createdByThisConnector(entity: EnrichmentEntity): boolean {
+  const author = identityId(AUTHOR_NAME, 'organization');
+  const createdBy = entity.raw.createdBy as { standard_id?: unknown } | null | undefined;
+  if (createdBy?.standard_id === author) return true;
+  const stix = entity.stix;
+  const extensions = (stix.extensions ?? {}) as Record<string, { created_by_ref?: unknown } | undefined>;
+  return [
+    stix.created_by_ref,
+    stix.x_opencti_created_by_ref,
+    extensions[OPENCTI_SDO_EXTENSION]?.created_by_ref,
+    extensions[OPENCTI_SCO_EXTENSION]?.created_by_ref,
+  ].includes(author);
+}
+
 export default defineEnrichment({
   name: 'URLScan.io',
   slug: 'urlscan-enrichment',
@@ -102,7 +125,14 @@ export default defineEnrichment({
     });
   },
 
-  async enrich(enriched, { config, client, logger, signal, confidence, now }) {
+  async enrich(enriched, { config, client, logger, signal, confidence, now, auto }) {
+    // Auto mode on an observable this connector created (its results are in its own scope): enriching it
+    // would create more, and so on for ever. The official README asked admins to pick one scope to avoid it.
+    if (auto && createdByThisConnector(enriched)) {
+      return {
+        message: `Not enriched in auto mode: ${enriched.value ?? enriched.id} was created by this connector (author ${AUTHOR_NAME}) in an enrichment; enriching what it creates would never end. Enrich it by hand if needed.`,
+      };
+    }
     // An Indicator is enriched through the observable its simple pattern names; anything else is refused
     // before any request (connectors#3938).
     let entity = enriched;

@@ -421,8 +421,13 @@ export function toStixBundle(entity: EnrichmentEntity, result: ScanResult, o: Ma
     description: 'urlscan.io scan result',
   };
   // The observable re-sent with its labels and the result page, wherever the worker reads them.
+  const resent = updateObservable(entity.stix, {
+    addLabels: [...entity.labels, ...labels],
+    addExternalReferences: [ref],
+  });
+  // An Indicator's observable is created here: authored like everything else this connector creates.
   const objects: StixObject[] = [
-    updateObservable(entity.stix, { addLabels: [...entity.labels, ...labels], addExternalReferences: [ref] }),
+    o.indicatorId === undefined ? resent : { ...resent, x_opencti_created_by_ref: author.id },
   ];
   const relate = (type: string, target: string, description: string) =>
     objects.push(

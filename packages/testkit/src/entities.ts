@@ -47,6 +47,13 @@ const ENTITY_TYPES: Record<string, EntityTypeSpec> = {
   Sector: { typename: 'Sector', stixType: 'identity', kind: 'identity', identityClass: 'class' },
 };
 
+/** The platform's entity type of an observable or an Indicator of STIX type `stixType` (SCOs and `indicator`). */
+export function creatableEntityType(stixType: string): string | undefined {
+  return Object.entries(ENTITY_TYPES).find(
+    ([, spec]) => spec.stixType === stixType && (spec.kind === 'observable' || stixType === 'indicator'),
+  )?.[0];
+}
+
 /** The entity types `addEntity` accepts. */
 export const SUPPORTED_ENTITY_TYPES: readonly string[] = Object.keys(ENTITY_TYPES);
 

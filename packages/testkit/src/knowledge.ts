@@ -169,6 +169,11 @@ export class KnowledgeStore {
     return customMarking({ definition_type: definitionType, definition: value, standard_id: id });
   }
 
+  /** The author an import named (`createdBy`), as a stored identity, or null when it is unknown. */
+  author(id: string): StoredEntity | null {
+    return this.#author(id);
+  }
+
   #author(id: string): StoredEntity | null {
     const existing = this.entities.get(id);
     if (existing !== undefined) return existing;

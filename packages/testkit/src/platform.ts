@@ -11,11 +11,12 @@ import {
   ConnectorStore,
   type RegisterConnectorInput,
 } from './connectors.js';
-import { type EntityInput, EntityStore, type StoredEntity } from './entities.js';
+import { creatableEntityType, type EntityInput, EntityStore, type StoredEntity } from './entities.js';
 import { TestPlatformError } from './errors.js';
 import { FaultInjector } from './faults.js';
 import { internalIdFor } from './ids.js';
 import { type KnowledgeRecord, KnowledgeStore } from './knowledge.js';
+import { TLP_MARKING_IDS, type TlpLevel } from './markings.js';
 import {
   type IngestedObject,
   type ListenMessageRecord,
@@ -88,6 +89,13 @@ export interface TestPlatformOptions {
   connectorMetadata?: boolean;
   /** Allow schema introspection (`__type`, `__schema`), default true; false models a platform that disabled it. */
   introspection?: boolean;
+  /**
+   * Emulate CONNECTOR_AUTO: an observable or Indicator the worker imports that the platform did not hold is
+   * created (with the author and TLP markings the import gave it) and every registered enrichment connector
+   * with `auto` whose scope has its type is asked to enrich it (mode 'auto', trigger 'create'), as the
+   * platform does on creation. Default false: a test then drives every enrichment itself.
+   */
+  autoEnrichment?: boolean;
 }
 
 /** One STIX 2.1 violation in what a connector sent. */
@@ -239,7 +247,10 @@ export class TestPlatform {
             callbackRetryMs: options.callbackRetryMs ?? 10_000,
             ingest: (object, { connectorId, workId }) => {
               this.#recordViolations(stixObjectViolations(object), connectorId, workId, 'push');
+              const id = typeof object.id === 'string' ? object.id : '';
+              const created = this.#knowledge.get(id) === undefined && this.#entities.get(id) === undefined;
               this.#knowledge.import(object);
+              if (created && options.autoEnrichment === true) this.#autoEnrich(object);
             },
           });
     const worker = this.#worker;
@@ -685,6 +696,70 @@ export class TestPlatform {
       workId,
     });
     this.#notify();
+  }
+
+  /** Auto enrichments asked for, in order: what the platform published on creation (autoEnrichment). */
+  readonly autoEnrichments: Array<{
+    connectorId: string;
+    entityId: string;
+    entityType: string;
+    workId: string | null;
+  }> = [];
+
+  /** CONNECTOR_AUTO on creation (options.autoEnrichment): the new element stored, then each auto connector asked. */
+  #autoEnrich(object: Record<string, unknown>): void {
+    const entityType = creatableEntityType(String(object.type));
+    if (entityType === undefined) return;
+    const author =
+      typeof object.created_by_ref === 'string'
+        ? object.created_by_ref
+        : typeof object.x_opencti_created_by_ref === 'string'
+          ? object.x_opencti_created_by_ref
+          : null;
+    const markings = (Array.isArray(object.object_marking_refs) ? object.object_marking_refs : []).flatMap((ref) => {
+      const tlp = Object.entries(TLP_MARKING_IDS).find(([, id]) => id === ref)?.[0];
+      return tlp === undefined ? [] : [tlp as TlpLevel];
+    });
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    let entity: StoredEntity;
+    try {
+      const authorEntity = author === null ? null : this.#knowledge.author(author);
+      entity = this.#entities.add({
+        entity_type: entityType,
+        standard_id: String(object.id),
+        ...(str(object.value) !== undefined ? { value: str(object.value) } : {}),
+        ...(typeof object.number === 'number' ? { number: object.number } : {}),
+        ...(str(object.name) !== undefined ? { name: str(object.name) } : {}),
+        ...(str(object.pattern) !== undefined
+          ? { pattern: str(object.pattern), pattern_type: str(object.pattern_type) }
+          : {}),
+        markings,
+        ...(authorEntity ? { createdBy: authorEntity } : {}),
+      });
+    } catch {
+      return; // not an element the testkit can store (a shape its schema does not model)
+    }
+    this.#notify();
+    for (const record of this.#connectors.all()) {
+      const scope = (record.connector_scope ?? '').split(',').map((s) => s.trim().toLowerCase());
+      if (record.connector_type !== 'INTERNAL_ENRICHMENT' || !record.auto || !this.#registered.has(record.id)) continue;
+      if (!scope.includes(entityType.toLowerCase())) continue;
+      const asked = { connectorId: record.id, entityId: entity.standard_id, entityType, workId: null as string | null };
+      this.autoEnrichments.push(asked);
+      this.#askEnrichment(record.id, entity.standard_id, {
+        mode: 'auto',
+        userId: ADMIN_USER_ID,
+        draftId: null,
+        applicantId: null,
+        trigger: 'create',
+        stixObjects: null,
+      }).then(
+        (work) => {
+          asked.workId = work.id;
+        },
+        () => undefined,
+      );
+    }
   }
 
   async #askEnrichment(

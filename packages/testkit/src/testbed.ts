@@ -11,7 +11,7 @@
 import type { ConnectorDefinition } from '@cti/connector-sdk/internal';
 import { type RunningConnector, startConnector } from './connector-runner.js';
 import { type FakeRoute, type FakeVendor, startFakeVendor } from './fake-vendor.js';
-import { startTestPlatform, type TestPlatform } from './platform.js';
+import { startTestPlatform, type TestPlatform, type TestPlatformOptions } from './platform.js';
 import { StixViolationError } from './stix-validation.js';
 
 export interface TestbedOptions {
@@ -25,6 +25,8 @@ export interface TestbedOptions {
    * import's tests wait for the run they look at).
    */
   readyLog?: string | RegExp | null;
+  /** The stand-in platform's options (e.g. `autoEnrichment`). */
+  platform?: TestPlatformOptions;
 }
 
 export interface ConnectorTestbed {
@@ -83,7 +85,7 @@ export function connectorTestbed(options: TestbedOptions): ConnectorTestbed {
       return daemons.at(-1) ?? null;
     },
     async setup() {
-      platform = await startTestPlatform();
+      platform = await startTestPlatform(options.platform);
       vendor = await startFakeVendor(options.routes);
     },
     async start(env = {}) {

@@ -63,6 +63,12 @@ export interface EnrichContext<C, Client> {
   confidence: number | undefined;
   /** True when the enrichment runs as a playbook step. */
   playbook: boolean;
+  /**
+   * True when the platform asked on its own (CONNECTOR_AUTO: the entity was just created, or updated with
+   * CONNECTOR_AUTO_UPDATE), not a user's "Enrich" nor a playbook step. A connector whose results are in its
+   * own scope uses it to avoid enriching what it just created, for ever.
+   */
+  auto: boolean;
   /** Other STIX objects of the context (the playbook's bundle), when any. */
   stixObjects: readonly Record<string, unknown>[];
   now(): Date;

@@ -102,6 +102,36 @@ describe('EnrichmentProcessor', () => {
     expect(t.sent).toEqual([{ objects: 2, applicantId: 'user-7', workId: 'work-1' }]);
   });
 
+  it("tells the enrichment whether the platform asked on its own: auto mode, never a user's nor a playbook's", async () => {
+    const seen: boolean[] = [];
+    const t = setup({
+      enrich: async (_entity, ctx) => {
+        seen.push(ctx.auto);
+        return {};
+      },
+    });
+    const withMode = (mode: string | undefined, playbook = false) => {
+      const body = JSON.parse(message().toString());
+      if (mode !== undefined) body.internal.mode = mode;
+      if (playbook) {
+        body.internal.work_id = null;
+        body.internal.playbook = {
+          event_id: 'e',
+          execution_id: 'x',
+          playbook_id: 'p',
+          data_instance_id: ENTITY.standard_id,
+          step_id: 's',
+        };
+        body.event.bundle = { objects: [] };
+      }
+      return Buffer.from(JSON.stringify(body));
+    };
+    for (const body of [withMode('auto'), withMode('manual'), withMode(undefined), withMode('auto', true)]) {
+      await t.processor.handle(body, false);
+    }
+    expect(seen).toEqual([true, false, false, false]);
+  });
+
   it('uses the connector user as applicant when the message names none', async () => {
     const t = setup();
     const body = JSON.parse(message().toString());

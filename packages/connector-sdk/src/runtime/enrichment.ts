@@ -252,6 +252,7 @@ export class EnrichmentProcessor {
         signal: controller.signal,
         confidence: this.o.confidence,
         playbook: msg.playbook !== null,
+        auto: msg.playbook === null && msg.mode === 'auto',
         stixObjects: msg.stixObjects ?? [],
         now: this.now,
       });
