@@ -44,7 +44,8 @@ export default defineConformance({
     // URLScan.io (organization).
     author: 'identity--f8b09040-4d2b-5138-8c07-e7af17666f3f',
     observable: {
-      labels: ['urlscan'],
+      // Ours, then the official connector's server label (result.json's lists.servers).
+      labels: ['urlscan', 'urlscan: Apache'],
       references: ['https://urlscan.io/result/105d1aac-ccc0-4393-b421-da95bd4faafd/'],
       createdBy: null,
     },
