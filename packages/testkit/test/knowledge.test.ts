@@ -142,6 +142,7 @@ describe('an enriched observable re-sent to the platform', () => {
       organizations: [],
       score: 70,
       description: null,
+      files: [],
       imports: 2,
     });
   });
