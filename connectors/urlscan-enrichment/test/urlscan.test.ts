@@ -11,6 +11,7 @@ import {
   assertValidStix,
   connectorTestbed,
   type FakeRequest,
+  startFakeVendor,
   timestampFormProblems,
   waitUntil,
 } from '@cti/connector-testkit';
@@ -179,24 +180,36 @@ describe('URLScan connector end to end', () => {
   });
 
   it('attaches the screenshot to the observable as a file the platform stores, PNG bytes intact', async () => {
-    const d = await start();
-    const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL, markings: ['TLP:GREEN'] });
-    const work = await enrichAndWait(d.connectorId, url.standard_id);
-    expect(work.status).toBe('complete');
-    const shot = bed.vendor.requests.find((r) => r.path.startsWith('/screenshots/'));
-    // Fetched from the API's own origin, with its key (urlscan's origin); never the result's screenshotURL host.
-    expect(shot?.headers['api-key']).toBe(KEY);
-    const files = bed.platform.knowledge(url.standard_id)?.files ?? [];
-    expect(files.map((f) => [f.name, f.mimeType, f.noTriggerImport])).toEqual([
-      [`Sign-in-to-your-account_${PHISH_SCAN}.png`, 'image/png', true],
-    ]);
-    expect(Buffer.from(files[0]?.data ?? []).equals(SCREENSHOT)).toBe(true);
-    // Only the observable carries it: the indicator and the note do not repeat megabytes.
-    const withFiles = bed.platform.objects({ workId: work.id }).filter((o) => 'x_opencti_files' in o.object);
-    expect(withFiles.map((o) => o.object.id)).toEqual([url.standard_id]);
-    expect(bed.platform.stixViolations()).toEqual([]);
-    // Never logged, even at debug level.
-    expect(d.logs.join('\n')).not.toContain(SCREENSHOT.toString('base64').slice(0, 24));
+    // The result names its screenshot on another host: it is never asked, with or without the key.
+    const elsewhere = await startFakeVendor({ 'GET /*': { body: SCREENSHOT } });
+    const result = JSON.parse(fixture('result-malicious.json')) as { task: { screenshotURL: string } };
+    result.task.screenshotURL = `${elsewhere.url}/screenshots/${PHISH_SCAN}.png`;
+    bed.vendor.route('GET /api/v1/result/:uuid', { body: result });
+    try {
+      const d = await start({ CONNECTOR_LOG_LEVEL: 'debug' });
+      const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL, markings: ['TLP:GREEN'] });
+      const work = await enrichAndWait(d.connectorId, url.standard_id);
+      expect(work.status).toBe('complete');
+      const shot = bed.vendor.requests.find((r) => r.path.startsWith('/screenshots/'));
+      // Fetched from the API's own origin (urlscan's), with its key; never from the host the result names.
+      expect(shot?.headers['api-key']).toBe(KEY);
+      expect(elsewhere.requests).toEqual([]);
+      const files = bed.platform.knowledge(url.standard_id)?.files ?? [];
+      expect(files.map((f) => [f.name, f.mimeType, f.noTriggerImport])).toEqual([
+        [`Sign-in-to-your-account_${PHISH_SCAN}.png`, 'image/png', true],
+      ]);
+      expect(Buffer.from(files[0]?.data ?? []).equals(SCREENSHOT)).toBe(true);
+      // Only the observable carries it: the indicator and the note do not repeat megabytes.
+      const withFiles = bed.platform.objects({ workId: work.id }).filter((o) => 'x_opencti_files' in o.object);
+      expect(withFiles.map((o) => o.object.id)).toEqual([url.standard_id]);
+      expect(bed.platform.stixViolations()).toEqual([]);
+      // Never logged, even at debug level.
+      expect(d.logs.some((l) => l.includes('"level":"DEBUG"'))).toBe(true);
+      expect(d.logs.join('\n')).not.toContain(SCREENSHOT.toString('base64').slice(0, 24));
+    } finally {
+      bed.vendor.route('GET /api/v1/result/:uuid', resultRoute);
+      await elsewhere.close();
+    }
   });
 
   it('leaves out a screenshot that is not a PNG, and says so on the work', async () => {
