@@ -15,6 +15,11 @@ const result = fixture('result.json');
 /** The reconstructed phishing scan the demo finds for its Url (result-malicious.json). */
 const PHISHING_SCAN = '4f1d7a2c-8b3e-4c6a-9d2f-6a1b0c3e5f71';
 const PHISHING_HOST = 'office365-login.example.net';
+/** A 1×1 PNG: the phishing scan's screenshot in the demo, attached to the Url. */
+const DEMO_SCREENSHOT = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 export default defineConformance({
   vendor: 'urlscan.io',
@@ -69,6 +74,9 @@ export default defineConformance({
           return { body: { results: [hit], total: 1 } };
         }
         return { body: search };
+      }
+      if (req.path === `/screenshots/${PHISHING_SCAN}.png`) {
+        return { body: DEMO_SCREENSHOT, headers: { 'content-type': 'image/png' } };
       }
       if (req.path.startsWith('/api/v1/result/')) {
         const uuid = req.path.split('/').filter(Boolean).pop() ?? '';
