@@ -21,6 +21,13 @@ export {
 } from './opencti/index.js';
 export * from './queue/index.js';
 export * from './runtime/index.js';
+export {
+  bundleFileName,
+  DirectoryOutput,
+  pythonFloatText,
+  retentionCutoffMs,
+} from './runtime/delivery/directory.js';
+export { DeliverySink, type ReviewPort } from './runtime/delivery/sink.js';
 export { AmqpBundleSink, ApiBundleSink, type BundleSink, StdoutBundleSink } from './runtime/sinks.js';
 export * from './stix/index.js';
 export * from './time/index.js';

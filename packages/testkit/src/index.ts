@@ -112,6 +112,7 @@ export {
   readAsPycti,
 } from './pycti-import.js';
 export type {
+  DraftRecord,
   IngestedObject,
   ListenMessageRecord,
   PlaybookStepRecord,
@@ -120,6 +121,7 @@ export type {
   PushOutcome,
   RecordedRequest,
   RequestFilter,
+  WorkbenchFileRecord,
 } from './records.js';
 export { TESTKIT_SCHEMA_PATH, testkitSchema } from './schema.js';
 export {

@@ -18,6 +18,7 @@ import { internalIdFor } from './ids.js';
 import { type KnowledgeRecord, KnowledgeStore } from './knowledge.js';
 import { TLP_MARKING_IDS, type TlpLevel } from './markings.js';
 import {
+  type DraftRecord,
   type IngestedObject,
   type ListenMessageRecord,
   matchesRequest,
@@ -27,6 +28,7 @@ import {
   type RecordedRequest,
   Recorder,
   type RequestFilter,
+  type WorkbenchFileRecord,
 } from './records.js';
 import { type EnrichmentRequest, type PlatformUser, platformError, type ResolverServices } from './resolvers.js';
 import { testkitSchema } from './schema.js';
@@ -103,8 +105,8 @@ export interface StixViolationRecord {
   seq: number;
   connectorId: string | null;
   workId: string | null;
-  /** An object the worker ingested, or a playbook step's answer. */
-  source: 'push' | 'playbook';
+  /** An object the worker ingested, a playbook step's answer, or a bundle uploaded for review. */
+  source: 'push' | 'playbook' | 'workbench';
   message: string;
 }
 
@@ -124,6 +126,10 @@ export interface AskEnrichmentOptions {
   stixObjects?: null | string | ReadonlyArray<Record<string, unknown>>;
   /** The user who asked (the work's user_id); default the admin. */
   userId?: string;
+  /** `event.validation_mode` (review before import: workbench or draft); absent unless given. */
+  validationMode?: 'workbench' | 'draft';
+  /** `event.force_validation`; absent unless given. */
+  forceValidation?: boolean;
 }
 
 export interface AskPlaybookOptions {
@@ -245,8 +251,10 @@ export class TestPlatform {
             callbackToken: this.token,
             userAgent: `pycti/${this.#version}`,
             callbackRetryMs: options.callbackRetryMs ?? 10_000,
-            ingest: (object, { connectorId, workId }) => {
+            ingest: (object, { connectorId, workId, draftId }) => {
               this.#recordViolations(stixObjectViolations(object), connectorId, workId, 'push');
+              // What goes into a draft stays there until someone approves it: not in the platform's knowledge.
+              if (draftId !== null) return;
               const id = typeof object.id === 'string' ? object.id : '';
               const created = this.#knowledge.get(id) === undefined && this.#entities.get(id) === undefined;
               this.#knowledge.import(object);
@@ -344,6 +352,8 @@ export class TestPlatform {
       applicantId: options.applicantId ?? null,
       trigger: options.trigger,
       stixObjects: options.stixObjects ?? null,
+      ...(options.validationMode === undefined ? {} : { validationMode: options.validationMode }),
+      ...(options.forceValidation === undefined ? {} : { forceValidation: options.forceValidation }),
     });
     return work.id;
   }
@@ -522,6 +532,30 @@ export class TestPlatform {
   }
 
   /** `playbookStepExecution` calls received. */
+  /**
+   * The import workbench's pending files, as the platform keeps them: one per name (`import/pending/<name>`),
+   * the last upload of a name replacing the earlier ones. `uploads` has every upload, in order.
+   */
+  workbenchFiles(options: { uploads?: boolean } = {}): WorkbenchFileRecord[] {
+    if (options.uploads) return [...this.#recorder.workbenchFiles];
+    const byId = new Map<string, WorkbenchFileRecord>();
+    for (const file of this.#recorder.workbenchFiles) {
+      byId.delete(file.id);
+      byId.set(file.id, file);
+    }
+    return [...byId.values()];
+  }
+
+  /** The drafts connectors created, in order. */
+  drafts(): DraftRecord[] {
+    return [...this.#recorder.drafts];
+  }
+
+  /** The objects the worker received into a draft (they are not in the platform's knowledge). */
+  draftObjects(draftId: string): IngestedObject[] {
+    return this.#recorder.objects.filter((o) => o.draftId === draftId);
+  }
+
   playbookSteps(): PlaybookStepRecord[] {
     return [...this.#recorder.playbookSteps];
   }
@@ -769,6 +803,8 @@ export class TestPlatform {
       applicantId: string | null;
       trigger: 'create' | 'update' | undefined;
       stixObjects: null | string | ReadonlyArray<Record<string, unknown>>;
+      validationMode?: 'workbench' | 'draft';
+      forceValidation?: boolean;
     },
   ): Promise<WorkDocument> {
     const record = this.#requireRegistered(connectorId);
@@ -808,6 +844,8 @@ export class TestPlatform {
         entity_type: entity.entity_type,
         stix_entity: JSON.stringify(entity.stix_entity),
         stix_objects: stixObjects,
+        ...(request.validationMode === undefined ? {} : { validation_mode: request.validationMode }),
+        ...(request.forceValidation === undefined ? {} : { force_validation: request.forceValidation }),
       },
     };
     await this.#publishListen(connectorId, JSON.stringify(message), 'enrichment', work.id);
@@ -836,7 +874,13 @@ export class TestPlatform {
     return { messages_number: push + listen, messages_size: this.#queueSizes.get(connectorId) ?? 0 };
   }
 
-  async #stixBundlePush(connectorId: string, bundleText: string, workId: string | null, userId: string): Promise<void> {
+  async #stixBundlePush(
+    connectorId: string,
+    bundleText: string,
+    workId: string | null,
+    userId: string,
+    draftId: string | null,
+  ): Promise<void> {
     const invalid = () => platformError('UNSUPPORTED_ERROR', 'Invalid bundle', 500);
     const bundle = parseJsonObject(bundleText);
     const objects = Array.isArray(bundle?.objects) ? (bundle.objects as unknown[]) : [];
@@ -862,6 +906,7 @@ export class TestPlatform {
       content: Buffer.from(bundleText, 'utf8').toString('base64'),
       work_id: effectiveWorkId,
       update: true,
+      ...(draftId === null ? {} : { draft_id: draftId }),
     };
     await this.#topology.publishPush(connectorId, Buffer.from(JSON.stringify(message), 'utf8'));
   }
@@ -916,8 +961,47 @@ export class TestPlatform {
           stixObjects: null,
         });
       },
-      stixBundlePush: (connectorId, bundle, workId, userId) =>
-        this.#stixBundlePush(connectorId, bundle, workId, userId),
+      stixBundlePush: (connectorId, bundle, workId, userId, draftId) =>
+        this.#stixBundlePush(connectorId, bundle, workId, userId, draftId),
+      uploadPending: (file, { entityId, fileMarkings, userId, draftId }) => {
+        const content = file.content.toString('utf8');
+        const bundle = parseJsonObject(content);
+        const record: WorkbenchFileRecord = {
+          seq: this.#recorder.nextSeq(),
+          at: this.#now().toISOString(),
+          id: `import/pending/${file.filename}`,
+          name: file.filename,
+          mimeType: file.mimetype,
+          entityId,
+          fileMarkings,
+          userId,
+          draftId,
+          content,
+          bundle,
+        };
+        this.#recorder.workbenchFiles.push(record);
+        this.#recordViolations(
+          bundle === null ? ['the workbench file is not a JSON bundle'] : stixBundleViolations(bundle),
+          null,
+          null,
+          'workbench',
+        );
+        this.#notify();
+        return { id: record.id, name: record.name };
+      },
+      draftWorkspaceAdd: ({ name, entityId, userId }) => {
+        const id = internalIdFor(`draft-${this.#recorder.drafts.length}-${name}`);
+        this.#recorder.drafts.push({
+          seq: this.#recorder.nextSeq(),
+          at: this.#now().toISOString(),
+          id,
+          name,
+          entityId,
+          userId,
+        });
+        this.#notify();
+        return { id, name, entity_id: entityId };
+      },
       recordPlaybookStep: (variables) => {
         const bundle = parseJsonObject(variables.bundle);
         this.#recorder.playbookSteps.push({

@@ -143,8 +143,42 @@ export interface ListenMessageRecord {
   workId: string | null;
 }
 
+/**
+ * A bundle a connector sent for review as a workbench file (`uploadPending`): the pending file as the
+ * platform keeps it (`import/pending/<name>`; the same name again replaces it).
+ */
+export interface WorkbenchFileRecord {
+  seq: number;
+  at: string;
+  /** `import/pending/<name>`, the platform's file id. */
+  id: string;
+  name: string;
+  mimeType: string;
+  entityId: string | null;
+  fileMarkings: string[];
+  /** The user the upload was made as. */
+  userId: string;
+  /** The draft context of the request, when it had one. */
+  draftId: string | null;
+  content: string;
+  /** The content parsed, when it is a JSON object (a bundle). */
+  bundle: Record<string, unknown> | null;
+}
+
+/** A draft a connector created (`draftWorkspaceAdd`) to send its bundles into. */
+export interface DraftRecord {
+  seq: number;
+  at: string;
+  id: string;
+  name: string;
+  entityId: string | null;
+  userId: string;
+}
+
 export class Recorder {
   readonly requests: RecordedRequest[] = [];
+  readonly workbenchFiles: WorkbenchFileRecord[] = [];
+  readonly drafts: DraftRecord[] = [];
   readonly pushMessages: PushMessageRecord[] = [];
   readonly objects: IngestedObject[] = [];
   readonly playbookSteps: PlaybookStepRecord[] = [];

@@ -13,6 +13,7 @@ import {
 import type { StoredEntity } from './entities.js';
 import { internalIdFor } from './ids.js';
 import type { PlaybookStepRecord } from './records.js';
+import type { UploadedFile } from './server.js';
 import type { BrokerConnection, ConnectorQueueNames } from './topology.js';
 import type { WorkDocument, WorkStore } from './works.js';
 
@@ -52,8 +53,24 @@ export interface ResolverServices {
   resetState(id: string): Promise<ConnectorRecord>;
   deleteConnector(id: string): Promise<void>;
   askEnrichment(connectorId: string, entityId: string, request: EnrichmentRequest): Promise<WorkDocument>;
-  stixBundlePush(connectorId: string, bundle: string, workId: string | null, userId: string): Promise<void>;
+  /** `draftId`: the request's draft context, which the queued message carries. */
+  stixBundlePush(
+    connectorId: string,
+    bundle: string,
+    workId: string | null,
+    userId: string,
+    draftId: string | null,
+  ): Promise<void>;
   recordPlaybookStep(variables: PlaybookStepRecord['variables']): void;
+  uploadPending(
+    file: UploadedFile,
+    options: { entityId: string | null; fileMarkings: string[]; userId: string; draftId: string | null },
+  ): { id: string; name: string };
+  draftWorkspaceAdd(input: { name: string; entityId: string | null; userId: string }): {
+    id: string;
+    name: string;
+    entity_id: string | null;
+  };
 }
 
 /** A business error as the platform raises it (`FunctionalError`, `UnsupportedError`...). */
@@ -432,8 +449,31 @@ export function mutationRoot(svc: ResolverServices): Record<string, unknown> {
       return true;
     },
     stixBundlePush: async (args: Args, ctx: RequestContext) => {
-      await svc.stixBundlePush(String(args.connectorId), String(args.bundle), str(args.work_id), ctx.user.id);
+      await svc.stixBundlePush(
+        String(args.connectorId),
+        String(args.bundle),
+        str(args.work_id),
+        ctx.user.id,
+        ctx.draftId === undefined || ctx.draftId === '' ? null : ctx.draftId,
+      );
       return true;
+    },
+    uploadPending: (args: Args, ctx: RequestContext) => {
+      const file = args.file as UploadedFile | null | undefined;
+      if (!file || !Buffer.isBuffer(file.content)) {
+        throw platformError('FUNCTIONAL_ERROR', 'uploadPending expects a file sent as a multipart request');
+      }
+      const markings = Array.isArray(args.file_markings) ? args.file_markings.map(String) : [];
+      return svc.uploadPending(file, {
+        entityId: str(args.entityId),
+        fileMarkings: markings,
+        userId: ctx.user.id,
+        draftId: ctx.draftId === undefined || ctx.draftId === '' ? null : ctx.draftId,
+      });
+    },
+    draftWorkspaceAdd: (args: Args, ctx: RequestContext) => {
+      const input = (args.input ?? {}) as { name?: unknown; entity_id?: unknown };
+      return svc.draftWorkspaceAdd({ name: String(input.name), entityId: str(input.entity_id), userId: ctx.user.id });
     },
     playbookStepExecution: (args: Args) => {
       svc.recordPlaybookStep(args as unknown as PlaybookStepRecord['variables']);

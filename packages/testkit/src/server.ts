@@ -139,13 +139,10 @@ export class GraphqlServer {
     }
     const raw = await readBody(req);
     const { recorder, faults, changed } = this.#options;
-    let body: GraphqlBody | null = null;
-    try {
-      const parsed: unknown = JSON.parse(raw);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as GraphqlBody;
-    } catch {
-      body = null;
-    }
+    const contentType = header(req, 'content-type') ?? '';
+    const body: GraphqlBody | null = /^multipart\/form-data/i.test(contentType)
+      ? await parseMultipart(raw, contentType)
+      : parseJsonBody(raw.toString('utf8'));
     const query = typeof body?.query === 'string' ? body.query : '';
     const variables =
       typeof body?.variables === 'object' && body.variables !== null ? (body.variables as Record<string, unknown>) : {};
@@ -335,10 +332,80 @@ function errorsOf(body: Record<string, unknown>): RecordedRequest['errors'] {
   });
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+function parseJsonBody(text: string): GraphqlBody | null {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as GraphqlBody) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A file received through a GraphQL multipart request: what an `Upload` variable holds here. */
+export interface UploadedFile {
+  filename: string;
+  mimetype: string;
+  content: Buffer;
+}
+
+/**
+ * A GraphQL multipart request (the spec graphql-upload implements, as the platform does): `operations` is
+ * the JSON body with null where files go, `map` says which form field fills which variable path. Parsed
+ * with the runtime's own multipart reader (undici's FormData); anything malformed is a bad request.
+ */
+async function parseMultipart(raw: Buffer, contentType: string): Promise<GraphqlBody | null> {
+  let form: FormData;
+  try {
+    form = await new Response(new Uint8Array(raw), { headers: { 'content-type': contentType } }).formData();
+  } catch {
+    return null;
+  }
+  const operations = form.get('operations');
+  const map = form.get('map');
+  if (typeof operations !== 'string' || typeof map !== 'string') return null;
+  const body = parseJsonBody(operations);
+  let paths: unknown;
+  try {
+    paths = JSON.parse(map);
+  } catch {
+    return null;
+  }
+  if (body === null || typeof paths !== 'object' || paths === null) return null;
+  for (const [field, targets] of Object.entries(paths as Record<string, unknown>)) {
+    const file = form.get(field);
+    if (!(file instanceof Blob) || !Array.isArray(targets)) return null;
+    const uploaded: UploadedFile = {
+      filename: (file as Blob & { name?: string }).name ?? field,
+      mimetype: file.type,
+      content: Buffer.from(await file.arrayBuffer()),
+    };
+    for (const target of targets) {
+      if (typeof target !== 'string' || !setPath(body, target.split('.'), uploaded)) return null;
+    }
+  }
+  return body;
+}
+
+/** Sets `value` at `path` inside `root` (objects and arrays that already exist); false when the path is absent. */
+function setPath(root: unknown, path: readonly string[], value: unknown): boolean {
+  let node: unknown = root;
+  for (const [index, key] of path.entries()) {
+    if (typeof node !== 'object' || node === null) return false;
+    const container = node as Record<string, unknown>;
+    if (index === path.length - 1) {
+      if (!(key in container)) return false;
+      container[key] = value;
+      return true;
+    }
+    node = container[key];
+  }
+  return false;
 }
 
 function sleep(ms: number): Promise<void> {

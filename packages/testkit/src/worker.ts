@@ -32,7 +32,10 @@ export interface WorkerOptions {
   /** Delay before requeueing a listen message whose callback could not be reached. */
   callbackRetryMs: number;
   /** Imports one ingested object (the platform's knowledge and STIX checks), before its work is reported. */
-  ingest(object: Record<string, unknown>, context: { connectorId: string; workId: string | null }): void;
+  ingest(
+    object: Record<string, unknown>,
+    context: { connectorId: string; workId: string | null; draftId: string | null },
+  ): void;
 }
 
 /** A delivery to a connector's HTTP-listen callback. */
@@ -240,7 +243,7 @@ export class Worker {
     // Record and import before reporting, so a test that waits for the work to complete finds them.
     recorder.pushMessages.push(record);
     recorder.objects.push(...ingested);
-    for (const item of ingested) this.#options.ingest(item.object, { connectorId, workId });
+    for (const item of ingested) this.#options.ingest(item.object, { connectorId, workId, draftId: item.draftId });
     for (let i = 0; i < ingested.length; i += 1) {
       if (workId !== null) works.reportExpectation(workId, null);
     }

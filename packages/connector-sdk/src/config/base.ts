@@ -124,6 +124,30 @@ export const baseConfig = {
     aliases: ['QUEUE_PROTOCOL'],
     description: 'How bundles reach OpenCTI: amqp (RabbitMQ) or api (the stixBundlePush mutation)',
   }),
+  // Delivery modes (pycti's send_stix2_bundle): review before import, queueing, a copy to a directory.
+  CONNECTOR_VALIDATE_BEFORE_IMPORT: env.boolean(false, {
+    description:
+      'Send each bundle for review instead of importing it: a workbench file, or a draft when the request asks for one',
+  }),
+  CONNECTOR_VALIDATION_MODE: env.enum(['workbench', 'draft'], {
+    default: 'workbench',
+    description:
+      'Where a bundle under review goes when the request does not say (an import never does): workbench (pycti) or draft',
+  }),
+  CONNECTOR_SEND_TO_QUEUE: env.boolean(true, {
+    description: 'Send bundles to OpenCTI (false: only to CONNECTOR_SEND_TO_DIRECTORY_PATH)',
+  }),
+  CONNECTOR_SEND_TO_DIRECTORY: env.boolean(false, {
+    description: 'Also write every bundle as a JSON file in CONNECTOR_SEND_TO_DIRECTORY_PATH',
+  }),
+  CONNECTOR_SEND_TO_DIRECTORY_PATH: env.optionalString({
+    description: 'The directory bundle files are written to (must exist and be writable)',
+  }),
+  CONNECTOR_SEND_TO_DIRECTORY_RETENTION: env.int({
+    default: 7,
+    min: 0,
+    description: 'Days a bundle file is kept in that directory before it is deleted; 0 keeps them all',
+  }),
   CONNECTOR_PREFETCH: env.int({
     default: 1,
     min: 1,

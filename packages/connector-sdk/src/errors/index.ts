@@ -236,3 +236,17 @@ export class AttachmentError extends CtiError {
 export class InputError extends CtiError {
   readonly code: string = 'INPUT';
 }
+
+/**
+ * A bundle could not be delivered where the settings send it (the directory of CONNECTOR_SEND_TO_DIRECTORY_PATH,
+ * the workbench, a draft). `setting` names what an admin changes; nothing later in the delivery was done.
+ */
+export class DeliveryError extends CtiError {
+  readonly code: string = 'DELIVERY';
+  readonly setting: string;
+
+  constructor(message: string, setting: string, options?: CtiErrorOptions) {
+    super(message, options);
+    this.setting = setting;
+  }
+}

@@ -8,7 +8,7 @@
  * fragile: a per-request timeout (pycti: 300 s), bounded retries chosen per call (retry.ts), typed
  * errors (failure.ts), a startup wait that tells a bad token from a platform still starting.
  */
-import { GraphQLClient } from 'graphql-request';
+import { ClientError, GraphQLClient } from 'graphql-request';
 import { z } from 'zod';
 import { ConfigError, PlatformError } from '../errors/index.js';
 import { redactString, redactUrl, registerSecret } from '../log/redact.js';
@@ -16,6 +16,7 @@ import { sleep } from '../time/index.js';
 import type { ConnectorInfo } from './connector-info.js';
 import { connectorMetadata } from './connector-metadata.js';
 import {
+  DRAFT_WORKSPACE_ADD,
   GET_CONNECTOR,
   HEALTH_CHECK,
   PING_CONNECTOR,
@@ -24,7 +25,9 @@ import {
   REGISTER_CONNECTOR,
   REGISTER_CONNECTOR_INPUT_FIELDS,
   STIX_BUNDLE_PUSH,
+  UPLOAD_PENDING,
   WORK_ADD,
+  WORK_ADD_DRAFT_CONTEXT,
   WORK_ADD_EXPECTATIONS,
   WORK_PING,
   WORK_REPORT_EXPECTATION,
@@ -205,11 +208,20 @@ export interface WaitOptions {
   maxDelayMs?: number;
 }
 
+/** A file sent with a GraphQL multipart request, as the `Upload` scalar expects it. */
+export interface UploadFile {
+  name: string;
+  content: string | Uint8Array;
+  mimeType: string;
+}
+
 interface Call extends CallOptions {
   operation: string;
   mode: RetryMode;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
+  /** Sends the call as a GraphQL multipart request, this file in the variable named. */
+  upload?: { variable: string; file: UploadFile } | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -224,6 +236,8 @@ export class OpenCtiClient {
   /** The platform base URL, credentials masked: for messages. */
   readonly displayUrl: string;
   private readonly gql: GraphQLClient;
+  /** Every request's headers (token, user agent, custom headers): multipart requests are sent without graphql-request. */
+  private readonly headers: Record<string, string>;
   private readonly transport: NodeTransport;
   private readonly logger: OpenCtiLogger;
   private readonly retryPolicy: RetryPolicy;
@@ -267,10 +281,8 @@ export class OpenCtiClient {
       );
     }
     this.transport = createNodeTransport(tlsSettings);
-    this.gql = new GraphQLClient(this.endpoint, {
-      fetch: this.transport.fetch,
-      headers: baseHeaders(options.token, options.userAgent, options.customHeaders),
-    });
+    this.headers = baseHeaders(options.token, options.userAgent, options.customHeaders);
+    this.gql = new GraphQLClient(this.endpoint, { fetch: this.transport.fetch, headers: this.headers });
   }
 
   /** `about { version }`, with the client's retries. Remembers the version for registration. */
@@ -521,11 +533,11 @@ export class OpenCtiClient {
    * Sends a whole bundle through `stixBundlePush` (CONNECTOR_QUEUE_PROTOCOL=api). The platform queues
    * it for its workers; with no work id it opens a work itself. Retried only when provably not received.
    */
-  async stixBundlePush(connectorId: string, bundle: string, workId: string | null): Promise<void> {
+  async stixBundlePush(connectorId: string, bundle: string, workId: string | null, draftId?: string | null): Promise<void> {
     const data = await this.call<{ stixBundlePush: unknown }>(
       STIX_BUNDLE_PUSH,
       { connectorId, bundle, work_id: workId },
-      { operation: 'StixBundlePush', mode: 'unsent' },
+      { operation: 'StixBundlePush', mode: 'unsent', draftId: draftId ?? null },
     );
     if (data.stixBundlePush !== true) {
       throw new PlatformError(
@@ -533,6 +545,41 @@ export class OpenCtiClient {
         { operation: 'StixBundlePush', retryable: false },
       );
     }
+  }
+
+  /**
+   * Review before import, workbench mode: `content` becomes a pending file of the import workbench (pycti's
+   * `upload_pending_file`, a multipart request). A new file each time: retried only when provably not received.
+   */
+  async uploadPending(
+    file: UploadFile,
+    options: { entityId: string | null; fileMarkings: readonly string[] },
+  ): Promise<{ id: string; name: string }> {
+    const data = await this.call<{ uploadPending: unknown }>(
+      UPLOAD_PENDING,
+      { file: null, entityId: options.entityId, file_markings: [...options.fileMarkings] },
+      { operation: 'UploadPending', mode: 'unsent', upload: { variable: 'file', file } },
+    );
+    return parseAnswer(z.object({ id: z.string().min(1), name: z.string() }), data.uploadPending, 'UploadPending');
+  }
+
+  /** Review before import, draft mode: creates the draft bundles are then sent into; returns its id. */
+  async draftWorkspaceAdd(name: string, entityId: string | null): Promise<string> {
+    const data = await this.call<{ draftWorkspaceAdd: unknown }>(
+      DRAFT_WORKSPACE_ADD,
+      { input: { name, entity_id: entityId } },
+      { operation: 'draftWorkspaceAdd', mode: 'unsent' },
+    );
+    return parseAnswer(z.object({ id: z.string().min(1) }), data.draftWorkspaceAdd, 'draftWorkspaceAdd').id;
+  }
+
+  /** Records on a work the draft its bundles go into (the same value twice changes nothing: retried freely). */
+  async workAddDraftContext(workId: string, draftId: string): Promise<void> {
+    await this.call(
+      WORK_ADD_DRAFT_CONTEXT,
+      { id: workId, draftContext: draftId },
+      { operation: 'addDraftContext', mode: 'transient' },
+    );
   }
 
   /** Answers a playbook step: the playbook resumes with `bundle`. Retried only when provably not received. */
@@ -652,12 +699,14 @@ export class OpenCtiClient {
     if (outer?.aborted) forwardAbort();
     else outer?.addEventListener('abort', forwardAbort, { once: true });
     try {
-      const response = await this.gql.rawRequest<T>({
-        query: document,
-        variables,
-        requestHeaders: callHeaders(call),
-        signal: controller.signal,
-      });
+      const response = call.upload
+        ? await this.multipartRequest<T>(document, variables, call, call.upload, controller.signal)
+        : await this.gql.rawRequest<T>({
+            query: document,
+            variables,
+            requestHeaders: callHeaders(call),
+            signal: controller.signal,
+          });
       if (response.data === undefined || response.data === null) {
         throw new Error('Invalid execution result: the answer has no data');
       }
@@ -666,6 +715,46 @@ export class OpenCtiClient {
       clearTimeout(timer);
       outer?.removeEventListener('abort', forwardAbort);
     }
+  }
+
+  /**
+   * One GraphQL multipart request (the spec graphql-upload implements, which the platform uses): the
+   * operation, the map of the file to its variable, then the file. The body is encoded by the runtime's own
+   * FormData; failures are thrown as graphql-request's ClientError so they are classified like any call's.
+   */
+  private async multipartRequest<T>(
+    document: string,
+    variables: Record<string, unknown>,
+    call: Call,
+    upload: { variable: string; file: UploadFile },
+    signal: AbortSignal,
+  ): Promise<{ data: T | undefined; status: number }> {
+    const form = new FormData();
+    form.append('operations', JSON.stringify({ query: document, variables: { ...variables, [upload.variable]: null } }));
+    form.append('map', JSON.stringify({ 0: [`variables.${upload.variable}`] }));
+    const bytes = typeof upload.file.content === 'string' ? Buffer.from(upload.file.content, 'utf8') : upload.file.content;
+    form.append('0', new Blob([new Uint8Array(bytes)], { type: upload.file.mimeType }), upload.file.name);
+    const encoded = new Request(this.endpoint, { method: 'POST', body: form });
+    const body = new Uint8Array(await encoded.arrayBuffer());
+    const headers: Record<string, string> = { ...this.headers, ...callHeaders(call) };
+    headers['Content-Type'] = encoded.headers.get('content-type') ?? 'multipart/form-data';
+    const response = await this.transport.fetch(this.endpoint, { method: 'POST', headers, body, signal });
+    const text = await response.text();
+    let parsed: { data?: T | null; errors?: unknown } | null = null;
+    try {
+      parsed = JSON.parse(text) as { data?: T | null; errors?: unknown };
+    } catch {
+      parsed = null;
+    }
+    const errors = Array.isArray(parsed?.errors) ? (parsed.errors as ConstructorParameters<typeof ClientError>[0]['errors']) : undefined;
+    if (!response.ok || errors !== undefined || parsed === null) {
+      if (parsed === null && response.ok) throw new Error('Invalid execution result: the answer is not JSON');
+      throw new ClientError(
+        { status: response.status, headers: response.headers, body: text.slice(0, 2000), ...(errors ? { errors } : {}) },
+        { query: document, variables: { ...variables, [upload.variable]: `<${upload.file.name}>` } },
+      );
+    }
+    return { data: parsed.data ?? undefined, status: response.status };
   }
 }
 

@@ -155,6 +155,31 @@ export const STIX_BUNDLE_PUSH = `mutation StixBundlePush($connectorId: String!, 
   stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id)
 }`;
 
+/**
+ * Review before import, workbench mode (§6.2): the bundle becomes a pending file of the import workbench, sent
+ * as a GraphQL multipart request (the `file` variable). pycti 7's document, verbatim.
+ */
+export const UPLOAD_PENDING = `mutation UploadPending($file: Upload!, $entityId: String, $file_markings: [String!]) {
+  uploadPending(file: $file, entityId: $entityId, file_markings: $file_markings) {
+    id
+    name
+  }
+}`;
+
+/** Review before import, draft mode (§6.2): the draft the bundles are then sent into. pycti 7's document. */
+export const DRAFT_WORKSPACE_ADD = `mutation draftWorkspaceAdd($input: DraftWorkspaceAddInput!) {
+  draftWorkspaceAdd(input: $input) {
+    id
+  }
+}`;
+
+/** Records on a work the draft its bundles went into (pycti's `work.add_draft_context`). */
+export const WORK_ADD_DRAFT_CONTEXT = `mutation addDraftContext($id: ID!, $draftContext: String) {
+  workEdit(id: $id) {
+    addDraftContext(draftContext: $draftContext)
+  }
+}`;
+
 /** A playbook step's answer (§6.5): resumes the playbook with the resulting bundle. */
 export const PLAYBOOK_STEP_EXECUTION = `mutation PlaybookStepExecution(
   $execution_id: ID!

@@ -15,6 +15,7 @@ export {
   type RegisterConnectorInput,
   type RegisteredConnector,
   type RequestOptions,
+  type UploadFile,
   type WaitOptions,
 } from './client.js';
 export { type ConnectorInfo, defaultConnectorInfo, formatConnectorDate } from './connector-info.js';

@@ -4,12 +4,15 @@
  * which lets the work in hand finish for a grace period before everything is closed.
  */
 import type { BaseConfig } from '../config/index.js';
+import { ConfigError, DeliveryError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { OpenCtiClient } from '../opencti/index.js';
 import { AmqpSession, BundlePublisher, type ListenConsumer } from '../queue/index.js';
 import { SDK_VERSION } from '../version.js';
 import { amqpOptions } from './amqp-options.js';
 import type { BoundConnector } from './bind.js';
+import { DirectoryOutput } from './delivery/directory.js';
+import { DeliverySink } from './delivery/sink.js';
 import { listenConsumer } from './listen.js';
 import { Metrics, startMetricsServer } from './metrics.js';
 import { ConnectorPinger } from './pinger.js';
@@ -51,6 +54,13 @@ export async function daemon<State>({
     logger.warn(
       { connectorId: settings.CONNECTOR_ID },
       `CONNECTOR_ID "${settings.CONNECTOR_ID}" is not a UUID: OpenCTI documents a UUIDv4 unique to each connector instance; it is used as given`,
+    );
+  }
+  // Checked before anything else: an unusable directory is a setting to fix, not something to wait for.
+  const directory = settings.CONNECTOR_SEND_TO_DIRECTORY ? await openDirectory(settings, type, logger) : null;
+  if (!settings.CONNECTOR_SEND_TO_QUEUE && directory === null && !settings.CONNECTOR_VALIDATE_BEFORE_IMPORT) {
+    logger.warn(
+      'CONNECTOR_SEND_TO_QUEUE is false and CONNECTOR_SEND_TO_DIRECTORY is not set: bundles are sent nowhere',
     );
   }
   const platform = new OpenCtiClient({
@@ -108,9 +118,11 @@ export async function daemon<State>({
   if (!runAndTerminate) pinger.start();
 
   const sessions: AmqpSession[] = [];
-  let sink: BundleSink;
-  if (settings.CONNECTOR_QUEUE_PROTOCOL === 'api') {
-    sink = new ApiBundleSink(platform, registered.id, metrics);
+  let queue: BundleSink | null;
+  if (!settings.CONNECTOR_SEND_TO_QUEUE) {
+    queue = null;
+  } else if (settings.CONNECTOR_QUEUE_PROTOCOL === 'api') {
+    queue = new ApiBundleSink(platform, registered.id, metrics);
   } else {
     const pushSession = new AmqpSession(amqpOptions(registered, settings, logger, `${settings.CONNECTOR_NAME} push`));
     sessions.push(pushSession);
@@ -119,8 +131,16 @@ export async function daemon<State>({
       routingKey: registered.config.push_routing,
       logger,
     });
-    sink = new AmqpBundleSink(platform, publisher, metrics);
+    queue = new AmqpBundleSink(platform, publisher, metrics);
   }
+  const sink: BundleSink = new DeliverySink({
+    queue,
+    review: platform,
+    validateBeforeImport: settings.CONNECTOR_VALIDATE_BEFORE_IMPORT,
+    defaultValidationMode: settings.CONNECTOR_VALIDATION_MODE,
+    directory,
+    logger,
+  });
 
   let consumer: ListenConsumer | null = null;
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | null = null;
@@ -216,4 +236,43 @@ export async function daemon<State>({
 function waitForAbort(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** CONNECTOR_SEND_TO_DIRECTORY's directory, checked writable; a problem is a ConfigError naming the setting. */
+async function openDirectory(settings: BaseConfig, type: string, logger: Logger): Promise<DirectoryOutput> {
+  const path = settings.CONNECTOR_SEND_TO_DIRECTORY_PATH;
+  if (path === undefined) {
+    throw new ConfigError([
+      { variable: 'CONNECTOR_SEND_TO_DIRECTORY_PATH', message: 'is required when CONNECTOR_SEND_TO_DIRECTORY is true' },
+    ]);
+  }
+  try {
+    const output = await DirectoryOutput.open({
+      path,
+      retentionDays: settings.CONNECTOR_SEND_TO_DIRECTORY_RETENTION,
+      connector: {
+        id: settings.CONNECTOR_ID,
+        name: settings.CONNECTOR_NAME,
+        type,
+        scope: settings.CONNECTOR_SCOPE.join(','),
+        auto: settings.CONNECTOR_AUTO,
+        validateBeforeImport: settings.CONNECTOR_VALIDATE_BEFORE_IMPORT,
+      },
+      logger,
+    });
+    logger.info(
+      {
+        directory: path,
+        retentionDays: settings.CONNECTOR_SEND_TO_DIRECTORY_RETENTION,
+        alsoQueuing: settings.CONNECTOR_SEND_TO_QUEUE,
+      },
+      'bundles are written to a directory',
+    );
+    return output;
+  } catch (err) {
+    if (!DeliveryError.is(err)) throw err;
+    throw new ConfigError([{ variable: err.setting, message: err.message.replace(`${err.setting}: `, '') }], {
+      cause: err,
+    });
+  }
 }

@@ -286,6 +286,8 @@ export class EnrichmentProcessor {
           applicantId: msg.applicantId ?? this.o.connectorUserId,
           draftId: msg.draftId,
           update: this.o.updateExistingData,
+          ...(msg.validationMode ? { validationMode: msg.validationMode } : {}),
+          forceValidation: msg.forceValidation,
         });
       }
     } catch (err) {

@@ -48,6 +48,9 @@ const listenMessageSchema = z.object({
       .object({ objects: z.array(z.record(z.string(), z.unknown())) })
       .loose()
       .nullish(),
+    // Review before import (pycti reads both from the event; absent means workbench, not forced).
+    validation_mode: z.enum(['workbench', 'draft'], { error: 'expected workbench or draft' }).nullish(),
+    force_validation: z.boolean({ error: 'expected true or false' }).nullish(),
   }),
 });
 
@@ -68,6 +71,10 @@ export interface ListenMessage {
   stixObjects: Record<string, unknown>[] | null;
   /** A playbook's incoming bundle, answered with playbookStepExecution. */
   playbookBundle: Record<string, unknown> | null;
+  /** `event.validation_mode`: where a reviewed bundle goes (null: the connector's CONNECTOR_VALIDATION_MODE). */
+  validationMode: 'workbench' | 'draft' | null;
+  /** `event.force_validation`: review the result even when CONNECTOR_VALIDATE_BEFORE_IMPORT is false. */
+  forceValidation: boolean;
 }
 
 /** The work id of a message even when the rest of it is malformed, so the failure can be reported. */
@@ -119,6 +126,8 @@ export function parseListenMessage(body: unknown): ListenMessage {
     stixEntity,
     stixObjects: bundleObjects ?? asObjectList(event.stix_objects),
     playbookBundle: internal.playbook && event.bundle ? (event.bundle as Record<string, unknown>) : null,
+    validationMode: event.validation_mode ?? null,
+    forceValidation: event.force_validation ?? false,
   };
 }
 

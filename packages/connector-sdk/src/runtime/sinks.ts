@@ -16,11 +16,18 @@ import {
 import { assertSendable, type StixBundle, splitBundleLazily } from '../stix/index.js';
 import type { Metrics } from './metrics.js';
 
+/** Review before import: the bundle becomes a workbench file, or goes into a draft (pycti's validation_mode). */
+export type ValidationMode = 'workbench' | 'draft';
+
 export interface SendMeta {
   workId: string | null;
   applicantId: string | null;
   draftId: string | null;
   update: boolean;
+  /** The request's validation_mode (default workbench), used when review before import applies. */
+  validationMode?: ValidationMode;
+  /** The request's force_validation: review this bundle even when CONNECTOR_VALIDATE_BEFORE_IMPORT is false. */
+  forceValidation?: boolean;
 }
 
 export interface SendResult {
@@ -97,7 +104,7 @@ export class AmqpBundleSink implements BundleSink {
 }
 
 export interface BundlePushPort {
-  stixBundlePush(connectorId: string, bundle: string, workId: string | null): Promise<unknown>;
+  stixBundlePush(connectorId: string, bundle: string, workId: string | null, draftId?: string | null): Promise<unknown>;
 }
 
 /** CONNECTOR_QUEUE_PROTOCOL=api: the whole bundle through GraphQL; the worker splits it and adds expectations. */
@@ -111,7 +118,8 @@ export class ApiBundleSink implements BundleSink {
   async send(bundle: StixBundle, meta: SendMeta): Promise<SendResult> {
     if (bundle.objects.length === 0) throw new BundleRefusedError('Nothing to import: the bundle is empty');
     assertSendable(bundle);
-    await this.platform.stixBundlePush(this.connectorId, JSON.stringify(bundle), meta.workId);
+    // In a draft, the push is made in that draft's context (the `opencti-draft-id` header).
+    await this.platform.stixBundlePush(this.connectorId, JSON.stringify(bundle), meta.workId, meta.draftId);
     this.metrics.inc('bundles_sent_total');
     this.metrics.inc('records_sent_total', bundle.objects.length);
     return { objects: bundle.objects.length };
