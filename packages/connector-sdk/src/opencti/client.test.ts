@@ -46,7 +46,9 @@ async function startFakePlatform(handler: Handler, port = 0): Promise<FakePlatfo
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Partial<Received>;
+      const raw = Buffer.concat(chunks).toString('utf8');
+      // A multipart upload is not JSON: its operation is recorded empty, the headers tell what it was.
+      const body = (raw.startsWith('{') || raw === '' ? JSON.parse(raw || '{}') : {}) as Partial<Received>;
       const record: Received = {
         path: req.url ?? '',
         headers: req.headers,
@@ -611,6 +613,31 @@ describe('retry policy', () => {
     const err = await rejection(makeClient(failing.url).workAdd('c1', 'run'));
     expect(err).toMatchObject({ retryable: true, status: 500 });
     expect(failing.received).toHaveLength(1);
+  });
+
+  it('maps the failures of a multipart upload as any call: a GraphQL error is final, a proxy 503 is retried', async () => {
+    const file = { name: 'w1.json', content: '{"type":"bundle"}', mimeType: 'application/json' };
+    const refusing = await startFakePlatform(() => graphqlError('File upload is not allowed', 'FORBIDDEN_ACCESS'));
+    const err = await rejection(makeClient(refusing.url).uploadPending(file, { entityId: null, fileMarkings: [] }));
+    expect(err.message).toMatch(/^OpenCTI refused UploadPending: .*File upload is not allowed/);
+    expect(err).toMatchObject({ operation: 'UploadPending', retryable: false });
+    expect(refusing.received).toHaveLength(1);
+    expect(refusing.received[0]?.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    expect(refusing.received[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+
+    const unavailable = await startFakePlatform((_req, i) =>
+      i === 0
+        ? { status: 503, text: 'Service Unavailable', contentType: 'text/plain' }
+        : { json: { data: { uploadPending: { id: 'import/pending/w1.json', name: 'w1.json' } } } },
+    );
+    await expect(
+      makeClient(unavailable.url).uploadPending(file, { entityId: null, fileMarkings: [] }),
+    ).resolves.toEqual({ id: 'import/pending/w1.json', name: 'w1.json' });
+    expect(unavailable.received).toHaveLength(2);
+
+    const html = await startFakePlatform(() => ({ text: '<html>login</html>', contentType: 'text/html' }));
+    const wrongUrl = await rejection(makeClient(html.url).uploadPending(file, { entityId: null, fileMarkings: [] }));
+    expect(wrongUrl.message).toMatch(/did not answer with GraphQL JSON/);
   });
 
   it('does not repeat a counter whose request may have arrived (timeout, reset, gateway timeout)', async () => {

@@ -64,6 +64,8 @@ describe('GraphQL documents', () => {
 describe('variables sent by the client', () => {
   const BASE = 'http://opencti.test';
   const sent: { query: string; variables: Record<string, unknown>; operationName: string }[] = [];
+  /** Files of multipart requests: name, type, content and the variable paths the map gives them. */
+  const uploads: { name: string; type: string; text: string; paths: string[]; contentType: string }[] = [];
 
   const answers: Record<string, unknown> = {
     healthCheck: { about: { version: '6.8.10' } },
@@ -100,6 +102,9 @@ describe('variables sent by the client', () => {
     WorkStatus: { work: { id: 'w1', status: 'complete', processed_time: '2026-11-24T10:00:00.000Z' } },
     StixBundlePush: { stixBundlePush: true },
     PlaybookStepExecution: { playbookStepExecution: true },
+    UploadPending: { uploadPending: { id: 'import/pending/w1.json', name: 'w1.json' } },
+    draftWorkspaceAdd: { draftWorkspaceAdd: { id: 'draft-1' } },
+    addDraftContext: { workEdit: { addDraftContext: 'w1' } },
     ReadStixCoreObject: {
       stixCoreObject: { id: 'e1', standard_id: 'ipv4-addr--1', entity_type: 'IPv4-Addr', parent_types: [] },
     },
@@ -112,11 +117,22 @@ describe('variables sent by the client', () => {
       .post('/graphql')
       // nock 15 hands the reply function the fetch Request.
       .reply(200, async (req: Request) => {
-        const request = (await req.json()) as {
-          query: string;
-          variables: Record<string, unknown>;
-          operationName: string;
-        };
+        const contentType = req.headers.get('content-type') ?? '';
+        let request: { query: string; variables: Record<string, unknown>; operationName: string };
+        if (contentType.startsWith('multipart/form-data')) {
+          // The GraphQL multipart request spec: the server puts each file where the map says before executing.
+          const form = await req.formData();
+          request = JSON.parse(String(form.get('operations')));
+          const map = JSON.parse(String(form.get('map'))) as Record<string, string[]>;
+          for (const [field, paths] of Object.entries(map)) {
+            const file = form.get(field) as File;
+            uploads.push({ name: file.name, type: file.type, text: await file.text(), paths, contentType });
+            for (const path of paths) request.variables[path.replace(/^variables\./, '')] = `<upload ${field}>`;
+          }
+          request.operationName ??= describeOperation(request.query);
+        } else {
+          request = (await req.json()) as typeof request;
+        }
         sent.push(request);
         return { data: answers[request.operationName] ?? null };
       });
@@ -169,6 +185,12 @@ describe('variables sent by the client', () => {
       previous_bundle: '{}',
       bundle: '{}',
     });
+    await client.uploadPending(
+      { name: 'w1.json', content: '{"type":"bundle","objects":[{"value":"é"}]}', mimeType: 'application/json' },
+      { entityId: null, fileMarkings: [] },
+    );
+    expect(await client.draftWorkspaceAdd('w1.json', null)).toBe('draft-1');
+    await client.workAddDraftContext('w1', 'draft-1');
     client.close();
   });
 
@@ -188,12 +210,29 @@ describe('variables sent by the client', () => {
   });
 
   it('every request coerces without error against its variable definitions', () => {
-    expect(sent).toHaveLength(19);
+    expect(sent).toHaveLength(22);
     for (const request of sent) {
       const operation = operationOf(parse(request.query));
       const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], request.variables ?? {});
       expect(coerced.errors?.map((e) => `${request.operationName}: ${e.message}`) ?? []).toEqual([]);
     }
+  });
+
+  it('uploads a workbench file as a GraphQL multipart request: the map names the file variable', () => {
+    expect(uploads).toEqual([
+      {
+        name: 'w1.json',
+        type: 'application/json',
+        text: '{"type":"bundle","objects":[{"value":"é"}]}',
+        paths: ['variables.file'],
+        contentType: expect.stringMatching(/^multipart\/form-data; boundary=/),
+      },
+    ]);
+    const upload = sent.find((r) => r.operationName === 'UploadPending');
+    expect(upload?.variables).toEqual({ file: '<upload 0>', entityId: null, file_markings: [] });
+    expect(sent.find((r) => r.operationName === 'draftWorkspaceAdd')?.variables).toEqual({
+      input: { name: 'w1.json', entity_id: null },
+    });
   });
 
   it('sends the state as a String and connectorInfo with its required Boolean!/Float! fields', () => {
@@ -235,3 +274,7 @@ describe('variables sent by the client', () => {
     expect(coerced.errors?.length ?? 0).toBeGreaterThanOrEqual(2);
   });
 });
+
+function describeOperation(query: string): string {
+  return /^\s*(?:query|mutation)\s+([A-Za-z]+)/.exec(query)?.[1] ?? '';
+}
