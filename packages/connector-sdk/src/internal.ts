@@ -20,7 +20,6 @@ export {
   type RegisteredConnector,
 } from './opencti/index.js';
 export * from './queue/index.js';
-export * from './runtime/index.js';
 export {
   bundleFileName,
   DirectoryOutput,
@@ -28,6 +27,7 @@ export {
   retentionCutoffMs,
 } from './runtime/delivery/directory.js';
 export { DeliverySink, type ReviewPort } from './runtime/delivery/sink.js';
+export * from './runtime/index.js';
 export { AmqpBundleSink, ApiBundleSink, type BundleSink, StdoutBundleSink } from './runtime/sinks.js';
 export * from './stix/index.js';
 export * from './time/index.js';

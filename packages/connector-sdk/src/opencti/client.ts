@@ -533,7 +533,12 @@ export class OpenCtiClient {
    * Sends a whole bundle through `stixBundlePush` (CONNECTOR_QUEUE_PROTOCOL=api). The platform queues
    * it for its workers; with no work id it opens a work itself. Retried only when provably not received.
    */
-  async stixBundlePush(connectorId: string, bundle: string, workId: string | null, draftId?: string | null): Promise<void> {
+  async stixBundlePush(
+    connectorId: string,
+    bundle: string,
+    workId: string | null,
+    draftId?: string | null,
+  ): Promise<void> {
     const data = await this.call<{ stixBundlePush: unknown }>(
       STIX_BUNDLE_PUSH,
       { connectorId, bundle, work_id: workId },
@@ -730,9 +735,13 @@ export class OpenCtiClient {
     signal: AbortSignal,
   ): Promise<{ data: T | undefined; status: number }> {
     const form = new FormData();
-    form.append('operations', JSON.stringify({ query: document, variables: { ...variables, [upload.variable]: null } }));
+    form.append(
+      'operations',
+      JSON.stringify({ query: document, variables: { ...variables, [upload.variable]: null } }),
+    );
     form.append('map', JSON.stringify({ 0: [`variables.${upload.variable}`] }));
-    const bytes = typeof upload.file.content === 'string' ? Buffer.from(upload.file.content, 'utf8') : upload.file.content;
+    const bytes =
+      typeof upload.file.content === 'string' ? Buffer.from(upload.file.content, 'utf8') : upload.file.content;
     form.append('0', new Blob([new Uint8Array(bytes)], { type: upload.file.mimeType }), upload.file.name);
     const encoded = new Request(this.endpoint, { method: 'POST', body: form });
     const body = new Uint8Array(await encoded.arrayBuffer());
@@ -746,11 +755,18 @@ export class OpenCtiClient {
     } catch {
       parsed = null;
     }
-    const errors = Array.isArray(parsed?.errors) ? (parsed.errors as ConstructorParameters<typeof ClientError>[0]['errors']) : undefined;
+    const errors = Array.isArray(parsed?.errors)
+      ? (parsed.errors as ConstructorParameters<typeof ClientError>[0]['errors'])
+      : undefined;
     if (!response.ok || errors !== undefined || parsed === null) {
       if (parsed === null && response.ok) throw new Error('Invalid execution result: the answer is not JSON');
       throw new ClientError(
-        { status: response.status, headers: response.headers, body: text.slice(0, 2000), ...(errors ? { errors } : {}) },
+        {
+          status: response.status,
+          headers: response.headers,
+          body: text.slice(0, 2000),
+          ...(errors ? { errors } : {}),
+        },
         { query: document, variables: { ...variables, [upload.variable]: `<${upload.file.name}>` } },
       );
     }

@@ -113,9 +113,15 @@ describe('listen messages', () => {
   it('reads validation_mode and force_validation from the event (absent: the connector decides, not forced)', () => {
     const base = { internal: { work_id: 'w' }, event: { entity_id: 'ipv4-addr--1' } };
     expect(parseListenMessage(base)).toMatchObject({ validationMode: null, forceValidation: false });
-    const draft = parseListenMessage({ ...base, event: { ...base.event, validation_mode: 'draft', force_validation: true } });
+    const draft = parseListenMessage({
+      ...base,
+      event: { ...base.event, validation_mode: 'draft', force_validation: true },
+    });
     expect(draft).toMatchObject({ validationMode: 'draft', forceValidation: true });
-    const nulls = parseListenMessage({ ...base, event: { ...base.event, validation_mode: null, force_validation: null } });
+    const nulls = parseListenMessage({
+      ...base,
+      event: { ...base.event, validation_mode: null, force_validation: null },
+    });
     expect(nulls).toMatchObject({ validationMode: null, forceValidation: false });
     expect(() => parseListenMessage({ ...base, event: { ...base.event, validation_mode: 'Draft' } })).toThrow(
       /event\.validation_mode: expected workbench or draft/,

@@ -49,7 +49,12 @@ function bundleOf(count: number, padding = 0): StixBundle {
 }
 
 function retentionOf(raw: string | undefined): number {
-  const env: Record<string, string> = { OPENCTI_URL: 'http://x', OPENCTI_TOKEN: 't', CONNECTOR_ID: 'i', CONNECTOR_NAME: 'nn' };
+  const env: Record<string, string> = {
+    OPENCTI_URL: 'http://x',
+    OPENCTI_TOKEN: 't',
+    CONNECTOR_ID: 'i',
+    CONNECTOR_NAME: 'nn',
+  };
   if (raw !== undefined) env[RETENTION] = raw;
   return loadConfig(baseConfig, { env, dotenvPath: false })[RETENTION];
 }
@@ -71,7 +76,8 @@ describe('CONNECTOR_SEND_TO_DIRECTORY_RETENTION', () => {
           expect(err).toBeInstanceOf(ConfigError);
           expect((err as ConfigError).message).toContain(`${RETENTION}: `);
           // Never echoes the value (it could be a secret pasted in the wrong place).
-          if (raw.trim().length > 3) expect((err as ConfigError).issues[0]?.message).not.toContain(raw.trim().slice(0, 30));
+          if (raw.trim().length > 3)
+            expect((err as ConfigError).issues[0]?.message).not.toContain(raw.trim().slice(0, 30));
           return;
         }
         expect(Number.isSafeInteger(days)).toBe(true);
@@ -167,7 +173,13 @@ describe('DirectoryOutput', () => {
 
   it('gives two bundles written in the same instant two files', async () => {
     const dir = await scratch();
-    const output = await DirectoryOutput.open({ path: dir, retentionDays: 7, connector, logger, clock: () => 1_765_000_000_000 });
+    const output = await DirectoryOutput.open({
+      path: dir,
+      retentionDays: 7,
+      connector,
+      logger,
+      clock: () => 1_765_000_000_000,
+    });
     const first = await output.write(bundleOf(1), { applicantId: null, update: false });
     const second = await output.write(bundleOf(1), { applicantId: null, update: false });
     expect(first).not.toBe(second);
@@ -212,7 +224,9 @@ describe('DirectoryOutput', () => {
     const failure = await output.write(bundleOf(1), { applicantId: null, update: false }).catch((e: unknown) => e);
     expect(DeliveryError.is(failure)).toBe(true);
     expect((failure as DeliveryError).setting).toBe('CONNECTOR_SEND_TO_DIRECTORY_PATH');
-    expect((failure as Error).message).toMatch(/Could not write the bundle file .* \(CONNECTOR_SEND_TO_DIRECTORY_PATH\): it does not exist/);
+    expect((failure as Error).message).toMatch(
+      /Could not write the bundle file .* \(CONNECTOR_SEND_TO_DIRECTORY_PATH\): it does not exist/,
+    );
   });
 
   it('refuses at open a path that is a file, or a directory this process cannot write in', async () => {

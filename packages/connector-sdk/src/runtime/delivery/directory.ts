@@ -185,7 +185,10 @@ export class DirectoryOutput {
         const info = await stat(file);
         if (info.isFile() && info.mtimeMs < cutoff) {
           await unlink(file);
-          logger.info({ directory: path, file: name }, 'expired bundle file deleted (CONNECTOR_SEND_TO_DIRECTORY_RETENTION)');
+          logger.info(
+            { directory: path, file: name },
+            'expired bundle file deleted (CONNECTOR_SEND_TO_DIRECTORY_RETENTION)',
+          );
         }
       } catch (err) {
         // Taken by another process (the one carrying files across) between the listing and now: not an error.

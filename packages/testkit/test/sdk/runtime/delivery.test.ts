@@ -208,11 +208,12 @@ describe('review before import: an enrichment whose request says validation_mode
     const pushed = platform.pushMessages(d.connectorId).filter((m) => m.envelope?.work_id === workId);
     expect(pushed.length).toBe(3);
     expect(pushed.every((m) => m.envelope?.draft_id === draft?.id)).toBe(true);
-    expect(platform.draftObjects(draft?.id as string).map((o) => o.object.type).sort()).toEqual([
-      'identity',
-      'indicator',
-      'relationship',
-    ]);
+    expect(
+      platform
+        .draftObjects(draft?.id as string)
+        .map((o) => o.object.type)
+        .sort(),
+    ).toEqual(['identity', 'indicator', 'relationship']);
   });
 
   it('a request already in a draft goes into that draft: no new draft is created', async () => {
@@ -260,7 +261,12 @@ describe('review before import: an enrichment whose request says validation_mode
       20_000,
       'the error on the work',
     );
-    expect(platform.work(workId)?.errors.map((e) => e.message).join()).toMatch(/expected workbench or draft/);
+    expect(
+      platform
+        .work(workId)
+        ?.errors.map((e) => e.message)
+        .join(),
+    ).toMatch(/expected workbench or draft/);
     expect(platform.worksOf(d.connectorId)).toHaveLength(second);
   });
 });
@@ -349,7 +355,9 @@ describe('send to directory', () => {
     const connectorId = env.CONNECTOR_ID as string;
     expect(await bundleFiles(dir)).toHaveLength(2);
     expect(platform.pushMessages(connectorId)).toEqual([]);
-    expect(platform.requests('addExpectations').filter((r) => r.variables.id === platform.worksOf(connectorId)[0]?.id)).toEqual([]);
+    expect(
+      platform.requests('addExpectations').filter((r) => r.variables.id === platform.worksOf(connectorId)[0]?.id),
+    ).toEqual([]);
     expect(platform.worksOf(connectorId)[0]?.status).toBe('complete');
   });
 
@@ -373,7 +381,11 @@ describe('send to directory', () => {
     expect(name).toMatch(/^echo_enrichment-\d{8}-\d{6}-\d{10}(\.\d+)?\.json$/);
     const doc = JSON.parse(await readFile(join(dir, name as string), 'utf8'));
     expect(doc.connector).toMatchObject({ type: 'INTERNAL_ENRICHMENT', scope: 'IPv4-Addr,IPv6-Addr' });
-    expect(doc.bundle.objects.map((o: { type: string }) => o.type).sort()).toEqual(['identity', 'indicator', 'relationship']);
+    expect(doc.bundle.objects.map((o: { type: string }) => o.type).sort()).toEqual([
+      'identity',
+      'indicator',
+      'relationship',
+    ]);
   });
 
   it('an unwritable directory stops the start with an error naming CONNECTOR_SEND_TO_DIRECTORY_PATH', async () => {
@@ -396,10 +408,15 @@ describe('send to directory', () => {
     const env = importEnv({ CONNECTOR_SEND_TO_DIRECTORY: 'true' });
     daemon = startDaemon(pagedImport(1), env);
     expect(await daemon.exited).toBe(1);
-    expect(daemon.logs.join('\n')).toMatch(/CONNECTOR_SEND_TO_DIRECTORY_PATH.*required when CONNECTOR_SEND_TO_DIRECTORY is true/);
+    expect(daemon.logs.join('\n')).toMatch(
+      /CONNECTOR_SEND_TO_DIRECTORY_PATH.*required when CONNECTOR_SEND_TO_DIRECTORY is true/,
+    );
     await daemon.stop();
     const missing = join(await scratchDirectory(), 'nowhere');
-    daemon = startDaemon(pagedImport(1), importEnv({ CONNECTOR_SEND_TO_DIRECTORY: 'true', CONNECTOR_SEND_TO_DIRECTORY_PATH: missing }));
+    daemon = startDaemon(
+      pagedImport(1),
+      importEnv({ CONNECTOR_SEND_TO_DIRECTORY: 'true', CONNECTOR_SEND_TO_DIRECTORY_PATH: missing }),
+    );
     expect(await daemon.exited).toBe(1);
     expect(daemon.logs.join('\n')).toMatch(/CONNECTOR_SEND_TO_DIRECTORY_PATH.*does not exist/);
   });
