@@ -73,6 +73,25 @@ mutation addDraftContext($id: ID!, $draftContext: String) { workEdit(id: $id) { 
 
 export const PING_WORK = 'mutation pingWork($id: ID!) { workEdit(id: $id) { ping } }';
 
+/** pycti 7, `upload_pending_file` (review before import, workbench mode), sent as a multipart request. */
+export const UPLOAD_PENDING = `
+                    mutation UploadPending($file: Upload!, $entityId: String, $file_markings: [String!]) {
+                        uploadPending(file: $file, entityId: $entityId, file_markings: $file_markings) {
+                            id
+                            name
+                        }
+                    }
+                 `;
+
+/** pycti 7, `create_draft` (review before import, draft mode). */
+export const DRAFT_WORKSPACE_ADD = `
+                    mutation draftWorkspaceAdd($input: DraftWorkspaceAddInput!) {
+                        draftWorkspaceAdd(input: $input) {
+                            id
+                        }
+                    }
+                 `;
+
 export const DELETE_WORK = 'mutation ConnectorWorksMutation($workId: ID!) { workEdit(id: $workId) { delete } }';
 
 export const WORK_QUERY = `
@@ -146,6 +165,8 @@ export const ALL_DOCUMENTS: Record<string, string> = {
   ADD_EXPECTATIONS,
   REPORT_EXPECTATION,
   ADD_DRAFT_CONTEXT,
+  UPLOAD_PENDING,
+  DRAFT_WORKSPACE_ADD,
   PING_WORK,
   DELETE_WORK,
   WORK_QUERY,
