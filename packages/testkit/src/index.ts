@@ -12,11 +12,14 @@
  * ```
  *
  * What it answers: the GraphQL operations pycti 6.8.10 sends (register, ping, works, entity read,
- * stixBundlePush, playbookStepExecution...) from `schema/testkit.graphql`, a strict subset of the real schema.
+ * stixBundlePush, playbookStepExecution, and for review before import pycti 7's multipart uploadPending and
+ * draftWorkspaceAdd) from `schema/testkit.graphql`, a strict subset of the real schema.
  * What it does on the broker: the platform's exchanges, queues, bindings and listen messages, and a worker
  * that consumes push queues, imports each object as pycti's importer reads it, checks it against STIX 2.1
  * and reports expectations. What it lets a test observe: every request, push message, ingested object and
- * work operation, what the platform ends up holding per object (`knowledge(id)`) and every STIX violation
+ * work operation, the workbench files and drafts connectors made (`workbenchFiles()`, `drafts()`,
+ * `draftObjects(id)`: what goes into a draft stays out of the knowledge), what the platform ends up holding
+ * per object (`knowledge(id)`) and every STIX violation
  * (a strict platform's `close()` throws on them). What it lets a test break: GraphQL faults, stale pings, a
  * stopped server, deleted queues, a paused worker, a full queue. How it deploys from a catalog file (its checks,
  * the configuration it stores, the environment XTM Composer gives the container): `managed-deployment.ts`.
