@@ -80,6 +80,9 @@ export class ImportRunner<State> {
     let bundles = 0;
     let objects = 0;
     let reportedErrors = 0;
+    /** Review before import: workbench files uploaded, drafts the bundles went into. */
+    let workbenchFiles = 0;
+    const drafts = new Set<string>();
     /** One expectation reported with an error on the work: shown in its errors, its counters balanced. */
     const reportOnWork = async (message: string, work: string, source: string): Promise<void> => {
       reportedErrors++;
@@ -128,6 +131,8 @@ export class ImportRunner<State> {
           });
           bundles++;
           objects += sent.objects;
+          if (sent.review && 'workbenchFile' in sent.review) workbenchFiles++;
+          else if (sent.review) drafts.add(sent.review.draftId);
         } catch (err) {
           // Refused whole before anything was sent, and would be on every run: reported, and the run goes on.
           if (!BundleRefusedError.is(err)) throw err;
@@ -183,6 +188,13 @@ export class ImportRunner<State> {
       logger.warn(outcome.message);
     } else {
       const errors = reportedErrors > 0 ? `, ${reportedErrors} items reported in error` : '';
+      // Under review, nothing is imported yet: the summary says where the bundles wait.
+      const review =
+        workbenchFiles > 0
+          ? `; ${workbenchFiles} of them await review as import workbench files`
+          : drafts.size > 0
+            ? `; they await review in draft ${[...drafts].join(', ')}`
+            : '';
       outcome = {
         status: 'processed',
         bundles,
@@ -190,7 +202,7 @@ export class ImportRunner<State> {
         message:
           bundles === 0
             ? `Nothing new to import (${elapsed}s${errors})`
-            : `Imported ${bundles} bundles, ${objects} objects in ${elapsed}s${errors}`,
+            : `${review ? 'Sent' : 'Imported'} ${bundles} bundles, ${objects} objects in ${elapsed}s${errors}${review}`,
       };
       logger.info(outcome.message);
     }

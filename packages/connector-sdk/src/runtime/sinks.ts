@@ -33,6 +33,8 @@ export interface SendMeta {
 export interface SendResult {
   /** Messages (one object each) confirmed by the broker, or objects pushed through the API. */
   objects: number;
+  /** Where review before import sent the bundle: a workbench file, or a draft (its id). */
+  review?: { workbenchFile: string } | { draftId: string };
 }
 
 export interface BundleSink {

@@ -69,13 +69,13 @@ export class DeliverySink implements BundleSink {
           { entityId: null, fileMarkings: [] },
         );
         this.o.logger.info({ workId, file: file.name, objects }, 'bundle uploaded to the import workbench for review');
-        return { objects };
+        return { objects, review: { workbenchFile: file.name } };
       }
       draftId ||= await this.draftOf(workId);
     }
     if (this.o.directory) await this.o.directory.write(bundle, meta);
-    if (this.o.queue) return this.o.queue.send(bundle, { ...meta, draftId });
-    return { objects };
+    const sent = this.o.queue ? await this.o.queue.send(bundle, { ...meta, draftId }) : { objects };
+    return draftId && draftId !== meta.draftId ? { ...sent, review: { draftId } } : sent;
   }
 
   /** `<work id>.json` for a work's first bundle (pycti's name), then `<work id>_2.json`, `_3`… */

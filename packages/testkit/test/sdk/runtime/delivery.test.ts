@@ -96,6 +96,9 @@ describe('review before import: an import run', () => {
 
     const [work] = platform.worksOf(connectorId);
     expect(work?.status).toBe('complete');
+    expect(work?.messages.at(-1)?.message).toMatch(
+      /^Sent 3 bundles, 12 objects in [\d.]+s; 3 of them await review as import workbench files$/,
+    );
     const workId = work?.id as string;
     const files = platform.workbenchFiles().filter((f) => f.name.startsWith(workId));
     // pycti's name for the first, then one file per bundle (pycti's same name would replace the earlier ones).
@@ -132,6 +135,7 @@ describe('review before import: an import run', () => {
     const draftId = drafts[0]?.id as string;
     expect(drafts[0]?.entityId).toBeNull();
     expect(work.draft_context).toBe(draftId);
+    expect(work.messages.at(-1)?.message).toMatch(new RegExp(`; they await review in draft ${draftId}$`));
     expect(platform.workbenchFiles().filter((f) => f.name.startsWith(work.id))).toEqual([]);
 
     const pushed = platform.pushMessages(connectorId);
