@@ -24,8 +24,11 @@ import { type FakeVendor, type RunningDaemon, startDaemon, startFakeVendor, unti
 const VENDOR_KEY = 'vendor-key-delivery-0123456789';
 const DAY_MS = 86_400_000;
 
-/** An importer of `pages` pages of two IPs each, one bundle per page, the state naming the last page. */
-function pagedImport(pages: number) {
+/**
+ * An importer of `pages` pages of two IPs each, one bundle per page, the state naming the last page.
+ * `beforePage` runs before each page is built (a test breaks something there).
+ */
+function pagedImport(pages: number, beforePage: (page: number) => Promise<void> = async () => undefined) {
   return defineImport({
     name: 'Paged Feed',
     slug: 'paged-feed',
@@ -35,6 +38,7 @@ function pagedImport(pages: number) {
     async *run({ state }) {
       const author = buildAuthor('Paged Feed Org');
       for (let page = state ? state.last_page + 1 : 0; page < pages; page++) {
+        await beforePage(page);
         const objects = [0, 1].map((i) =>
           buildObservable(
             'ipv4-addr',
@@ -146,6 +150,26 @@ describe('review before import: an import run', () => {
     // A draft is not the platform's knowledge until someone approves it.
     for (const object of inDraft) expect(platform.knowledge(object.id as string)).toBeUndefined();
     platform.assertValidStix();
+  });
+
+  it('draft with CONNECTOR_QUEUE_PROTOCOL=api: the push is made in the draft, the objects land in it', async () => {
+    const env = importEnv({
+      CONNECTOR_VALIDATE_BEFORE_IMPORT: 'true',
+      CONNECTOR_VALIDATION_MODE: 'draft',
+      CONNECTOR_QUEUE_PROTOCOL: 'api',
+    });
+    daemon = startDaemon(pagedImport(1), env);
+    expect(await daemon.exited).toBe(0);
+    const connectorId = env.CONNECTOR_ID as string;
+    const workId = platform.worksOf(connectorId)[0]?.id as string;
+    const draft = platform.drafts().find((d) => d.name === `${workId}.json`);
+    const pushes = platform.requests('StixBundlePush').filter((r) => r.variables.connectorId === connectorId);
+    expect(pushes.map((r) => r.headers.draftId)).toEqual([draft?.id]);
+    await until(() => platform.draftObjects(draft?.id as string).length === 4, 20_000, 'the objects in the draft');
+    expect(ipValues(platform.draftObjects(draft?.id as string).map((o) => o.object)).sort()).toEqual([
+      '10.9.0.0',
+      '10.9.0.1',
+    ]);
   });
 
   it('without review, the same run is queued as usual (the control case)', async () => {
@@ -390,6 +414,31 @@ describe('send to directory', () => {
       'indicator',
       'relationship',
     ]);
+  });
+
+  it('a directory that fails mid-run fails the run naming the setting; the state stays at the last file', async () => {
+    const dir = await scratchDirectory();
+    const env = importEnv({ CONNECTOR_SEND_TO_DIRECTORY: 'true', CONNECTOR_SEND_TO_DIRECTORY_PATH: dir });
+    // The directory goes away (an unmounted volume) after the first bundle was written.
+    daemon = startDaemon(
+      pagedImport(3, async (page) => {
+        if (page === 1) await rm(dir, { recursive: true, force: true });
+      }),
+      env,
+    );
+    // A run-and-terminate run that failed exits 1.
+    expect(await daemon.exited).toBe(1);
+    const connectorId = env.CONNECTOR_ID as string;
+    const work = await platform.waitForWork(platform.worksOf(connectorId)[0]?.id as string, {
+      status: 'any-processed',
+      timeoutMs: 20_000,
+    });
+    expect(work.errors.map((e) => e.message).join()).toMatch(
+      /Could not list .* \(CONNECTOR_SEND_TO_DIRECTORY_PATH\) to apply the retention: it does not exist/,
+    );
+    expect(JSON.parse(platform.connector(connectorId)?.connector_state ?? 'null')).toEqual({ last_page: 0 });
+    // Nothing of the failed bundle was queued: the directory comes before the queue, as in pycti.
+    expect(ipValues(platform.objects(connectorId).map((o) => o.object)).sort()).toEqual(['10.9.0.0', '10.9.0.1']);
   });
 
   it('an unwritable directory stops the start with an error naming CONNECTOR_SEND_TO_DIRECTORY_PATH', async () => {
