@@ -217,6 +217,8 @@ const BASE_FREE_TEXT = [
   'CONNECTOR_ID',
   'CONNECTOR_SCOPE',
   'CONNECTOR_RATE_LIMIT_REDIS_URL',
+  // Any path; whether it is a writable directory is checked at start-up when CONNECTOR_SEND_TO_DIRECTORY is true.
+  'CONNECTOR_SEND_TO_DIRECTORY_PATH',
   'MQ_HOST',
   'MQ_VHOST',
   'MQ_USER',
