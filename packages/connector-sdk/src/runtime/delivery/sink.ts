@@ -56,12 +56,14 @@ export class DeliverySink implements BundleSink {
   constructor(private readonly o: DeliveryOptions) {}
 
   async send(bundle: StixBundle, meta: SendMeta): Promise<SendResult> {
-    // The whole bundle is checked before any of it leaves, whatever the destination.
-    assertSendable(bundle);
     const objects = bundle.objects.length;
     const { workId } = meta;
+    const reviewed = workId !== null && (this.o.validateBeforeImport || meta.forceValidation === true);
+    // The whole bundle is checked before any of it leaves, whatever the destination. The queue sinks check it
+    // themselves: checked here too only when something else receives it first (a long pass on a large bundle).
+    if (reviewed || this.o.directory !== null || this.o.queue === null) assertSendable(bundle);
     let draftId = meta.draftId;
-    if (workId && (this.o.validateBeforeImport || meta.forceValidation === true)) {
+    if (workId && reviewed) {
       if ((meta.validationMode ?? this.o.defaultValidationMode) === 'workbench') {
         const name = this.nextFileName(workId);
         const file = await this.o.review.uploadPending(
