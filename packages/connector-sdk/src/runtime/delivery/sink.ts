@@ -4,8 +4,9 @@
  *
  * 1. Review before import, when CONNECTOR_VALIDATE_BEFORE_IMPORT is true or the request says
  *    `force_validation`, and the bundle belongs to a work (its file is named `<work id>.json`):
- *    - `workbench` (the request's validation_mode, else CONNECTOR_VALIDATION_MODE, default workbench): the bundle is uploaded as a pending file of the import workbench
- *      (`uploadPending`) and goes nowhere else: no queue message, no directory file;
+ *    - `workbench` (the request's `validation_mode`, else CONNECTOR_VALIDATION_MODE, default workbench):
+ *      the bundle is uploaded as a pending file of the import workbench (`uploadPending`) and goes nowhere
+ *      else: no queue message, no directory file;
  *    - `draft`: unless the request already runs in a draft, a draft named `<work id>.json` is created
  *      (`draftWorkspaceAdd`) and recorded on the work (`addDraftContext`); the bundle then goes on, every
  *      message carrying that draft's id.
