@@ -265,11 +265,29 @@ describe('values from config.yml', () => {
   it("pycti's helper keys no setting reads are not errors: reported to be ignored", () => {
     const shape = { ...baseConfig };
     const f = file(
-      'opencti:\n  url: http://o:8080\n  token: t\nconnector:\n  id: i\n  name: Name\n  send_to_queue: true\n  live_stream_id:\n',
+      'opencti:\n  url: http://o:8080\n  token: t\nconnector:\n  id: i\n  name: Name\n  metrics_namespace: cti\n  live_stream_id:\n',
     );
     const cfg = loadConfig(shape, { env: {}, dotenvPath: false, file: f });
     expect(cfg.OPENCTI_URL).toBe('http://o:8080');
-    expect(ignoredFileKeys(shape, f).sort()).toEqual(['connector.live_stream_id', 'connector.send_to_queue']);
+    expect(ignoredFileKeys(shape, f).sort()).toEqual(['connector.live_stream_id', 'connector.metrics_namespace']);
+  });
+
+  it("reads the delivery settings from pycti's keys (send to directory, review before import)", () => {
+    const shape = { ...baseConfig };
+    const f = file(
+      'opencti:\n  url: http://o:8080\n  token: t\nconnector:\n  id: i\n  name: Name\n  validate_before_import: true\n' +
+        '  send_to_queue: false\n  send_to_directory: true\n  send_to_directory_path: /data/bundles\n' +
+        '  send_to_directory_retention: 3\n',
+    );
+    const cfg = loadConfig(shape, { env: {}, dotenvPath: false, file: f });
+    expect(cfg).toMatchObject({
+      CONNECTOR_VALIDATE_BEFORE_IMPORT: true,
+      CONNECTOR_SEND_TO_QUEUE: false,
+      CONNECTOR_SEND_TO_DIRECTORY: true,
+      CONNECTOR_SEND_TO_DIRECTORY_PATH: '/data/bundles',
+      CONNECTOR_SEND_TO_DIRECTORY_RETENTION: 3,
+    });
+    expect(ignoredFileKeys(shape, f)).toEqual([]);
   });
 
   it('a fallback (a dry run stand-in) is beneath the file', () => {

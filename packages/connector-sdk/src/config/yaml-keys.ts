@@ -31,11 +31,6 @@ export function yamlKeys(name: string, schema: z.ZodType): string[] {
  * warning instead of refused as unknown.
  */
 export const PYCTI_ONLY_YAML_KEYS: readonly string[] = [
-  'connector.validate_before_import',
-  'connector.send_to_queue',
-  'connector.send_to_directory',
-  'connector.send_to_directory_path',
-  'connector.send_to_directory_retention',
   'connector.listen_protocol',
   'connector.listen_protocol_api_port',
   'connector.listen_protocol_api_path',

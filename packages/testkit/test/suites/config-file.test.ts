@@ -147,12 +147,12 @@ describe('config.yml beneath the environment', () => {
       // With a key of pycti's helper that no setting reads: a warning, not an error.
       const yml = configYml(c, { ...settings, [urlSetting]: 'http://127.0.0.1:9' }).replace(
         'connector:\n',
-        'connector:\n  send_to_queue: true\n',
+        'connector:\n  metrics_namespace: cti\n',
       );
       const daemon = deploy(c, yml, { [urlSetting]: vendor.url });
       await daemon.waitForOutput('listening for enrichment requests', 60_000);
       expect(daemon.stdout.join('')).toContain(
-        'config.yml: connector.send_to_queue is read by pycti, not by this connector: ignored',
+        'config.yml: connector.metrics_namespace is read by pycti, not by this connector: ignored',
       );
       const work = await enrichOnce(
         platform,
