@@ -874,13 +874,8 @@ export class TestPlatform {
     return { messages_number: push + listen, messages_size: this.#queueSizes.get(connectorId) ?? 0 };
   }
 
-  async #stixBundlePush(
-    connectorId: string,
-    bundleText: string,
-    workId: string | null,
-    userId: string,
-    draftId: string | null,
-  ): Promise<void> {
+  /** As the platform (7.260318.0, `sendStixBundle`): no draft, whatever `opencti-draft-id` the request had. */
+  async #stixBundlePush(connectorId: string, bundleText: string, workId: string | null, userId: string): Promise<void> {
     const invalid = () => platformError('UNSUPPORTED_ERROR', 'Invalid bundle', 500);
     const bundle = parseJsonObject(bundleText);
     const objects = Array.isArray(bundle?.objects) ? (bundle.objects as unknown[]) : [];
@@ -906,7 +901,6 @@ export class TestPlatform {
       content: Buffer.from(bundleText, 'utf8').toString('base64'),
       work_id: effectiveWorkId,
       update: true,
-      ...(draftId === null ? {} : { draft_id: draftId }),
     };
     await this.#topology.publishPush(connectorId, Buffer.from(JSON.stringify(message), 'utf8'));
   }
@@ -961,8 +955,8 @@ export class TestPlatform {
           stixObjects: null,
         });
       },
-      stixBundlePush: (connectorId, bundle, workId, userId, draftId) =>
-        this.#stixBundlePush(connectorId, bundle, workId, userId, draftId),
+      stixBundlePush: (connectorId, bundle, workId, userId) =>
+        this.#stixBundlePush(connectorId, bundle, workId, userId),
       uploadPending: (file, { entityId, fileMarkings, userId, draftId }) => {
         const content = file.content.toString('utf8');
         const bundle = parseJsonObject(content);

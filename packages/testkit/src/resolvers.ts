@@ -53,14 +53,7 @@ export interface ResolverServices {
   resetState(id: string): Promise<ConnectorRecord>;
   deleteConnector(id: string): Promise<void>;
   askEnrichment(connectorId: string, entityId: string, request: EnrichmentRequest): Promise<WorkDocument>;
-  /** `draftId`: the request's draft context, which the queued message carries. */
-  stixBundlePush(
-    connectorId: string,
-    bundle: string,
-    workId: string | null,
-    userId: string,
-    draftId: string | null,
-  ): Promise<void>;
+  stixBundlePush(connectorId: string, bundle: string, workId: string | null, userId: string): Promise<void>;
   recordPlaybookStep(variables: PlaybookStepRecord['variables']): void;
   uploadPending(
     file: UploadedFile,
@@ -449,13 +442,7 @@ export function mutationRoot(svc: ResolverServices): Record<string, unknown> {
       return true;
     },
     stixBundlePush: async (args: Args, ctx: RequestContext) => {
-      await svc.stixBundlePush(
-        String(args.connectorId),
-        String(args.bundle),
-        str(args.work_id),
-        ctx.user.id,
-        ctx.draftId === undefined || ctx.draftId === '' ? null : ctx.draftId,
-      );
+      await svc.stixBundlePush(String(args.connectorId), String(args.bundle), str(args.work_id), ctx.user.id);
       return true;
     },
     uploadPending: (args: Args, ctx: RequestContext) => {

@@ -533,16 +533,11 @@ export class OpenCtiClient {
    * Sends a whole bundle through `stixBundlePush` (CONNECTOR_QUEUE_PROTOCOL=api). The platform queues
    * it for its workers; with no work id it opens a work itself. Retried only when provably not received.
    */
-  async stixBundlePush(
-    connectorId: string,
-    bundle: string,
-    workId: string | null,
-    draftId?: string | null,
-  ): Promise<void> {
+  async stixBundlePush(connectorId: string, bundle: string, workId: string | null): Promise<void> {
     const data = await this.call<{ stixBundlePush: unknown }>(
       STIX_BUNDLE_PUSH,
       { connectorId, bundle, work_id: workId },
-      { operation: 'StixBundlePush', mode: 'unsent', draftId: draftId ?? null },
+      { operation: 'StixBundlePush', mode: 'unsent' },
     );
     if (data.stixBundlePush !== true) {
       throw new PlatformError(

@@ -56,6 +56,22 @@ export async function daemon<State>({
       `CONNECTOR_ID "${settings.CONNECTOR_ID}" is not a UUID: OpenCTI documents a UUIDv4 unique to each connector instance; it is used as given`,
     );
   }
+  if (
+    !isEnrichment &&
+    settings.CONNECTOR_VALIDATE_BEFORE_IMPORT &&
+    settings.CONNECTOR_VALIDATION_MODE === 'draft' &&
+    settings.CONNECTOR_SEND_TO_QUEUE &&
+    settings.CONNECTOR_QUEUE_PROTOCOL === 'api'
+  ) {
+    // Every bundle of every run would be refused: said once, at start-up.
+    throw new ConfigError([
+      {
+        variable: 'CONNECTOR_VALIDATION_MODE',
+        message:
+          "draft needs CONNECTOR_QUEUE_PROTOCOL=amqp: OpenCTI's stixBundlePush (api) cannot send into a draft; use workbench or amqp",
+      },
+    ]);
+  }
   // Checked before anything else: an unusable directory is a setting to fix, not something to wait for.
   const directory = settings.CONNECTOR_SEND_TO_DIRECTORY ? await openDirectory(settings, type, logger) : null;
   if (!settings.CONNECTOR_SEND_TO_QUEUE && directory === null && !settings.CONNECTOR_VALIDATE_BEFORE_IMPORT) {
@@ -135,6 +151,7 @@ export async function daemon<State>({
   }
   const sink: BundleSink = new DeliverySink({
     queue,
+    queueCarriesDrafts: settings.CONNECTOR_QUEUE_PROTOCOL !== 'api',
     review: platform,
     validateBeforeImport: settings.CONNECTOR_VALIDATE_BEFORE_IMPORT,
     defaultValidationMode: settings.CONNECTOR_VALIDATION_MODE,

@@ -106,7 +106,7 @@ export class AmqpBundleSink implements BundleSink {
 }
 
 export interface BundlePushPort {
-  stixBundlePush(connectorId: string, bundle: string, workId: string | null, draftId?: string | null): Promise<unknown>;
+  stixBundlePush(connectorId: string, bundle: string, workId: string | null): Promise<unknown>;
 }
 
 /** CONNECTOR_QUEUE_PROTOCOL=api: the whole bundle through GraphQL; the worker splits it and adds expectations. */
@@ -120,8 +120,8 @@ export class ApiBundleSink implements BundleSink {
   async send(bundle: StixBundle, meta: SendMeta): Promise<SendResult> {
     if (bundle.objects.length === 0) throw new BundleRefusedError('Nothing to import: the bundle is empty');
     assertSendable(bundle);
-    // In a draft, the push is made in that draft's context (the `opencti-draft-id` header).
-    await this.platform.stixBundlePush(this.connectorId, JSON.stringify(bundle), meta.workId, meta.draftId);
+    // The platform's stixBundlePush has no draft: the delivery step refuses a bundle for a draft before this.
+    await this.platform.stixBundlePush(this.connectorId, JSON.stringify(bundle), meta.workId);
     this.metrics.inc('bundles_sent_total');
     this.metrics.inc('records_sent_total', bundle.objects.length);
     return { objects: bundle.objects.length };

@@ -18,6 +18,7 @@
  * new draft for each. Here the later bundles of a work are `<work id>_2.json`, `_3`… and go into the draft
  * the work's first bundle created.
  */
+import { BundleRefusedError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { UploadFile } from '../../opencti/index.js';
 import { assertSendable, type StixBundle } from '../../stix/index.js';
@@ -37,6 +38,11 @@ export interface ReviewPort {
 export interface DeliveryOptions {
   /** RabbitMQ or the API; null when CONNECTOR_SEND_TO_QUEUE is false. */
   queue: BundleSink | null;
+  /**
+   * Whether the queue can send into a draft: RabbitMQ messages carry `draft_id`; the platform's
+   * `stixBundlePush` (CONNECTOR_QUEUE_PROTOCOL=api) has no draft and imports into the live knowledge.
+   */
+  queueCarriesDrafts: boolean;
   review: ReviewPort;
   /** CONNECTOR_VALIDATE_BEFORE_IMPORT. */
   validateBeforeImport: boolean;
@@ -74,11 +80,26 @@ export class DeliverySink implements BundleSink {
         this.o.logger.info({ workId, file: file.name, objects }, 'bundle uploaded to the import workbench for review');
         return { objects, review: { workbenchFile: file.name } };
       }
-      draftId ||= await this.draftOf(workId);
+      if (!draftId) {
+        this.refuseDraftWithoutCarrier(null);
+        draftId = await this.draftOf(workId);
+      }
     }
+    if (draftId) this.refuseDraftWithoutCarrier(draftId);
     if (this.o.directory) await this.o.directory.write(bundle, meta);
     const sent = this.o.queue ? await this.o.queue.send(bundle, { ...meta, draftId }) : { objects };
     return draftId && draftId !== meta.draftId ? { ...sent, review: { draftId } } : sent;
+  }
+
+  /**
+   * A bundle meant for a draft must not be imported into the live knowledge instead, which is what the API
+   * protocol would do (pycti does it): refused whole, before a draft is created for nothing.
+   */
+  private refuseDraftWithoutCarrier(draftId: string | null): void {
+    if (this.o.queue === null || this.o.queueCarriesDrafts) return;
+    throw new BundleRefusedError(
+      `This bundle is for ${draftId ? `draft ${draftId}` : 'a draft'}, which CONNECTOR_QUEUE_PROTOCOL=api cannot reach (OpenCTI's stixBundlePush imports into the live knowledge): use amqp, or review in the workbench`,
+    );
   }
 
   /** `<work id>.json` for a work's first bundle (pycti's name), then `<work id>_2.json`, `_3`… */

@@ -152,24 +152,16 @@ describe('review before import: an import run', () => {
     platform.assertValidStix();
   });
 
-  it('draft with CONNECTOR_QUEUE_PROTOCOL=api: the push is made in the draft, the objects land in it', async () => {
+  it('draft with CONNECTOR_QUEUE_PROTOCOL=api is refused at start-up: stixBundlePush cannot reach a draft', async () => {
     const env = importEnv({
       CONNECTOR_VALIDATE_BEFORE_IMPORT: 'true',
       CONNECTOR_VALIDATION_MODE: 'draft',
       CONNECTOR_QUEUE_PROTOCOL: 'api',
     });
     daemon = startDaemon(pagedImport(1), env);
-    expect(await daemon.exited).toBe(0);
-    const connectorId = env.CONNECTOR_ID as string;
-    const workId = platform.worksOf(connectorId)[0]?.id as string;
-    const draft = platform.drafts().find((d) => d.name === `${workId}.json`);
-    const pushes = platform.requests('StixBundlePush').filter((r) => r.variables.connectorId === connectorId);
-    expect(pushes.map((r) => r.headers.draftId)).toEqual([draft?.id]);
-    await until(() => platform.draftObjects(draft?.id as string).length === 4, 20_000, 'the objects in the draft');
-    expect(ipValues(platform.draftObjects(draft?.id as string).map((o) => o.object)).sort()).toEqual([
-      '10.9.0.0',
-      '10.9.0.1',
-    ]);
+    expect(await daemon.exited).toBe(1);
+    expect(daemon.logs.join('\n')).toMatch(/CONNECTOR_VALIDATION_MODE: draft needs CONNECTOR_QUEUE_PROTOCOL=amqp/);
+    expect(platform.connector(env.CONNECTOR_ID as string)).toBeUndefined();
   });
 
   it('without review, the same run is queued as usual (the control case)', async () => {
@@ -258,6 +250,27 @@ describe('review before import: an enrichment whose request says validation_mode
     const pushed = platform.pushMessages(d.connectorId).filter((m) => m.envelope?.work_id === workId);
     expect(pushed.length).toBe(3);
     expect(pushed.every((m) => m.envelope?.draft_id === 'draft-of-the-analyst')).toBe(true);
+  });
+
+  it('a draft request with CONNECTOR_QUEUE_PROTOCOL=api ends in error: nothing reaches the live knowledge', async () => {
+    const d = startEnrichment({ CONNECTOR_QUEUE_PROTOCOL: 'api' });
+    await listening(d);
+    const drafts = platform.drafts().length;
+    const forced = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.75' });
+    const forcedWork = await platform.askEnrichment(d.connectorId, forced.standard_id, {
+      forceValidation: true,
+      validationMode: 'draft',
+    });
+    const inDraft = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.76' });
+    const inDraftWork = await platform.askEnrichment(d.connectorId, inDraft.standard_id, { draftId: 'draft-9' });
+    for (const workId of [forcedWork, inDraftWork]) {
+      const work = await platform.waitForWork(workId, { status: 'any-processed', timeoutMs: 20_000 });
+      expect(work.errors.map((e) => e.message).join()).toMatch(
+        /is for (a draft|draft draft-9), which CONNECTOR_QUEUE_PROTOCOL=api cannot reach/,
+      );
+    }
+    expect(platform.drafts()).toHaveLength(drafts);
+    expect(platform.requests('StixBundlePush').filter((r) => r.variables.connectorId === d.connectorId)).toEqual([]);
   });
 
   it('CONNECTOR_VALIDATE_BEFORE_IMPORT=true and no validation_mode: workbench, as pycti defaults', async () => {
