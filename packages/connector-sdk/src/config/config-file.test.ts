@@ -346,6 +346,19 @@ describe('a config.yml that is not a config', () => {
     );
   });
 
+  it('an alias bomb within the size cap is read in one pass: each alias is its latest anchor, nothing expanded', () => {
+    // Each alias once cost a walk of the whole document: 30 000 aliases (90 KB) took minutes, 1 MiB of them hours.
+    const count = 30_000;
+    const text = `vendor:\n  name: &n first\n  types: [${Array(count).fill('*n').join(',')}]\n  period: &n PT2H\n  key: *n\n`;
+    const values = file(text).values;
+    expect(values.get('vendor.types')).toMatchObject({ kind: 'list', items: Array(count).fill('first') });
+    expect(values.get('vendor.key')).toMatchObject({ kind: 'text', text: 'PT2H' });
+    const laughs = ['lol: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (const [i, name] of [...'bcdefghi'].entries()) laughs.push(`${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`);
+    const bomb = configError(() => file(`${laughs.join('\n')}\nvendor:\n  types: *i\n`));
+    expect(bomb.message).toContain('expected a mapping of settings');
+  }, 60_000);
+
   it('an empty file, or one with comments only, sets nothing', () => {
     expect(file('').values.size).toBe(0);
     expect(file('# nothing yet\n').values.size).toBe(0);
