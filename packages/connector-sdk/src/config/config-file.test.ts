@@ -354,7 +354,8 @@ describe('a config.yml that is not a config', () => {
     expect(values.get('vendor.types')).toMatchObject({ kind: 'list', items: Array(count).fill('first') });
     expect(values.get('vendor.key')).toMatchObject({ kind: 'text', text: 'PT2H' });
     const laughs = ['lol: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
-    for (const [i, name] of [...'bcdefghi'].entries()) laughs.push(`${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`);
+    for (const [i, name] of [...'bcdefghi'].entries())
+      laughs.push(`${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`);
     const bomb = configError(() => file(`${laughs.join('\n')}\nvendor:\n  types: *i\n`));
     expect(bomb.message).toContain('expected a mapping of settings');
   }, 60_000);

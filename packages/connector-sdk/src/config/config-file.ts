@@ -11,7 +11,18 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, type Node, parseDocument, type Scalar, type YAMLError } from 'yaml';
+import {
+  type Alias,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  parseDocument,
+  type Scalar,
+  visit,
+  type YAMLError,
+} from 'yaml';
 import { ConfigError, type ConfigIssue } from '../errors/index.js';
 
 export const CONFIG_FILE_NAME = 'config.yml';
@@ -88,6 +99,7 @@ export function parseConfigText(text: string, path: string): ConfigFile {
       }),
     );
   }
+  const deref = aliasResolver(doc);
   const lineOf = (node: unknown): number => lines.at((node as Node | null)?.range?.[0] ?? 0).line;
   const at = (node: unknown) => `${path}, line ${lineOf(node)}`;
   const issues: ConfigIssue[] = [];
@@ -106,7 +118,7 @@ export function parseConfigText(text: string, path: string): ConfigFile {
   }
   for (const section of root.items) {
     const name = keyText(section.key);
-    const settings = deref(section.value, doc);
+    const settings = deref(section.value);
     if (name === undefined) {
       issues.push({ variable: CONFIG_FILE_NAME, source: at(section.key), message: 'a section name must be text' });
       continue;
@@ -123,9 +135,9 @@ export function parseConfigText(text: string, path: string): ConfigFile {
         issues.push({ variable: name, source: at(pair.key), message: 'a key must be text' });
         continue;
       }
-      const value = deref(pair.value, doc);
+      const value = deref(pair.value);
       if (value === null || isNull(value)) nullKeys.add(`${name}.${key}`);
-      else values.set(`${name}.${key}`, toFileValue(value, doc, lineOf(pair.key)));
+      else values.set(`${name}.${key}`, toFileValue(value, deref, lineOf(pair.key)));
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);
@@ -151,11 +163,26 @@ function lineIndex(text: string): { at(offset: number): { line: number; column: 
 }
 
 type Doc = ReturnType<typeof parseDocument>;
+type Deref = (node: unknown) => Node | null;
 
-/** An alias (`*name`) replaced by the node it names. */
-function deref(node: unknown, doc: Doc): Node | null {
-  if (isAlias(node)) return (node.resolve(doc) as Node | undefined) ?? null;
-  return (node as Node | null) ?? null;
+/**
+ * Replaces an alias (`*name`) by the node it names: the latest `&name` before it, as YAML says. The targets
+ * are found in one walk of the document: the parser's Alias.resolve walks the whole document for each alias,
+ * and a file of aliases within the size cap then took hours to read.
+ */
+function aliasResolver(doc: Doc): Deref {
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Alias, Node>();
+  visit(doc, {
+    Alias(_, alias) {
+      const target = anchors.get(alias.source);
+      if (target) targets.set(alias, target);
+    },
+    Node(_, node) {
+      if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  return (node) => (isAlias(node) ? (targets.get(node) ?? null) : ((node as Node | null) ?? null));
 }
 
 function isNull(node: unknown): boolean {
@@ -173,12 +200,12 @@ function scalarText(node: Scalar): string {
   return String(node.value);
 }
 
-function toFileValue(node: Node, doc: Doc, line: number): FileValue {
+function toFileValue(node: Node, deref: Deref, line: number): FileValue {
   if (isScalar(node)) return { kind: 'text', text: scalarText(node), line };
   if (isSeq(node)) {
     const items: string[] = [];
     for (const item of node.items) {
-      const value = deref(item, doc);
+      const value = deref(item);
       if (value === null || isNull(value)) continue;
       if (!isScalar(value)) return { kind: 'unusable', problem: 'is a list of lists or mappings', line };
       items.push(scalarText(value));
