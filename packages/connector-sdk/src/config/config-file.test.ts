@@ -310,7 +310,12 @@ describe('a config.yml that is not a config', () => {
     ['an unclosed quote', "vendor:\n  key: 'SECRET-IN-FILE\n", 'line', 'is not valid YAML'],
     ['two documents', 'vendor:\n  key: SECRET-IN-FILE\n---\nx: 1\n', 'line', 'several YAML documents'],
     ['an unknown tag', 'vendor:\n  key: !vault SECRET-IN-FILE\n', 'line 2', 'tag'],
-    ['an alias with no anchor (an unquoted value starting with *)', 'vendor:\n  key: *SECRET-IN-FILE\n', 'line 2', 'alias'],
+    [
+      'an alias with no anchor (an unquoted value starting with *)',
+      'vendor:\n  key: *SECRET-IN-FILE\n',
+      'line 2',
+      'alias',
+    ],
   ])('%s: an error naming the file and the line, quoting nothing', (_, text, where, what) => {
     const err = configError(() => file(text));
     expect(err.issues[0]?.variable).toBe('config.yml');

@@ -99,7 +99,17 @@ export function parseConfigText(text: string, path: string): ConfigFile {
       }),
     );
   }
-  const deref = aliasResolver(doc);
+  const { deref, unresolved } = aliasResolver(doc);
+  if (unresolved.length > 0) {
+    throw new ConfigError(
+      unresolved.map((alias) => {
+        const { line, column } = lines.at(alias.range?.[0] ?? 0);
+        const message =
+          'is not valid YAML: an alias (*name) with no anchor (&name) before it; a value starting with * needs quotes';
+        return { variable: CONFIG_FILE_NAME, source: `${path}, line ${line}, column ${column}`, message };
+      }),
+    );
+  }
   const lineOf = (node: unknown): number => lines.at((node as Node | null)?.range?.[0] ?? 0).line;
   const at = (node: unknown) => `${path}, line ${lineOf(node)}`;
   const issues: ConfigIssue[] = [];
@@ -167,22 +177,26 @@ type Deref = (node: unknown) => Node | null;
 
 /**
  * Replaces an alias (`*name`) by the node it names: the latest `&name` before it, as YAML says. The targets
- * are found in one walk of the document: the parser's Alias.resolve walks the whole document for each alias,
+ * are found in one walk of the document (which also finds the aliases naming no anchor, which the parser
+ * does not report): the parser's Alias.resolve walks the whole document for each alias,
  * and a file of aliases within the size cap then took hours to read.
  */
-function aliasResolver(doc: Doc): Deref {
+function aliasResolver(doc: Doc): { deref: Deref; unresolved: Alias[] } {
   const anchors = new Map<string, Node>();
   const targets = new Map<Alias, Node>();
+  const unresolved: Alias[] = [];
   visit(doc, {
     Alias(_, alias) {
       const target = anchors.get(alias.source);
       if (target) targets.set(alias, target);
+      else unresolved.push(alias);
     },
     Node(_, node) {
       if (node.anchor) anchors.set(node.anchor, node);
     },
   });
-  return (node) => (isAlias(node) ? (targets.get(node) ?? null) : ((node as Node | null) ?? null));
+  const deref: Deref = (node) => (isAlias(node) ? (targets.get(node) ?? null) : ((node as Node | null) ?? null));
+  return { deref, unresolved };
 }
 
 function isNull(node: unknown): boolean {
