@@ -470,6 +470,21 @@ describe('send to directory', () => {
     expect(platform.connector(env.CONNECTOR_ID as string)).toBeUndefined();
   });
 
+  it('a CONNECTOR_NAME too long for a file name stops the start naming it, before any bundle is lost', async () => {
+    // 84 characters of 3 bytes: a name OpenCTI shows, but a bundle file name over the 255 bytes a file system takes.
+    const dir = await scratchDirectory();
+    const env = importEnv({
+      CONNECTOR_NAME: '\u6f22'.repeat(84),
+      CONNECTOR_SEND_TO_DIRECTORY: 'true',
+      CONNECTOR_SEND_TO_DIRECTORY_PATH: dir,
+    });
+    daemon = startDaemon(pagedImport(1), env);
+    expect(await daemon.exited).toBe(1);
+    expect(daemon.logs.join('\n')).toMatch(/CONNECTOR_NAME.*too long for the bundle file names/);
+    expect(platform.connector(env.CONNECTOR_ID as string)).toBeUndefined();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('a missing path or directory is an error naming the setting', async () => {
     const env = importEnv({ CONNECTOR_SEND_TO_DIRECTORY: 'true' });
     daemon = startDaemon(pagedImport(1), env);
