@@ -12,7 +12,13 @@ import { baseConfig, loadConfig } from '../../config/index.js';
 import { ConfigError, DeliveryError } from '../../errors/index.js';
 import { createLogger } from '../../log/index.js';
 import type { StixBundle } from '../../stix/index.js';
-import { bundleFileName, DirectoryOutput, pythonFloatText, retentionCutoffMs } from './directory.js';
+import {
+  bundleFileName,
+  connectorNameProblem,
+  DirectoryOutput,
+  pythonFloatText,
+  retentionCutoffMs,
+} from './directory.js';
 
 const DAY_MS = 86_400_000;
 const RETENTION = 'CONNECTOR_SEND_TO_DIRECTORY_RETENTION';
@@ -115,6 +121,23 @@ describe('file names', () => {
     expect(bundleFileName('My Feed', at)).toBe(`my_feed-20261207-030405-${at / 1000}.json`);
     expect(bundleFileName('Whole', 1_765_000_000_000)).toMatch(/-1765000000\.0\.json$/);
     expect(bundleFileName('a/b\\c', 0)).toMatch(/^a_b_c-/);
+  });
+
+  it('property: a CONNECTOR_NAME accepted gives names within 255 bytes at any instant; a longer one is refused', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 120 }),
+        fc.double({ min: 1e12, max: 9_999_999_999_999, noNaN: true }),
+        (name, epochMs) => {
+          const bytes = Buffer.byteLength(`${bundleFileName(name, epochMs)}.tmp`);
+          if (connectorNameProblem(name) === null) expect(bytes).toBeLessThanOrEqual(255);
+          if (bytes > 255) expect(connectorNameProblem(name)).toMatch(/too long for the bundle file names/);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(connectorNameProblem('x'.repeat(211))).toBeNull();
+    expect(connectorNameProblem('x'.repeat(212))).toMatch(/256 bytes in UTF-8/);
   });
 
   it("print the epoch as Python's str(float) does: shortest round-trip digits, .0 for whole numbers", () => {

@@ -16,6 +16,7 @@ import type { Logger } from '../../log/index.js';
 import type { StixBundle } from '../../stix/index.js';
 
 const PATH_SETTING = 'CONNECTOR_SEND_TO_DIRECTORY_PATH';
+const NAME_SETTING = 'CONNECTOR_NAME';
 const DAY_MS = 86_400_000;
 
 /** What the envelope says about the connector (pycti's `connector` object). */
@@ -72,6 +73,23 @@ export function bundleFileName(connectorName: string, epochMs: number): string {
 
 const preciseNow = (): number => performance.timeOrigin + performance.now();
 
+/** NAME_MAX of Linux's file systems (ext4, xfs, tmpfs, overlayfs), in bytes. */
+const MAX_FILE_NAME_BYTES = 255;
+
+/**
+ * Why `connectorName` cannot name bundle files, or null: the longest name it gives (the epoch's float at its
+ * 17 significant digits, and `.tmp` while written) must fit NAME_MAX, in UTF-8 bytes.
+ */
+export function connectorNameProblem(connectorName: string): string | null {
+  const longest = `${bundleFileName(connectorName, 0).replace(/-0\.0\.json$/, '')}-${'9'.repeat(10)}.${'9'.repeat(7)}.json.tmp`;
+  const bytes = Buffer.byteLength(longest);
+  if (bytes > MAX_FILE_NAME_BYTES) {
+    return `is too long for the bundle file names of CONNECTOR_SEND_TO_DIRECTORY (${bytes} bytes in UTF-8 with the time stamps, over the ${MAX_FILE_NAME_BYTES} a file name takes)`;
+  }
+  if (longest.includes('\0')) return 'holds a NUL character, which no file name takes';
+  return null;
+}
+
 export class DirectoryOutput {
   private readonly clock: () => number;
   /** Last timestamp used in a name: two bundles in the same instant still get two files. */
@@ -87,6 +105,8 @@ export class DirectoryOutput {
    */
   static async open(options: DirectoryOutputOptions): Promise<DirectoryOutput> {
     const { path } = options;
+    const badName = connectorNameProblem(options.connector.name);
+    if (badName !== null) throw new DeliveryError(`${NAME_SETTING}: ${badName}`, NAME_SETTING);
     let info: Awaited<ReturnType<typeof stat>>;
     try {
       info = await stat(path);
