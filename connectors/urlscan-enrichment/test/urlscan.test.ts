@@ -247,6 +247,26 @@ describe('URLScan connector end to end', () => {
     }
   });
 
+  it('at URLSCAN_SCREENSHOT_MAX_MB=10, a screenshot too large for one broker message is left out, not the result', async () => {
+    // 9.5 MiB of PNG is 12.7 MiB of base64 in the observable: over what one push message carries (16 MiB - 64 KiB
+    // as base64 of the object's JSON), so the observable with it could never be sent.
+    const d = await start({ URLSCAN_SCREENSHOT_MAX_MB: '10' });
+    const large = Buffer.concat([SCREENSHOT, Buffer.alloc(9.5 * 1024 * 1024, 1)]);
+    bed.vendor.route('GET /screenshots/:file', { body: large, headers: { 'content-type': 'image/png' } });
+    try {
+      const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL });
+      const work = await enrichAndWait(d.connectorId, url.standard_id);
+      expect(work.errors).toEqual([]);
+      expect(work.status).toBe('complete');
+      expect(work.messages.map((m) => m.message).join()).toMatch(/screenshot left out: .*one broker message/);
+      const objects = bed.platform.objects({ workId: work.id }).map((o) => o.object);
+      expect(objects.some((o) => 'x_opencti_files' in o)).toBe(false);
+      expect(objects.some((o) => o.type === 'indicator')).toBe(true);
+    } finally {
+      bed.vendor.route('GET /screenshots/:file', screenshotRoute);
+    }
+  });
+
   it('URLSCAN_ENRICHMENT_IMPORT_SCREENSHOT=false (the official name): no screenshot request at all', async () => {
     const d = await start({ URLSCAN_ENRICHMENT_IMPORT_SCREENSHOT: 'false' });
     const url = bed.platform.addEntity({ entity_type: 'Url', value: PHISH_URL });
