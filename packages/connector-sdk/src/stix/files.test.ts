@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttachmentError } from '../errors/index.js';
+import { largestObjectBytes } from '../queue/message.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../queue/publisher.js';
 import {
   ATTACHABLE_MIME_TYPES,
   attachFile,
@@ -114,5 +116,29 @@ describe('attachFile', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^url--.*: its JSON is \d+ bytes, over the 4194304-byte limit of a message$/);
     expect(sendableProblems(bundle, { maxObjectBytes: 5 * 1024 * 1024 })).toEqual([]);
+  });
+
+  it('refuses a file within its cap that would make its object larger than one push message carries', () => {
+    const onePushMessage = largestObjectBytes(DEFAULT_MAX_MESSAGE_BYTES);
+    const fits = Math.floor((onePushMessage - 4096) / 4) * 3;
+    const options = { maxBytes: 10 * 1024 * 1024 };
+    const ok = attachFile(url, { name: 'ok.png', mimeType: 'image/png', data: png(new Uint8Array(fits)) }, options);
+    expect(
+      sendableProblems(
+        { type: 'bundle', id: 'bundle--3b6ebcd9-5d51-4bb2-9b0c-f4b5f9c1a002', objects: [ok] },
+        {
+          maxObjectBytes: onePushMessage,
+        },
+      ),
+    ).toEqual([]);
+    let err: unknown;
+    try {
+      attachFile(url, { name: 'big.png', mimeType: 'image/png', data: png(new Uint8Array(fits + 4096)) }, options);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AttachmentError);
+    expect((err as AttachmentError).problem).toBe('too-large');
+    expect((err as Error).message).toMatch(/over the 12\.0 MiB one broker message carries/);
   });
 });

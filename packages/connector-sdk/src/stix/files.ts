@@ -2,11 +2,20 @@
  * Files attached to objects in a bundle (`x_opencti_files`: name, MIME type, base64 content), which the
  * platform stores on the object it imports (pycti's importer uploads them). A file is checked before it is
  * attached: its size against a cap, its bytes against the MIME type it claims (by their magic number), and
- * its name. The bundle checks (assertSendable) then count its base64 text like any other value, so an
- * object made too large for one broker message by its files is refused whole before anything is sent.
+ * its name, and the size of its object once the file is in it: an object too large for one broker message
+ * would have the whole bundle refused (assertSendable counts the base64 text like any other value), so such
+ * a file is refused instead and the object goes without it.
  */
 import { AttachmentError } from '../errors/index.js';
+import { largestObjectBytes } from '../queue/message.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../queue/publisher.js';
 import type { StixObject } from './types.js';
+
+/**
+ * The largest object, files included, one push message carries (its JSON text, in bytes). A file that
+ * takes its object past it is refused as too large: the bundle would otherwise be refused whole.
+ */
+const MAX_OBJECT_BYTES = largestObjectBytes(DEFAULT_MAX_MESSAGE_BYTES);
 
 /** Default cap on one file's bytes: a page screenshot is a few hundred KiB; 5 MiB is 6.7 MiB of base64. */
 export const DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024;
@@ -136,5 +145,13 @@ export function attachFile<T extends StixObject>(
     no_trigger_import: file.noTriggerImport ?? true,
   };
   const current = Array.isArray(object.x_opencti_files) ? (object.x_opencti_files as OpenCtiFile[]) : [];
-  return { ...object, x_opencti_files: [...current.filter((f) => f?.name !== file.name), entry] };
+  const attached = { ...object, x_opencti_files: [...current.filter((f) => f?.name !== file.name), entry] };
+  const bytes = Buffer.byteLength(JSON.stringify(attached));
+  if (bytes > MAX_OBJECT_BYTES) {
+    throw new AttachmentError(
+      `Cannot attach ${JSON.stringify(file.name.slice(0, 80))}: the object with it would be ${describeSize(bytes)} of JSON (the file as base64), over the ${describeSize(MAX_OBJECT_BYTES)} one broker message carries`,
+      'too-large',
+    );
+  }
+  return attached;
 }
