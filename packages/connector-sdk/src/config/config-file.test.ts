@@ -262,6 +262,33 @@ describe('values from config.yml', () => {
     expect(err.message).toContain(`vendor.kye (${PATH}, line 3): is not a setting`);
   });
 
+  it('a key that holds a value ("key:value" with no space, in {...}) is refused without being quoted', () => {
+    // In a flow mapping `{key:value}` is one key, `key:value`, set to null: naming it named the secret.
+    for (const text of [
+      'vendor: {key:SECRET-IN-FILE}\n',
+      'vendor: {name: x, key:SECRET-IN-FILE}\n',
+      'vendor:\n  key SECRET-IN-FILE: x\n',
+      'vendor:\n  "key=SECRET-IN-FILE": x\n',
+      '{vendor:SECRET-IN-FILE}\n',
+    ]) {
+      const err = configError(() => load(text));
+      expect(err.message).not.toContain('SECRET-IN-FILE');
+      expect(err.message).toMatch(/not a setting|expected a mapping of settings/);
+    }
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), (junk) => {
+        const marked = `vendor: {key:ZQX${junk.replace(/[{}[\],:#"'\n\r]/g, '')}ZQX}\n`;
+        try {
+          load(marked);
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          expect(err.message).not.toContain('ZQX');
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("pycti's helper keys no setting reads are not errors: reported to be ignored", () => {
     const shape = { ...baseConfig };
     const f = file(
