@@ -270,10 +270,11 @@ describe('values from config.yml', () => {
       'vendor:\n  key SECRET-IN-FILE: x\n',
       'vendor:\n  "key=SECRET-IN-FILE": x\n',
       '{vendor:SECRET-IN-FILE}\n',
+      'vendor:SECRET-IN-FILE: x\n',
     ]) {
       const err = configError(() => load(text));
       expect(err.message).not.toContain('SECRET-IN-FILE');
-      expect(err.message).toMatch(/not a setting|expected a mapping of settings/);
+      expect(err.message).toMatch(/not a setting|expected a mapping of settings|VENDOR_KEY: is required/);
     }
     fc.assert(
       fc.property(fc.string({ minLength: 1, maxLength: 40 }), (junk) => {

@@ -136,13 +136,13 @@ export function parseConfigText(text: string, path: string): ConfigFile {
     if (settings === null || isNull(settings)) continue;
     if (!isMap(settings)) {
       const message = 'expected a mapping of settings ("key: value" lines indented below it)';
-      issues.push({ variable: name, source: at(section.key), message });
+      issues.push({ variable: shownSection(name), source: at(section.key), message });
       continue;
     }
     for (const pair of settings.items) {
       const key = keyText(pair.key);
       if (key === undefined) {
-        issues.push({ variable: name, source: at(pair.key), message: 'a key must be text' });
+        issues.push({ variable: shownSection(name), source: at(pair.key), message: 'a key must be text' });
         continue;
       }
       const value = deref(pair.value);
@@ -152,6 +152,14 @@ export function parseConfigText(text: string, path: string): ConfigFile {
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return { path, values, nullKeys };
+}
+
+/**
+ * A section's name as an error shows it: a name no section has (`opencti:secret`, a value written without a
+ * space after the colon) may hold a secret, and is not shown.
+ */
+function shownSection(name: string): string {
+  return /^[A-Za-z0-9_-]{1,100}$/.test(name) ? name : '<section name not shown>';
 }
 
 /** Line and column (from 1) of an offset, by binary search over the offsets where lines start. */

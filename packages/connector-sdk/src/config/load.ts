@@ -159,6 +159,9 @@ export function ignoredFileKeys(shape: ConfigShape, file: ConfigFile): string[] 
   return [...file.values.keys(), ...file.nullKeys].filter((k) => !known.has(k) && PYCTI_ONLY_YAML_KEYS.includes(k));
 }
 
+/** What a section and a key may hold to be named in an error: anything else may be a value, a secret. */
+const KEY_LIKE = /^[A-Za-z0-9_-]{1,100}\.[A-Za-z0-9_-]{1,100}$/;
+
 /** A key no setting reads (a typo, a key of another connector) is an error naming it, not a silent default. */
 function unknownFileKeys(shape: ConfigShape, file: ConfigFile): ConfigIssue[] {
   const known = fileKeysOf(shape);
@@ -170,13 +173,21 @@ function unknownFileKeys(shape: ConfigShape, file: ConfigFile): ConfigIssue[] {
   ]) {
     if (known.has(yamlKey) || PYCTI_ONLY_YAML_KEYS.includes(yamlKey)) continue;
     const section = yamlKey.slice(0, yamlKey.indexOf('.'));
+    const where = value === undefined ? file.path : `${file.path}, line ${value}`;
+    if (!KEY_LIKE.test(yamlKey)) {
+      // `{token:secret}` is one key, `token:secret`: such a key is a value written in the wrong place.
+      const shown = KEY_LIKE.test(`${section}.x`) ? `${section}.<key not shown>` : '<key not shown>';
+      const message =
+        'is not a setting: a key with a character no setting\'s key has (a value written "key:value", without a space after the colon?); not shown, as it may hold a secret';
+      issues.push({ variable: shown, source: where, message });
+      continue;
+    }
     const lower = yamlKey.toLowerCase();
     const message = known.has(lower)
       ? `is not a setting: keys are lower case (${lower})`
       : sections.has(section)
         ? 'is not a setting of this connector (--help lists every setting and its config.yml key)'
         : `is not a setting of this connector: its sections are ${[...sections].join(', ')}`;
-    const where = value === undefined ? file.path : `${file.path}, line ${value}`;
     issues.push({ variable: yamlKey, source: where, message });
   }
   return issues;
