@@ -394,6 +394,20 @@ describe('a config.yml that is not a config', () => {
     expect(bomb.message).toContain('expected a mapping of settings');
   }, 60_000);
 
+  it('a file of many keys within the size cap is read in one pass; a key given twice is still found', () => {
+    // The parser's duplicate-key check compares each key with every other: 80 000 keys took over half a minute.
+    const keys = Array.from({ length: 80_000 }, (_, i) => `  k${i}: v`);
+    expect(file(`vendor:\n${keys.join('\n')}\n`).values.size).toBe(80_000);
+    const twice = configError(() => file(`vendor:\n${keys.join('\n')}\n  k7: SECRET-IN-FILE\n`));
+    expect(twice.issues).toEqual([
+      {
+        variable: 'config.yml',
+        source: `${PATH}, line 80002, column 3`,
+        message: 'is not valid YAML: a key given twice in the same mapping',
+      },
+    ]);
+  }, 15_000);
+
   it('an empty file, or one with comments only, sets nothing', () => {
     expect(file('').values.size).toBe(0);
     expect(file('# nothing yet\n').values.size).toBe(0);
