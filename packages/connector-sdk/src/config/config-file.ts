@@ -88,7 +88,8 @@ export function readConfigFile(path: string): ConfigFile {
 
 /** Parses config.yml's text (`path` is for messages). @throws ConfigError */
 export function parseConfigText(text: string, path: string): ConfigFile {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true });
+  // Keys given twice are found below in one pass: the parser's uniqueKeys compares each key with every other.
+  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, strict: true });
   const lines = lineIndex(text);
   const problems = [...doc.errors, ...doc.warnings];
   if (problems.length > 0) {
@@ -96,6 +97,16 @@ export function parseConfigText(text: string, path: string): ConfigFile {
       problems.map((e) => {
         const { line, column } = lines.at(e.pos[0]);
         return { variable: CONFIG_FILE_NAME, source: `${path}, line ${line}, column ${column}`, message: describe(e) };
+      }),
+    );
+  }
+  const twice = keysGivenTwice(doc);
+  if (twice.length > 0) {
+    throw new ConfigError(
+      twice.map((offset) => {
+        const { line, column } = lines.at(offset);
+        const message = 'is not valid YAML: a key given twice in the same mapping';
+        return { variable: CONFIG_FILE_NAME, source: `${path}, line ${line}, column ${column}`, message };
       }),
     );
   }
@@ -182,6 +193,23 @@ function lineIndex(text: string): { at(offset: number): { line: number; column: 
 
 type Doc = ReturnType<typeof parseDocument>;
 type Deref = (node: unknown) => Node | null;
+
+/** Where each key given a second time in its mapping starts (a scalar key, compared by type and value). */
+function keysGivenTwice(doc: Doc): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        const id = `${typeof key.value}:${String(key.value)}`;
+        if (seen.has(id)) offsets.push(key.range?.[0] ?? 0);
+        seen.add(id);
+      }
+    },
+  });
+  return offsets;
+}
 
 /**
  * Replaces an alias (`*name`) by the node it names: the latest `&name` before it, as YAML says. The targets
