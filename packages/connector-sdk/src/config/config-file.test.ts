@@ -339,6 +339,12 @@ describe('a config.yml that is not a config', () => {
     ['two documents', 'vendor:\n  key: SECRET-IN-FILE\n---\nx: 1\n', 'line', 'several YAML documents'],
     ['an unknown tag', 'vendor:\n  key: !vault SECRET-IN-FILE\n', 'line 2', 'tag'],
     [
+      'values nested thousands deep',
+      `vendor:\n  key: ${'['.repeat(5000)}SECRET-IN-FILE${']'.repeat(5000)}\n`,
+      'line 2',
+      'nested too deeply',
+    ],
+    [
       'an alias with no anchor (an unquoted value starting with *)',
       'vendor:\n  key: *SECRET-IN-FILE\n',
       'line 2',
