@@ -282,7 +282,7 @@ function describe(error: YAMLError): string {
     TAG_RESOLVE_FAILED: 'an unknown or misused YAML tag (!...)',
     BAD_ALIAS: 'a bad anchor or alias (&name, *name)',
     ALIAS_PROPS: 'a bad anchor or alias (&name, *name)',
-    RESOURCE_EXHAUSTION: 'too many aliases: the file expands to more than a config file holds',
+    RESOURCE_EXHAUSTION: 'values nested too deeply, or too many aliases: more than a config file holds',
     MULTIPLE_DOCS: 'several YAML documents (---): config.yml holds one',
     UNEXPECTED_TOKEN: 'unexpected text here (an unquoted value with a special character?)',
     KEY_OVER_1024_CHARS: 'a key longer than 1024 characters',
