@@ -368,6 +368,29 @@ describe('send to directory', () => {
     expect(ipValues(platform.objects(connectorId).map((o) => o.object)).sort()).toEqual(written.sort());
   });
 
+  it('a partial file a killed write left (.json.tmp) goes with the retention; one being written stays', async () => {
+    const dir = await scratchDirectory();
+    const old = Date.now() - 3 * DAY_MS;
+    // What a process killed mid-write leaves: its temporary file, never renamed, never read by a carrier.
+    const killed = 'paged_feed-20261201-000000-1764547200.0.json.tmp';
+    await writeFile(join(dir, killed), '{"bundle_type":"DIRECTORY_BUN');
+    await utimes(join(dir, killed), old / 1000, old / 1000);
+    // Another process's write in progress (two connectors may share a directory).
+    const inProgress = 'other_feed-20261207-000000-1765065600.0.json.tmp';
+    await writeFile(join(dir, inProgress), '{"bundle_type":"DIRECTORY_BUN');
+    const env = importEnv({
+      CONNECTOR_SEND_TO_DIRECTORY: 'true',
+      CONNECTOR_SEND_TO_DIRECTORY_PATH: dir,
+      CONNECTOR_SEND_TO_DIRECTORY_RETENTION: '2',
+    });
+    daemon = startDaemon(pagedImport(1), env);
+    expect(await daemon.exited).toBe(0);
+    const names = await readdir(dir);
+    expect(names).not.toContain(killed);
+    expect(names).toContain(inProgress);
+    expect(await bundleFiles(dir)).toHaveLength(1);
+  });
+
   it('retention 0 keeps every file', async () => {
     const dir = await scratchDirectory();
     const ancient = Date.now() - 4000 * DAY_MS;
