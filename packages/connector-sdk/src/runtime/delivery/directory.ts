@@ -5,8 +5,9 @@
  *
  * As pycti does: the file is named `<connector name, lower case, spaces as _>-<YYYYmmdd-HHMMSS local time>-
  * <seconds since the epoch as Python prints a float>.json`; it is written as `<name>.tmp` then renamed, so a
- * reader that takes `*.json` never sees a partial file; before each write, `*.json` files older than the
- * retention (days, 0 keeps every file) are deleted. The document is pycti's DIRECTORY_BUNDLE envelope.
+ * reader that takes `*.json` never sees a partial file; before each write, `*.json` files (and the `*.json.tmp`
+ * of a killed write) older than the retention (days, 0 keeps every file) are deleted. The document is pycti's
+ * DIRECTORY_BUNDLE envelope.
  */
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
@@ -183,7 +184,11 @@ export class DirectoryOutput {
     return name;
   }
 
-  /** pycti's retention: `*.json` files whose modification time is older than the retention are deleted. */
+  /**
+   * pycti's retention: `*.json` files whose modification time is older than the retention are deleted; so are
+   * `*.json.tmp` files, the partial files of writes killed before their rename (one older than the retention
+   * is no write in progress).
+   */
   private async removeExpired(nowMs: number): Promise<void> {
     const cutoff = retentionCutoffMs(nowMs, this.o.retentionDays);
     if (cutoff === null) return;
@@ -199,7 +204,7 @@ export class DirectoryOutput {
       );
     }
     for (const name of names) {
-      if (!name.endsWith('.json')) continue;
+      if (!name.endsWith('.json') && !name.endsWith('.json.tmp')) continue;
       const file = join(path, name);
       try {
         const info = await stat(file);
