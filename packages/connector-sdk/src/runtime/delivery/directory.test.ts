@@ -153,7 +153,7 @@ describe('file names', () => {
 });
 
 describe('DirectoryOutput', () => {
-  it('writes the DIRECTORY_BUNDLE envelope and deletes only *.json files older than the retention', async () => {
+  it('writes the DIRECTORY_BUNDLE envelope and deletes only *.json (and *.json.tmp) files older than the retention', async () => {
     const dir = await scratch();
     const now = Date.now();
     const aged = async (name: string, ageMs: number) => {
@@ -163,11 +163,13 @@ describe('DirectoryOutput', () => {
     await aged('older.json', 3 * DAY_MS);
     await aged('younger.json', 1 * DAY_MS);
     await aged('older.txt', 30 * DAY_MS);
+    // A killed write's partial file, and another process's write in progress.
     await aged('older.json.tmp', 30 * DAY_MS);
+    await aged('younger.json.tmp', 0);
     const output = await DirectoryOutput.open({ path: dir, retentionDays: 2, connector, logger });
     const name = await output.write(bundleOf(2), { applicantId: 'user-1', update: true });
     const names = (await readdir(dir)).sort();
-    expect(names).toEqual(['older.json.tmp', 'older.txt', name, 'younger.json'].sort());
+    expect(names).toEqual(['older.txt', name, 'younger.json', 'younger.json.tmp'].sort());
     expect(JSON.parse(await readFile(join(dir, name), 'utf8'))).toEqual({
       bundle_type: 'DIRECTORY_BUNDLE',
       applicant_id: 'user-1',
