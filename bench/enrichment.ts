@@ -6,8 +6,16 @@
  *        Throughput: N listen messages queued first, then handled end to end (work received + entity read,
  *        handler, split + expectations + confirmed publish, work processed, ack). Latency: a closed loop of
  *        single messages, from the platform publishing the message to the work processed.
+ *   fair amqplib and fetch alone, at the same prefetch, against the same stand-in platform and broker: a
+ *        connector registered like the daemon, its listen queue filled by the platform the same way; per
+ *        message JSON.parse, the same platform calls as the daemon makes for it (the GraphQL documents and
+ *        variables the SDK sent for its own works, recorded by the stand-in and replayed with this work's
+ *        ids: work received together with the entity read, then expectations, then the same three confirmed
+ *        publishes to the push exchange, then work processed), then ack. What the SDK adds over it is its
+ *        own cost: validation, TLP gate, the handler, STIX building and splitting, logging, metrics.
  *   raw  amqplib alone at the same prefetch: consume messages of the same size, publish the same number
- *        of equally sized messages per message with confirms, then ack; no platform calls.
+ *        of equally sized messages per message with confirms, then ack; no platform calls (the broker's
+ *        limit, not a fair comparison for an enrichment: it hides the protocol's platform round trips).
  * Where the time goes: the daemon's metrics give the time spent waiting on platform calls and on broker
  * confirms; an enrichment waits on the platform three times in a row (work received together with the
  * entity read, expectations, work processed), so their quotient is the cost of one platform round trip.
@@ -28,12 +36,14 @@ import {
 } from '@cti/connector-sdk/internal';
 import { startTestPlatform, type TestPlatform, waitUntil } from '@cti/connector-testkit';
 import amqp from 'amqplib';
+import type { FairCall, FairPlan } from './fixtures/fair-enrichment-loop.js';
 import { AMQP_URL, percentile, round } from './lib.js';
 
 const messages = Number(process.argv[2] ?? 300);
 const prefetch = Number(process.argv[3] ?? 1);
 const LATENCY_SAMPLES = 100;
 const fixture = fileURLToPath(new URL('./fixtures/zero-latency-connector.ts', import.meta.url));
+const fairLoop = fileURLToPath(new URL('./fixtures/fair-enrichment-loop.ts', import.meta.url));
 const root = fileURLToPath(new URL('../', import.meta.url));
 /** Platform waits per enrichment: work received with the entity read, expectations, work processed. */
 const PLATFORM_WAITS = 3;
@@ -63,11 +73,10 @@ function spawnDaemon(platform: TestPlatform, connectorId: string, metricsPort: n
   });
 }
 
-async function sdkRun() {
-  const platform = await startTestPlatform();
-  const connectorId = randomUUID();
-  // Register first (the platform creates the queues), queue the burst, then start the daemon.
-  await new OpenCtiClient({ url: platform.url, token: platform.token, userAgent: 'bench' }).registerConnector({
+/** Registers a connector as the daemon does (the platform creates its queues); its queue configuration. */
+async function register(platform: TestPlatform, connectorId: string) {
+  const client = new OpenCtiClient({ url: platform.url, token: platform.token, userAgent: 'bench' });
+  return client.registerConnector({
     id: connectorId,
     name: 'BenchEcho',
     type: 'INTERNAL_ENRICHMENT',
@@ -76,14 +85,22 @@ async function sdkRun() {
     only_contextual: false,
     playbook_compatible: false,
   });
-  const ask = async (i: number) => {
-    const e = platform.addEntity({ entity_type: 'IPv4-Addr', value: `10.77.${(i >> 8) & 255}.${i & 255}` });
-    return platform.askEnrichment(connectorId, e.standard_id);
-  };
-  const burst: string[] = [];
-  for (let i = 0; i < messages; i++) burst.push(await ask(i));
-  const metricsPort = 20000 + Math.floor(Math.random() * 20000);
-  const daemon = spawnDaemon(platform, connectorId, metricsPort);
+}
+
+/** Asks the platform to enrich a new IPv4 address (the `i`th of a run, `net` tells the runs apart). */
+async function ask(platform: TestPlatform, connectorId: string, net: number, i: number): Promise<string> {
+  const e = platform.addEntity({ entity_type: 'IPv4-Addr', value: `10.${net}.${(i >> 8) & 255}.${i & 255}` });
+  return platform.askEnrichment(connectorId, e.standard_id);
+}
+
+/** Throughput from the platform's own clock: first work received to last work processed. */
+function burstSeconds(platform: TestPlatform, burst: readonly string[]): number {
+  const received = burst.map((w) => Date.parse(platform.work(w)?.received_time ?? ''));
+  const processed = burst.map((w) => Date.parse(platform.work(w)?.processed_time ?? ''));
+  return (Math.max(...processed) - Math.min(...received)) / 1000;
+}
+
+async function waitProcessed(platform: TestPlatform, burst: readonly string[]): Promise<void> {
   // Progress is checked from the first work not yet processed on: a snapshot of every work every 25 ms
   // cost the platform's process more CPU than answering the daemon.
   let pending = 0;
@@ -94,27 +111,41 @@ async function sdkRun() {
     },
     { timeoutMs: 600_000 },
   );
-  const received = burst.map((w) => Date.parse(platform.work(w)?.received_time ?? ''));
-  const processed = burst.map((w) => Date.parse(platform.work(w)?.processed_time ?? ''));
-  const seconds = (Math.max(...processed) - Math.min(...received)) / 1000;
+}
 
+/** A closed loop of single enrichments: from the platform asking to the work processed, in ms. */
+async function latencyLoop(platform: TestPlatform, connectorId: string, net: number) {
   const latencies: number[] = [];
   const samples: Array<{ workId: string; t0: number }> = [];
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
     const t0 = Date.now();
-    const w = await ask(messages + i);
+    const w = await ask(platform, connectorId, net, messages + i);
     await waitUntil(() => Boolean(platform.work(w)?.processed_time), { timeoutMs: 30_000 });
     latencies.push(Date.parse(platform.work(w)?.processed_time ?? '') - t0);
     samples.push({ workId: w, t0 });
   }
+  return { latencies, samples };
+}
+
+async function sdkRun(platform: TestPlatform) {
+  const connectorId = randomUUID();
+  // Register first (the platform creates the queues), queue the burst, then start the daemon.
+  await register(platform, connectorId);
+  const burst: string[] = [];
+  for (let i = 0; i < messages; i++) burst.push(await ask(platform, connectorId, 77, i));
+  const metricsPort = 20000 + Math.floor(Math.random() * 20000);
+  const daemon = spawnDaemon(platform, connectorId, metricsPort);
+  await waitProcessed(platform, burst);
+  const seconds = burstSeconds(platform, burst);
+  const { latencies, samples } = await latencyLoop(platform, connectorId, 77);
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
   const handled = metric('enrichment_seconds_total');
   const enrichments = messages + LATENCY_SAMPLES;
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.once('exit', r));
-  await platform.close();
   return {
+    calls: recordedCalls(platform, burst[0] as string),
     perSecond: messages / seconds,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
@@ -157,6 +188,94 @@ function timelineOf(platform: TestPlatform, samples: ReadonlyArray<{ workId: str
     toReceived: summary(legs.toReceived),
     toExpectations: summary(legs.toExpectations),
     toProcessed: summary(legs.toProcessed),
+  };
+}
+
+/** One platform call of an SDK enrichment, as the stand-in recorded it: replayed by the fair loop. */
+type RecordedCall = FairCall;
+
+/**
+ * The platform calls and push messages the daemon made for one of its works, in order: work received and
+ * the entity read (sent together), expectations, then the push messages, then work processed.
+ */
+function recordedCalls(platform: TestPlatform, workId: string) {
+  const work = platform.work(workId);
+  const listen = platform.listenMessages().find((m) => m.workId === workId);
+  const entity = listen ? (JSON.parse(listen.body) as { event: { entity_id: string } }).event.entity_id : '';
+  const calls: RecordedCall[] = platform
+    .requests((r) => {
+      const vars = JSON.stringify(r.variables);
+      return vars.includes(workId) || (entity !== '' && vars.includes(entity));
+    })
+    .map((r) => ({
+      operationName: r.operationName,
+      query: r.query,
+      variables: JSON.stringify(r.variables).replaceAll(workId, '$WORK').replaceAll(entity, '$ENTITY'),
+      headers: {
+        ...(r.headers.applicantId !== undefined ? { 'opencti-applicant-id': r.headers.applicantId } : {}),
+        ...(r.headers.draftId !== undefined ? { 'opencti-draft-id': r.headers.draftId } : {}),
+      },
+    }));
+  const pushes = platform
+    .pushMessages()
+    .filter((m) => m.envelope?.work_id === workId)
+    .map((m) => ({
+      body: JSON.stringify(m.envelope).replaceAll(workId, '$WORK'),
+      properties: Object.fromEntries(Object.entries(m.properties).filter(([, v]) => v !== undefined)),
+    }));
+  if (work === undefined || calls.length === 0 || pushes.length === 0)
+    throw new Error(`no recorded calls or push messages for the SDK's work ${workId}`);
+  return { calls, pushes };
+}
+
+/**
+ * The fair baseline (bench/fixtures/fair-enrichment-loop.ts) in its own process, as the daemon runs: the
+ * daemon's platform calls and push messages replayed per message, at the same prefetch, on a connector
+ * registered the same way, its burst queued by the platform the same way before it starts.
+ */
+async function fairRun(platform: TestPlatform, recorded: ReturnType<typeof recordedCalls>) {
+  const connectorId = randomUUID();
+  const registered = await register(platform, connectorId);
+  const find = (name: string) => recorded.calls.find((c) => c.operationName === name);
+  const received = find('workToReceived');
+  const expectations = find('addExpectations');
+  const processed = find('workToProcessed');
+  const reads = recorded.calls.filter((c) => c !== received && c !== expectations && c !== processed);
+  if (!received || !expectations || !processed || reads.length === 0)
+    throw new Error(`unexpected platform calls: ${recorded.calls.map((c) => c.operationName).join(', ')}`);
+  const plan: FairPlan = {
+    listen: registered.config.listen,
+    exchange: registered.config.push_exchange,
+    routingKey: registered.config.push_routing,
+    first: [received, ...reads],
+    expectations,
+    pushes: recorded.pushes,
+    processed,
+  };
+  const burst: string[] = [];
+  for (let i = 0; i < messages; i++) burst.push(await ask(platform, connectorId, 78, i));
+  const loop = spawn(process.execPath, [fairLoop], {
+    env: {
+      PATH: process.env.PATH,
+      AMQP_URL,
+      OPENCTI_URL: platform.url,
+      OPENCTI_TOKEN: platform.token,
+      PREFETCH: String(prefetch),
+      FAIR_PLAN: JSON.stringify(plan),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitProcessed(platform, burst);
+  const seconds = burstSeconds(platform, burst);
+  const { latencies } = await latencyLoop(platform, connectorId, 78);
+  loop.kill('SIGTERM');
+  await new Promise((r) => (loop.exitCode !== null ? r(null) : loop.once('exit', r)));
+  return {
+    perSecond: messages / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    calls: [...plan.first, plan.expectations, plan.processed].map((c) => c.operationName),
+    publishes: plan.pushes.length,
   };
 }
 
@@ -208,7 +327,10 @@ async function rawRun(objectsPerMessage: number, pushBody: Buffer, listenBytes: 
 }
 
 buildSdk();
-const sdk = await sdkRun();
+const platform = await startTestPlatform();
+const sdk = await sdkRun(platform);
+const fair = await fairRun(platform, sdk.calls);
+await platform.close();
 // The raw loop publishes what one enrichment publishes: three messages (author, indicator, relationship).
 const author = buildAuthor('Bench Vendor');
 const sample = assembleBundle({
@@ -238,6 +360,15 @@ process.stdout.write(
       brokerMsPerEnrichment: round(sdk.brokerMsPerEnrichment, 2),
       timeline: sdk.timeline,
     },
+    fair: {
+      perSecond: round(fair.perSecond),
+      p50Ms: fair.p50Ms,
+      p99Ms: fair.p99Ms,
+      calls: fair.calls,
+      publishes: fair.publishes,
+    },
+    fairThroughputRatio: round(sdk.perSecond / fair.perSecond, 3),
+    fairAddedP99Ms: sdk.p99Ms - fair.p99Ms,
     raw: { perSecond: round(raw.perSecond), p50Ms: raw.p50Ms, p99Ms: raw.p99Ms },
     throughputRatio: round(sdk.perSecond / raw.perSecond, 3),
     addedP99Ms: sdk.p99Ms - raw.p99Ms,

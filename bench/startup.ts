@@ -1,19 +1,92 @@
 /**
- * Start-up of each connector's compiled entry (connectors/<slug>/dist/main.js): from spawning the process
- * to (a) registered with the platform and (b) ready — consuming its listen queue (enrichers) or its first
- * import run started (importers). Baseline: `node -e 0` on the same machine, in the same run.
+ * Start-up and idle memory of each connector's entry as the image runs it (connectors/<slug>/dist/main.js,
+ * with the image's environment: NODE_ENV and NODE_OPTIONS from docker/Dockerfile).
+ * Start-up: from spawning the process to (a) registered with the platform and (b) ready — consuming its
+ * listen queue (enrichers) or its first import run started (importers); median of RUNS. Baseline: `node -e 0`
+ * with the same environment, in the same run.
+ * Idle RSS: the daemon registered and consuming after 50 enrichments (enrichers: the conformance case's two
+ * observables in turn, every work processed) or after one import run (importers: its next run scheduled),
+ * then left idle IDLE_MS; VmRSS from /proc. Baseline: bare node with the same environment, idle as long.
  * Every connector folder is measured (found at run time), each against the fake vendor of its conformance
  * case (connectors/<slug>/test/conformance.ts), which replays its recorded answers.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { startFakeVendor, startTestPlatform } from '@cti/connector-testkit';
-import { connectorCases } from '../scripts/conformance.js';
-import { percentile } from './lib.js';
+import { startFakeVendor, startTestPlatform, type TestPlatform, waitUntil } from '@cti/connector-testkit';
+import { type ConnectorCase, connectorCases } from '../scripts/conformance.js';
+import { imageEnvironment, percentile } from './lib.js';
 
 const RUNS = 5;
+const ENRICHMENTS = 50;
+/** How long a process is left idle before its RSS is read (timers, GC and the allocator settle). */
+const IDLE_MS = 5_000;
+const image = imageEnvironment();
+
+/** Resident set size now (VmRSS), in MB. */
+function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+}
+
+/** Bare node, idle for as long as a daemon is, with the image's environment. */
+async function bareIdleRss(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+    env: { PATH: process.env.PATH, ...image },
+    stdio: 'ignore',
+  });
+  await sleep(IDLE_MS);
+  const rss = rssMb(child.pid as number);
+  await stop(child);
+  return rss;
+}
+
+/** The daemon after 50 enrichments or one import run, then idle: its RSS. */
+async function daemonIdleRss(c: ConnectorCase, main: string, platform: TestPlatform, env: Record<string, string>) {
+  const id = randomUUID();
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env.PATH, ...image, ...env, CONNECTOR_ID: id },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const onData = (b: Buffer) => {
+    out = (out + b.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  try {
+    if (c.kind === 'enrichment') {
+      await waitUntil(() => out.includes('listening for enrichment requests'), { timeoutMs: 30_000 });
+      const works: string[] = [];
+      for (let i = 0; i < ENRICHMENTS; i++) {
+        const o = i % 2 === 0 ? c.observable : c.nextObservable;
+        if (!o) throw new Error(`${c.slug}: its conformance case has no observable to enrich`);
+        const entity = platform.addEntity({ entity_type: o.entity_type, value: o.value });
+        works.push(await platform.askEnrichment(id, entity.standard_id));
+      }
+      await waitUntil(() => works.every((w) => platform.work(w)?.processed_time), {
+        timeoutMs: 120_000,
+        message: `${c.slug}: ${ENRICHMENTS} enrichments processed (logs: ${out.slice(-2000)})`,
+      });
+    } else {
+      await waitUntil(() => out.includes('next run scheduled'), {
+        timeoutMs: 120_000,
+        message: `${c.slug}: one import run (logs: ${out.slice(-2000)})`,
+      });
+    }
+    await sleep(IDLE_MS);
+    return rssMb(child.pid as number);
+  } finally {
+    await stop(child);
+  }
+}
 
 async function timeProcess(
   args: string[],
@@ -23,7 +96,7 @@ async function timeProcess(
 ) {
   const started = performance.now();
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, ...image, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let registeredMs = Number.NaN;
@@ -80,20 +153,20 @@ for (const c of await connectorCases()) {
   const vendor = await startFakeVendor({ 'GET *': route, 'POST *': route });
   url = vendor.url;
   const ready = c.kind === 'enrichment' ? 'listening for enrichment requests' : 'import run started';
+  const settings = {
+    OPENCTI_URL: platform.url,
+    OPENCTI_TOKEN: platform.token,
+    CONNECTOR_LOG_LEVEL: 'info',
+    ...(c.kind === 'import' ? { CONNECTOR_DURATION_PERIOD: 'PT1H' } : {}),
+    ...c.env(vendor.url),
+  };
   const registered: number[] = [];
   const readyTimes: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const id = randomUUID();
     const t = await timeProcess(
       [main],
-      {
-        OPENCTI_URL: platform.url,
-        OPENCTI_TOKEN: platform.token,
-        CONNECTOR_ID: id,
-        CONNECTOR_LOG_LEVEL: 'info',
-        ...(c.kind === 'import' ? { CONNECTOR_DURATION_PERIOD: 'PT1H' } : {}),
-        ...c.env(vendor.url),
-      },
+      { ...settings, CONNECTOR_ID: id },
       ready,
       () => (platform.connector(id)?.registrations.length ?? 0) > 0,
     );
@@ -104,9 +177,21 @@ for (const c of await connectorCases()) {
     slug: c.slug,
     registeredMs: Math.round(percentile(registered, 50)),
     readyMs: Math.round(percentile(readyTimes, 50)),
+    idleRssMb: await daemonIdleRss(c, main, platform, settings),
+    idleAfter: c.kind === 'enrichment' ? `${ENRICHMENTS} enrichments` : 'one import run',
   });
   await vendor.close();
 }
 await platform.close();
-process.stdout.write(`${JSON.stringify({ runs: RUNS, nodeBaselineMs: Math.round(percentile(baseline, 50)), rows })}\n`);
+const nodeIdleRssMb = await bareIdleRss();
+process.stdout.write(
+  `${JSON.stringify({
+    runs: RUNS,
+    nodeOptions: image.NODE_OPTIONS ?? '',
+    idleMs: IDLE_MS,
+    nodeBaselineMs: Math.round(percentile(baseline, 50)),
+    nodeIdleRssMb,
+    rows,
+  })}\n`,
+);
 process.exit(0);
