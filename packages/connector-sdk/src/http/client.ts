@@ -3,9 +3,9 @@
  * the origins that may receive them (headers.ts, origins.ts), the proxy and TLS settings (proxy.ts, trust.ts,
  * agents.ts), the rate limiter, and the request loop with its retries (request.ts).
  */
-import { createRequire } from 'node:module';
 import axios from 'axios';
 import { sleep } from '../time/index.js';
+import { SDK_VERSION } from '../version.js';
 import { createTransportAgents } from './agents.js';
 import { VendorHeaders } from './headers.js';
 import { credentialOrigins } from './origins.js';
@@ -27,18 +27,6 @@ export const defaultRuntime: HttpRuntime = {
   env: process.env,
 };
 
-function sdkVersion(): string {
-  try {
-    // src/http and dist/http are both two levels below the package root.
-    const pkg: unknown = createRequire(import.meta.url)('../../package.json');
-    const version = (pkg as { version?: unknown }).version;
-    return typeof version === 'string' ? version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
-
-const SDK_VERSION = sdkVersion();
 
 /** Vendor APIs answer in kilobytes; a connector that downloads more says so (HttpClientOptions.maxResponseBytes). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;

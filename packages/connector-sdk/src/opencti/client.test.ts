@@ -17,7 +17,10 @@ import { TOKEN_REJECTED_MESSAGE } from './failure.js';
 interface Received {
   path: string;
   headers: http.IncomingHttpHeaders;
+  /** The operation's name, read from the document as OpenCTI does (the body carries none, as pycti's). */
   operationName: string;
+  /** The body's own keys. */
+  keys: string[];
   query: string;
   variables: Record<string, unknown>;
 }
@@ -52,7 +55,8 @@ async function startFakePlatform(handler: Handler, port = 0): Promise<FakePlatfo
       const record: Received = {
         path: req.url ?? '',
         headers: req.headers,
-        operationName: body.operationName ?? '',
+        operationName: /^\s*(?:query|mutation)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(body.query ?? '')?.[1] ?? '',
+        keys: Object.keys(body),
         query: body.query ?? '',
         variables: body.variables ?? {},
       };
@@ -227,6 +231,8 @@ describe('requests', () => {
     expect(req?.path).toBe('/graphql');
     expect(req?.operationName).toBe('healthCheck');
     expect(req?.query).toBe(documents.HEALTH_CHECK);
+    // pycti's body: the document and its variables only (no operationName, which would cost a parse per call).
+    expect(req?.keys).toEqual(['query', 'variables']);
     expect(req?.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(req?.headers['user-agent']).toBe('cti-connector-sdk/0.1.0 (test)');
     expect(req?.headers['x-proxy-key']).toBe('proxy-1');

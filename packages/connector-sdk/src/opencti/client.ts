@@ -282,7 +282,13 @@ export class OpenCtiClient {
     }
     this.transport = createNodeTransport(tlsSettings);
     this.headers = baseHeaders(options.token, options.userAgent, options.customHeaders);
-    this.gql = new GraphQLClient(this.endpoint, { fetch: this.transport.fetch, headers: this.headers });
+    this.gql = new GraphQLClient(this.endpoint, {
+      fetch: this.transport.fetch,
+      headers: this.headers,
+      // The body is {query, variables}, as pycti sends it. Without this, graphql-request parses every
+      // document with graphql's parser on every call only to add operationName to the body.
+      excludeOperationName: true,
+    });
   }
 
   /** `about { version }`, with the client's retries. Remembers the version for registration. */

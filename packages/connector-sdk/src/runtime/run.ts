@@ -18,10 +18,7 @@ import { closeSharedRateLimits } from '../http/index.js';
 import { createLogger } from '../log/index.js';
 import { bindEnrichment, bindImport } from './bind.js';
 import { type Command, parseCommand } from './cli.js';
-import { daemon } from './daemon.js';
 import type { ConnectorDefinition } from './define.js';
-import { dryRunEnrich } from './dry-run-enrich.js';
-import { dryRunImport } from './dry-run-import.js';
 import { helpText, usage, versionText } from './help.js';
 import { loadSettings, type Settings, shapeOf } from './settings.js';
 import { setupContext } from './setup-context.js';
@@ -157,11 +154,13 @@ export async function runConnector<S extends ConfigShape, Client, State>(
     // loadSettings refused a dry run of the other kind: `enrich` reaches only an enrichment, `import` an import.
     if (definition.kind === 'enrichment') {
       const connector = await bindEnrichment(definition, setup);
-      if (command.kind !== 'enrich') return await daemon({ connector, ...daemonInputs });
+      if (command.kind !== 'enrich') return await (await loadDaemon())({ connector, ...daemonInputs });
+      const { dryRunEnrich } = await import('./dry-run-enrich.js');
       return await flushed(await dryRunEnrich(connector, command, base, output, shutdown.cancelled));
     }
     const connector = await bindImport(definition, setup);
-    if (command.kind !== 'import') return await daemon({ connector, ...daemonInputs });
+    if (command.kind !== 'import') return await (await loadDaemon())({ connector, ...daemonInputs });
+    const { dryRunImport } = await import('./dry-run-import.js');
     return await flushed(await dryRunImport(connector, command, base, output, shutdown));
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -196,4 +195,13 @@ function causedBy(err: unknown, reason: unknown): boolean {
 
 function writeProcessStdout(text: string): Promise<void> | undefined {
   return writeWithBackPressure(process.stdout, text);
+}
+
+/**
+ * The daemon (OpenCTI client, RabbitMQ, metrics) and each dry run are loaded only by the command that runs
+ * them: `--help`, `--version` and a configuration error load neither, a dry run does not load the broker's
+ * client, a daemon does not load the dry runs (docs/performance.md, "Start-up and idle memory").
+ */
+async function loadDaemon() {
+  return (await import('./daemon.js')).daemon;
 }
