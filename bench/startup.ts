@@ -12,18 +12,28 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { startFakeVendor, startTestPlatform, type TestPlatform, waitUntil } from '@cti/connector-testkit';
+import { bundleConnector } from '../scripts/bundle.js';
 import { type ConnectorCase, connectorCases } from '../scripts/conformance.js';
+import { REPO_ROOT } from '../scripts/paths.js';
 import { imageEnvironment, percentile } from './lib.js';
 
 const RUNS = 5;
 const ENRICHMENTS = 50;
 /** How long a process is left idle before its RSS is read (timers, GC and the allocator settle). */
 const IDLE_MS = 5_000;
-const image = imageEnvironment();
+const imageEnv = imageEnvironment();
+
+/** How a connector is started: its image's bundle (/app) or its compiled, unbundled dist. */
+interface Form {
+  form: 'image' | 'compiled';
+  main: string;
+  cwd: string;
+}
 
 /** Resident set size now (VmRSS), in MB. */
 function rssMb(pid: number): number {
@@ -39,7 +49,7 @@ async function stop(child: ChildProcess): Promise<void> {
 /** Bare node, idle for as long as a daemon is, with the image's environment. */
 async function bareIdleRss(): Promise<number> {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
-    env: { PATH: process.env.PATH, ...image },
+    env: { PATH: process.env.PATH, ...imageEnv },
     stdio: 'ignore',
   });
   await sleep(IDLE_MS);
@@ -49,10 +59,11 @@ async function bareIdleRss(): Promise<number> {
 }
 
 /** The daemon after 50 enrichments or one import run, then idle: its RSS. */
-async function daemonIdleRss(c: ConnectorCase, main: string, platform: TestPlatform, env: Record<string, string>) {
+async function daemonIdleRss(c: ConnectorCase, form: Form, platform: TestPlatform, env: Record<string, string>) {
   const id = randomUUID();
-  const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH, ...image, ...env, CONNECTOR_ID: id },
+  const child = spawn(process.execPath, [form.main], {
+    cwd: form.cwd,
+    env: { PATH: process.env.PATH, ...imageEnv, ...env, CONNECTOR_ID: id },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -90,13 +101,15 @@ async function daemonIdleRss(c: ConnectorCase, main: string, platform: TestPlatf
 
 async function timeProcess(
   args: string[],
+  cwd: string,
   env: Record<string, string>,
   readyText: string | null,
   registered?: () => boolean,
 ) {
   const started = performance.now();
   const child = spawn(process.execPath, args, {
-    env: { PATH: process.env.PATH, ...image, ...env },
+    cwd,
+    env: { PATH: process.env.PATH, ...imageEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let registeredMs = Number.NaN;
@@ -137,16 +150,23 @@ async function timeProcess(
 }
 
 const baseline: number[] = [];
-for (let i = 0; i < RUNS; i++) baseline.push((await timeProcess(['-e', '0'], {}, null)).readyMs);
+for (let i = 0; i < RUNS; i++) baseline.push((await timeProcess(['-e', '0'], REPO_ROOT, {}, null)).readyMs);
 
 const platform = await startTestPlatform();
 const rows = [];
+const bundles = mkdtempSync(join(tmpdir(), 'cti-bench-image-'));
 for (const c of await connectorCases()) {
-  const main = fileURLToPath(new URL(`../connectors/${c.slug}/dist/main.js`, import.meta.url));
-  if (!existsSync(main)) {
+  const compiled = join(REPO_ROOT, 'connectors', c.slug, 'dist', 'main.js');
+  if (!existsSync(compiled)) {
     process.stderr.write(`[bench] ${c.slug}: no dist/main.js (run pnpm build)\n`);
     continue;
   }
+  // The image's /app: scripts/bundle.ts, as docker/Dockerfile runs it.
+  const bundle = await bundleConnector(c.slug, join(bundles, c.slug));
+  const forms: Form[] = [
+    { form: 'image', main: join(bundle.out, 'dist', 'main.js'), cwd: bundle.out },
+    { form: 'compiled', main: compiled, cwd: REPO_ROOT },
+  ];
   const state = { issuedSecrets: [] as string[] };
   let url = '';
   const route = (req: Parameters<typeof c.answer>[0]) => c.answer(req, url, state);
@@ -160,34 +180,40 @@ for (const c of await connectorCases()) {
     ...(c.kind === 'import' ? { CONNECTOR_DURATION_PERIOD: 'PT1H' } : {}),
     ...c.env(vendor.url),
   };
-  const registered: number[] = [];
-  const readyTimes: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const id = randomUUID();
-    const t = await timeProcess(
-      [main],
-      { ...settings, CONNECTOR_ID: id },
-      ready,
-      () => (platform.connector(id)?.registrations.length ?? 0) > 0,
-    );
-    registered.push(t.registeredMs);
-    readyTimes.push(t.readyMs);
+  for (const form of forms) {
+    const registered: number[] = [];
+    const readyTimes: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const id = randomUUID();
+      const t = await timeProcess(
+        [form.main],
+        form.cwd,
+        { ...settings, CONNECTOR_ID: id },
+        ready,
+        () => (platform.connector(id)?.registrations.length ?? 0) > 0,
+      );
+      registered.push(t.registeredMs);
+      readyTimes.push(t.readyMs);
+    }
+    rows.push({
+      slug: c.slug,
+      form: form.form,
+      registeredMs: Math.round(percentile(registered, 50)),
+      readyMs: Math.round(percentile(readyTimes, 50)),
+      idleRssMb: await daemonIdleRss(c, form, platform, settings),
+      idleAfter: c.kind === 'enrichment' ? `${ENRICHMENTS} enrichments` : 'one import run',
+      ...(form.form === 'image' ? { imageMb: Math.round((bundle.bytes / 2 ** 20) * 100) / 100 } : {}),
+    });
   }
-  rows.push({
-    slug: c.slug,
-    registeredMs: Math.round(percentile(registered, 50)),
-    readyMs: Math.round(percentile(readyTimes, 50)),
-    idleRssMb: await daemonIdleRss(c, main, platform, settings),
-    idleAfter: c.kind === 'enrichment' ? `${ENRICHMENTS} enrichments` : 'one import run',
-  });
   await vendor.close();
 }
+rmSync(bundles, { recursive: true, force: true });
 await platform.close();
 const nodeIdleRssMb = await bareIdleRss();
 process.stdout.write(
   `${JSON.stringify({
     runs: RUNS,
-    nodeOptions: image.NODE_OPTIONS ?? '',
+    nodeOptions: imageEnv.NODE_OPTIONS ?? '',
     idleMs: IDLE_MS,
     nodeBaselineMs: Math.round(percentile(baseline, 50)),
     nodeIdleRssMb,

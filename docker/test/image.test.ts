@@ -2,10 +2,10 @@
  * docker/Dockerfile without a Docker engine. The file is read and checked (base, user, command, labels,
  * health check). Its build stage is run as Docker would run it: every RUN line but the installation of
  * pnpm itself, through `sh -c` with the build arguments in the environment, in a directory holding only
- * the files .dockerignore lets into the build context. The `pnpm deploy` folder it produces (what the
- * image copies) is then started as the image starts it: `node dist/main.js` from /app with nothing but
- * the environment; for CrowdSec the daemon against the stand-in platform, with the image's HEALTHCHECK
- * command asked before and after SIGTERM.
+ * the files .dockerignore lets into the build context. The folder it produces (what the image copies:
+ * scripts/bundle.ts's one-file bundle, its package.json and licenses) is measured and then started as the
+ * image starts it: `node dist/main.js` from /app with nothing but the environment; for CrowdSec the daemon
+ * against the stand-in platform, with the image's HEALTHCHECK command asked before and after SIGTERM.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -24,8 +24,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { shapeOf } from '@cti/connector-sdk/internal';
-import { startTestPlatform, type TestPlatform, waitUntil } from '@cti/connector-testkit';
+import {
+  type FakeRequest,
+  type FakeVendor,
+  startFakeVendor,
+  startTestPlatform,
+  type TestPlatform,
+  waitUntil,
+} from '@cti/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConnectorCase, connectorCases } from '../../scripts/conformance.js';
 import {
   type Dockerfile,
   dockerignoreMatcher,
@@ -90,7 +98,7 @@ describe('docker/Dockerfile', () => {
     expect(substitute(runtime?.from ?? '', { NODE_VERSION: node })).toMatch(/^node:24-(alpine|bookworm-slim|slim)$/);
   });
 
-  it('copies only the deploy output into the image, as files the process cannot change', () => {
+  it('copies only the bundle folder into the image, as files the process cannot change', () => {
     const copies = only(runtime, 'COPY');
     expect(copies.map((c) => c.args)).toEqual(['--from=build /out /app']);
     expect(only(runtime, 'RUN')).toEqual([]);
@@ -162,12 +170,14 @@ describe('docker/Dockerfile', () => {
     expect(toolchain).toContain(`CTI_PNPM_VERSION="\${CTI_PNPM_VERSION:-${argDefault(buildStage, 'PNPM_VERSION')}}"`);
   });
 
-  it('deploys the connector alone, production dependencies only, into /out', () => {
+  it('bundles the connector alone into /out, after compiling it', () => {
     const runs = only(buildStage, 'RUN').map((r) => r.args);
-    expect(runs.filter((r) => / deploy /.test(r))).toEqual([
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a build argument, expanded by the RUN line's shell
-      'pnpm --filter @cti/connector-${CONNECTOR} --prod --offline deploy /out',
-    ]);
+    const bundle = runs.findIndex((r) => r.startsWith('node scripts/bundle.ts '));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a build argument, expanded by the RUN line's shell
+    expect(runs[bundle]).toBe('node scripts/bundle.ts ${CONNECTOR} /out');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a build argument, expanded by the RUN line's shell
+    expect(runs.indexOf('pnpm exec tsc -b connectors/${CONNECTOR}')).toBeLessThan(bundle);
+    expect(runs.filter((r) => / deploy /.test(r))).toEqual([]);
   });
 });
 
@@ -210,7 +220,10 @@ describe('.dockerignore', () => {
   });
 });
 
-describe.each(slugs)('the %s image contents (pnpm deploy output)', (slug) => {
+/** What the image of a connector may weigh, everything it copies included (issue 18: under 10 MB). */
+const IMAGE_APP_LIMIT_BYTES = 10 * 1024 * 1024;
+
+describe.each(slugs)('the %s image contents (the bundle folder)', (slug) => {
   const out = join(work, slug, 'app');
 
   beforeAll(() => {
@@ -229,27 +242,49 @@ describe.each(slugs)('the %s image contents (pnpm deploy output)', (slug) => {
     }
   });
 
-  it('holds dist/ and production dependencies only: no sources, tests, dev dependencies or native addons', () => {
+  it('holds one bundled dist/main.js, its package.json and licenses: no node_modules, sources, tests or addons', () => {
     expect(existsSync(join(out, 'dist', 'main.js'))).toBe(true);
+    expect(existsSync(join(out, 'node_modules'))).toBe(false);
     expect(existsSync(join(out, 'src'))).toBe(false);
     expect(existsSync(join(out, 'test'))).toBe(false);
     expect(existsSync(join(out, '.env'))).toBe(false);
-    expect(existsSync(join(out, 'node_modules', '@cti', 'connector-testkit'))).toBe(false);
-    expect(existsSync(join(out, 'node_modules', '.pnpm', 'node_modules', 'vitest'))).toBe(false);
-    const sdk = join(out, 'node_modules', '@cti', 'connector-sdk');
-    expect(existsSync(join(sdk, 'dist', 'index.js'))).toBe(true);
-    expect(existsSync(join(sdk, 'src'))).toBe(false);
-    // Pure JavaScript: the deploy folder built on glibc (build stage) runs on musl (alpine).
-    const addons: string[] = [];
+    const files: string[] = [];
     const walk = (dir: string) => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
-        else if (entry.name.endsWith('.node')) addons.push(relative(out, path));
+        else files.push(relative(out, path));
       }
     };
-    walk(join(out, 'node_modules'));
-    expect(addons).toEqual([]);
+    walk(out);
+    // Code only under dist/ (the entry and the chunks it imports lazily), pure JavaScript: what is built on
+    // glibc (build stage) runs on musl (alpine).
+    expect(
+      files.filter((f) => !f.startsWith('licenses/') && f !== 'package.json' && !/^dist\/.*\.js$/.test(f)),
+    ).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')) as Record<string, unknown>;
+    const source = JSON.parse(readFileSync(join(REPO_ROOT, 'connectors', slug, 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(pkg).toMatchObject({ name: source.name, version: source.version, type: 'module' });
+    // Every dependency the connector runs is inside the bundle, with its license beside it.
+    for (const dependency of ['zod', 'amqplib', 'axios', 'pino', 'graphql-request']) {
+      expect(
+        files.some((f) => f.startsWith(`licenses/${dependency}/`)),
+        dependency,
+      ).toBe(true);
+    }
+  });
+
+  it('weighs under 10 MB, everything the image copies included', () => {
+    const sizes = (dir: string): number =>
+      readdirSync(dir, { withFileTypes: true }).reduce(
+        (sum, entry) =>
+          sum + (entry.isDirectory() ? sizes(join(dir, entry.name)) : statSync(join(dir, entry.name)).size),
+        0,
+      );
+    expect(sizes(out)).toBeLessThan(IMAGE_APP_LIMIT_BYTES);
   });
 
   it("starts: `node dist/main.js --help` from /app with the image's environment only lists every setting", async () => {
@@ -299,6 +334,8 @@ describe.each(slugs)('the %s image contents (pnpm deploy output)', (slug) => {
 
 describe('the crowdsec image as a daemon (stand-in platform, real broker)', () => {
   let platform: TestPlatform;
+  let vendor: FakeVendor;
+  let crowdsec: ConnectorCase;
   let daemon: ChildProcess | null = null;
   const out = join(work, 'crowdsec', 'app');
   const logs: string[] = [];
@@ -307,9 +344,16 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
   beforeAll(async () => {
     platform = await startTestPlatform();
     metricsPort = await freePort();
+    const found = (await connectorCases()).find((c) => c.slug === 'crowdsec');
+    if (!found) throw new Error('connectors/crowdsec has no conformance case');
+    crowdsec = found;
+    const state = { issuedSecrets: [] as string[] };
+    const route = (req: FakeRequest) => crowdsec.answer(req, vendor.url, state);
+    vendor = await startFakeVendor({ 'GET *': route });
   });
   afterAll(async () => {
     daemon?.kill('SIGKILL');
+    await vendor?.close();
     await platform?.close();
   });
 
@@ -318,9 +362,8 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
     OPENCTI_URL: platform.url,
     OPENCTI_TOKEN: platform.token,
     CONNECTOR_ID: randomUUID(),
-    CROWDSEC_KEY: 'not-used-no-enrichment-is-asked',
-    // Nothing listens there: the test asks no enrichment, so the vendor is never called.
-    CROWDSEC_API_URL: 'http://127.0.0.1:9',
+    // The fake CrowdSec API of its conformance case, replaying the recorded answer.
+    ...crowdsec.env(vendor.url),
     CONNECTOR_EXPOSE_METRICS: 'true',
     CONNECTOR_METRICS_PORT: String(metricsPort),
   });
@@ -330,8 +373,8 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
     return run(command === 'node' ? process.execPath : (command ?? ''), args, { cwd: out, env: environment });
   }
 
-  it('registers, consumes, answers the HEALTHCHECK, and exits 0 on SIGTERM', async () => {
-    expect(existsSync(join(out, 'dist', 'main.js')), 'the crowdsec deploy output is built by the tests above').toBe(
+  it('registers, consumes, enriches through the bundled vendor client, answers the HEALTHCHECK, exits 0 on SIGTERM', async () => {
+    expect(existsSync(join(out, 'dist', 'main.js')), 'the crowdsec bundle folder is built by the tests above').toBe(
       true,
     );
     const environment = env();
@@ -345,6 +388,19 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
       message: `the daemon to consume (logs: ${logs.join('')})`,
     });
     expect(platform.connector(environment.CONNECTOR_ID)?.registrations.length).toBeGreaterThan(0);
+    // One enrichment end to end: the bundle's HTTP client, zod validation, STIX building and the push path.
+    const observable = crowdsec.observable;
+    if (!observable) throw new Error('the crowdsec conformance case has no observable');
+    const entity = platform.addEntity({ entity_type: observable.entity_type, value: observable.value });
+    const work = await platform.waitForWork(
+      await platform.askEnrichment(environment.CONNECTOR_ID, entity.standard_id),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(work.errors, logs.join('')).toEqual([]);
+    expect(platform.objects({ workId: work.id }).length).toBeGreaterThan(0);
+    platform.assertValidStix();
     const healthy = healthcheck(environment);
     expect(healthy.code, healthy.stderr).toBe(0);
 
