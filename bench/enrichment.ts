@@ -20,6 +20,8 @@
  * confirms; an enrichment waits on the platform three times in a row (work received together with the
  * entity read, expectations, work processed), so their quotient is the cost of one platform round trip.
  * The latency loop's timeline, taken at the stand-in platform, splits each enrichment into its legs.
+ * The daemon and the fair loop run side by side and are measured in turns (a warm-up each, then ROUNDS
+ * bursts each, alternating, then latency samples alternating), so that both see the same machine.
  * Usage: tsx bench/enrichment.ts <messages> <prefetch>  — prints one JSON line.
  * Node flags for the daemon come from BENCH_NODE_ARGS (e.g. "--cpu-prof").
  */
@@ -42,6 +44,10 @@ import { AMQP_URL, percentile, round } from './lib.js';
 const messages = Number(process.argv[2] ?? 300);
 const prefetch = Number(process.argv[3] ?? 1);
 const LATENCY_SAMPLES = 100;
+/** Enrichments each side handles before anything is measured (JIT, connections). */
+const WARMUP = 30;
+/** Bursts per side, taken in turns: the throughput is the median, the ratio the median of each round's. */
+const ROUNDS = 5;
 const fixture = fileURLToPath(new URL('./fixtures/zero-latency-connector.ts', import.meta.url));
 const fairLoop = fileURLToPath(new URL('./fixtures/fair-enrichment-loop.ts', import.meta.url));
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -111,51 +117,6 @@ async function waitProcessed(platform: TestPlatform, burst: readonly string[]): 
     },
     { timeoutMs: 600_000 },
   );
-}
-
-/** A closed loop of single enrichments: from the platform asking to the work processed, in ms. */
-async function latencyLoop(platform: TestPlatform, connectorId: string, net: number) {
-  const latencies: number[] = [];
-  const samples: Array<{ workId: string; t0: number }> = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const t0 = Date.now();
-    const w = await ask(platform, connectorId, net, messages + i);
-    await waitUntil(() => Boolean(platform.work(w)?.processed_time), { timeoutMs: 30_000 });
-    latencies.push(Date.parse(platform.work(w)?.processed_time ?? '') - t0);
-    samples.push({ workId: w, t0 });
-  }
-  return { latencies, samples };
-}
-
-async function sdkRun(platform: TestPlatform) {
-  const connectorId = randomUUID();
-  // Register first (the platform creates the queues), queue the burst, then start the daemon.
-  await register(platform, connectorId);
-  const burst: string[] = [];
-  for (let i = 0; i < messages; i++) burst.push(await ask(platform, connectorId, 77, i));
-  const metricsPort = 20000 + Math.floor(Math.random() * 20000);
-  const daemon = spawnDaemon(platform, connectorId, metricsPort);
-  await waitProcessed(platform, burst);
-  const seconds = burstSeconds(platform, burst);
-  const { latencies, samples } = await latencyLoop(platform, connectorId, 77);
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  const handled = metric('enrichment_seconds_total');
-  const enrichments = messages + LATENCY_SAMPLES;
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
-  return {
-    calls: recordedCalls(platform, burst[0] as string),
-    perSecond: messages / seconds,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    platformShare: metric('platform_wait_seconds_total') / handled,
-    brokerShare: metric('broker_wait_seconds_total') / handled,
-    msPerEnrichment: (handled / enrichments) * 1000,
-    platformCallMs: (metric('platform_wait_seconds_total') / (enrichments * PLATFORM_WAITS)) * 1000,
-    brokerMsPerEnrichment: (metric('broker_wait_seconds_total') / enrichments) * 1000,
-    timeline: timelineOf(platform, samples),
-  };
 }
 
 /**
@@ -228,12 +189,8 @@ function recordedCalls(platform: TestPlatform, workId: string) {
   return { calls, pushes };
 }
 
-/**
- * The fair baseline (bench/fixtures/fair-enrichment-loop.ts) in its own process, as the daemon runs: the
- * daemon's platform calls and push messages replayed per message, at the same prefetch, on a connector
- * registered the same way, its burst queued by the platform the same way before it starts.
- */
-async function fairRun(platform: TestPlatform, recorded: ReturnType<typeof recordedCalls>) {
+/** Starts the fair loop (bench/fixtures/fair-enrichment-loop.ts) on a connector registered like the daemon. */
+async function startFairLoop(platform: TestPlatform, recorded: ReturnType<typeof recordedCalls>) {
   const connectorId = randomUUID();
   const registered = await register(platform, connectorId);
   const find = (name: string) => recorded.calls.find((c) => c.operationName === name);
@@ -252,8 +209,6 @@ async function fairRun(platform: TestPlatform, recorded: ReturnType<typeof recor
     pushes: recorded.pushes,
     processed,
   };
-  const burst: string[] = [];
-  for (let i = 0; i < messages; i++) burst.push(await ask(platform, connectorId, 78, i));
   const loop = spawn(process.execPath, [fairLoop], {
     env: {
       PATH: process.env.PATH,
@@ -265,17 +220,92 @@ async function fairRun(platform: TestPlatform, recorded: ReturnType<typeof recor
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await waitProcessed(platform, burst);
-  const seconds = burstSeconds(platform, burst);
-  const { latencies } = await latencyLoop(platform, connectorId, 78);
-  loop.kill('SIGTERM');
-  await new Promise((r) => (loop.exitCode !== null ? r(null) : loop.once('exit', r)));
+  return { connectorId, loop, calls: [...plan.first, plan.expectations, plan.processed].map((c) => c.operationName) };
+}
+
+interface Side {
+  connectorId: string;
+  /** Second octet of the side's addresses, and how many it asked for so far. */
+  net: number;
+  asked: number;
+  rates: number[];
+  latencies: number[];
+  samples: Array<{ workId: string; t0: number }>;
+}
+
+/** Asks `n` enrichments of one side at once and waits until every work is processed; their works. */
+async function burst(platform: TestPlatform, side: Side, n: number): Promise<string[]> {
+  const from = side.asked;
+  side.asked += n;
+  const works = await Promise.all(
+    Array.from({ length: n }, (_, i) => ask(platform, side.connectorId, side.net, from + i)),
+  );
+  await waitProcessed(platform, works);
+  return works;
+}
+
+async function latencySample(platform: TestPlatform, side: Side): Promise<void> {
+  const t0 = Date.now();
+  const w = await ask(platform, side.connectorId, side.net, side.asked++);
+  await waitUntil(() => Boolean(platform.work(w)?.processed_time), { timeoutMs: 30_000 });
+  side.latencies.push(Date.parse(platform.work(w)?.processed_time ?? '') - t0);
+  side.samples.push({ workId: w, t0 });
+}
+
+/**
+ * The daemon and the fair loop side by side, in turns, so that both see the same machine: a warm-up for
+ * each (the daemon's first, whose platform calls the stand-in records for the fair loop), then ROUNDS
+ * rounds of a burst each (the order alternating), then latency samples taken in alternation.
+ */
+async function pairedRun(platform: TestPlatform) {
+  const sdk: Side = { connectorId: randomUUID(), net: 77, asked: 0, rates: [], latencies: [], samples: [] };
+  await register(platform, sdk.connectorId);
+  const metricsPort = 20000 + Math.floor(Math.random() * 20000);
+  const daemon = spawnDaemon(platform, sdk.connectorId, metricsPort);
+  const warm = await burst(platform, sdk, WARMUP);
+  const recorded = recordedCalls(platform, warm[0] as string);
+  const started = await startFairLoop(platform, recorded);
+  const fair: Side = { connectorId: started.connectorId, net: 78, asked: 0, rates: [], latencies: [], samples: [] };
+  await burst(platform, fair, WARMUP);
+  const perRound = Math.ceil(messages / ROUNDS);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const side of r % 2 === 0 ? [sdk, fair] : [fair, sdk]) {
+      side.rates.push(perRound / burstSeconds(platform, await burst(platform, side, perRound)));
+    }
+  }
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    for (const side of i % 2 === 0 ? [sdk, fair] : [fair, sdk]) await latencySample(platform, side);
+  }
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const handled = metric('enrichment_seconds_total');
+  const enrichments = sdk.asked;
+  for (const child of [daemon, started.loop]) {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  }
+  const summary = (side: Side) => ({
+    perSecond: percentile(side.rates, 50),
+    rounds: side.rates.map((x) => round(x)),
+    p50Ms: percentile(side.latencies, 50),
+    p99Ms: percentile(side.latencies, 99),
+  });
   return {
-    perSecond: messages / seconds,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    calls: [...plan.first, plan.expectations, plan.processed].map((c) => c.operationName),
-    publishes: plan.pushes.length,
+    sdk: {
+      ...summary(sdk),
+      platformShare: metric('platform_wait_seconds_total') / handled,
+      brokerShare: metric('broker_wait_seconds_total') / handled,
+      msPerEnrichment: (handled / enrichments) * 1000,
+      platformCallMs: (metric('platform_wait_seconds_total') / (enrichments * PLATFORM_WAITS)) * 1000,
+      brokerMsPerEnrichment: (metric('broker_wait_seconds_total') / enrichments) * 1000,
+      timeline: timelineOf(platform, sdk.samples),
+    },
+    fair: { ...summary(fair), calls: started.calls, publishes: recorded.pushes.length },
+    /** The median of each round's SDK / fair: each pair measured back to back. */
+    ratio: percentile(
+      sdk.rates.map((x, i) => x / (fair.rates[i] as number)),
+      50,
+    ),
   };
 }
 
@@ -328,8 +358,7 @@ async function rawRun(objectsPerMessage: number, pushBody: Buffer, listenBytes: 
 
 buildSdk();
 const platform = await startTestPlatform();
-const sdk = await sdkRun(platform);
-const fair = await fairRun(platform, sdk.calls);
+const { sdk, fair, ratio } = await pairedRun(platform);
 await platform.close();
 // The raw loop publishes what one enrichment publishes: three messages (author, indicator, relationship).
 const author = buildAuthor('Bench Vendor');
@@ -351,6 +380,7 @@ process.stdout.write(
     prefetch,
     sdk: {
       perSecond: round(sdk.perSecond),
+      rounds: sdk.rounds,
       p50Ms: sdk.p50Ms,
       p99Ms: sdk.p99Ms,
       platformShare: round(sdk.platformShare, 3),
@@ -362,12 +392,13 @@ process.stdout.write(
     },
     fair: {
       perSecond: round(fair.perSecond),
+      rounds: fair.rounds,
       p50Ms: fair.p50Ms,
       p99Ms: fair.p99Ms,
       calls: fair.calls,
       publishes: fair.publishes,
     },
-    fairThroughputRatio: round(sdk.perSecond / fair.perSecond, 3),
+    fairThroughputRatio: round(ratio, 3),
     fairAddedP99Ms: sdk.p99Ms - fair.p99Ms,
     raw: { perSecond: round(raw.perSecond), p50Ms: raw.p50Ms, p99Ms: raw.p99Ms },
     throughputRatio: round(sdk.perSecond / raw.perSecond, 3),
