@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { imageEnvironment, log, RESULTS_DIR, round, writeResult } from './lib.js';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+/** Runs of the SDK and of the raw baseline per push size, in turns. */
+const PUSH_REPEATS = 3;
 
 /** Runs a bench script in a fresh process and returns the JSON it prints last. */
 async function runCase(
@@ -37,18 +39,39 @@ const benches: Record<string, () => Promise<void>> = {
   /** `pnpm bench render`: measures nothing, re-renders docs/performance.md from the results present. */
   async render() {},
   async push() {
-    // Every mode runs with the heap flags the image ships (as the daemon runs), baselines included.
+    // Every mode runs with the heap flags the image ships (as the daemon runs), baselines included. The SDK
+    // and the raw baseline take turns, three times each (the order alternating): on a shared machine one
+    // run of each compares two different moments. The row keeps each mode's median run; SDK / raw is the
+    // median of the three back-to-back pairs.
     const nodeOptions = imageEnvironment().NODE_OPTIONS ?? '';
     const rows = [];
+    const median = <T>(runs: T[], key: (r: T) => number): T =>
+      [...runs].sort((a, b) => key(a) - key(b))[Math.floor(runs.length / 2)] as T;
     for (const objects of [1_000, 10_000, 100_000]) {
-      const row: Record<string, unknown> = { objects };
-      for (const mode of ['sdk', 'raw', 'sequential']) {
-        log(`push ${objects} objects, ${mode}`);
-        row[mode] = await runCase('./push.ts', [String(objects), mode], { NODE_OPTIONS: nodeOptions });
+      const runs: Record<'sdk' | 'raw', Array<Record<string, unknown>>> = { sdk: [], raw: [] };
+      for (let rep = 0; rep < PUSH_REPEATS; rep++) {
+        for (const mode of rep % 2 === 0 ? (['sdk', 'raw'] as const) : (['raw', 'sdk'] as const)) {
+          log(`push ${objects} objects, ${mode} (${rep + 1} of ${PUSH_REPEATS})`);
+          runs[mode].push(await runCase('./push.ts', [String(objects), mode], { NODE_OPTIONS: nodeOptions }));
+        }
       }
-      rows.push(row);
+      log(`push ${objects} objects, sequential`);
+      const perSecond = (r: Record<string, unknown>) => Number(r.perSecond);
+      rows.push({
+        objects,
+        sdk: { ...median(runs.sdk, perSecond), runs: runs.sdk.map((r) => round(perSecond(r), 0)) },
+        raw: { ...median(runs.raw, perSecond), runs: runs.raw.map((r) => round(perSecond(r), 0)) },
+        ratio: round(
+          median(
+            runs.sdk.map((r, i) => perSecond(r) / perSecond(runs.raw[i] as Record<string, unknown>)),
+            (x) => x,
+          ),
+          2,
+        ),
+        sequential: await runCase('./push.ts', [String(objects), 'sequential'], { NODE_OPTIONS: nodeOptions }),
+      });
     }
-    writeResult('push', { nodeOptions, rows });
+    writeResult('push', { nodeOptions, repeats: PUSH_REPEATS, rows });
   },
   async 'bundle-path'() {
     const rows = [];
@@ -135,7 +158,8 @@ function renderPerformanceDoc(): void {
   const push = result('push') as {
     at: string;
     nodeOptions?: string;
-    rows: Array<{ objects: number; sdk: PushCase; raw: PushCase; sequential: PushCase }>;
+    repeats?: number;
+    rows: Array<{ objects: number; sdk: PushCase; raw: PushCase; sequential: PushCase; ratio?: number }>;
   } | null;
   if (push) {
     lines.push(
@@ -149,6 +173,11 @@ function renderPerformanceDoc(): void {
       'splitting and serialising; the baselines are given every message ready-made, so they hold all of them.',
       'Peak RSS is the whole process, input bundle included: "input alone" is the peak once that bundle is built,',
       `before anything is split (the same for every mode). Every mode runs with the image's \`NODE_OPTIONS\`${push.nodeOptions ? ` (\`${push.nodeOptions}\`)` : ''}.`,
+      ...(push.repeats
+        ? [
+            `The SDK and raw run ${push.repeats} times each, taking turns: each column shows the median run, SDK / raw is the median of the back-to-back pairs.`,
+          ]
+        : []),
       '',
       '| objects | SDK objects/s | raw objects/s | SDK / raw | sequential objects/s | SDK / sequential | SDK seconds | SDK peak RSS | raw peak RSS | input alone |',
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -156,7 +185,7 @@ function renderPerformanceDoc(): void {
     for (const r of push.rows) {
       const input = r.sdk.bundleRssMb === undefined ? '–' : `${r.sdk.bundleRssMb} MB`;
       lines.push(
-        `| ${r.objects.toLocaleString('en')} | ${round(r.sdk.perSecond, 0)} | ${round(r.raw.perSecond, 0)} | ${round(r.sdk.perSecond / r.raw.perSecond, 2)} | ${round(r.sequential.perSecond, 0)} | ${round(r.sdk.perSecond / r.sequential.perSecond, 1)}× | ${round(r.sdk.seconds, 2)} | ${r.sdk.peakRssMb} MB | ${r.raw.peakRssMb} MB | ${input} |`,
+        `| ${r.objects.toLocaleString('en')} | ${round(r.sdk.perSecond, 0)} | ${round(r.raw.perSecond, 0)} | ${r.ratio ?? round(r.sdk.perSecond / r.raw.perSecond, 2)} | ${round(r.sequential.perSecond, 0)} | ${round(r.sdk.perSecond / r.sequential.perSecond, 1)}× | ${round(r.sdk.seconds, 2)} | ${r.sdk.peakRssMb} MB | ${r.raw.peakRssMb} MB | ${input} |`,
       );
     }
     const [small, , large] = push.rows;
