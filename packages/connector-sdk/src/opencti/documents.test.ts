@@ -131,7 +131,9 @@ describe('variables sent by the client', () => {
           }
           request.operationName ??= describeOperation(request.query);
         } else {
-          request = (await req.json()) as typeof request;
+          // The body is {query, variables}, as pycti's: the operation is the document's, as OpenCTI reads it.
+          const body = (await req.json()) as { query: string; variables: Record<string, unknown> };
+          request = { ...body, operationName: describeOperation(body.query) };
         }
         sent.push(request);
         return { data: answers[request.operationName] ?? null };
