@@ -183,7 +183,10 @@ for (const c of await connectorCases()) {
   for (const form of forms) {
     const registered: number[] = [];
     const readyTimes: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < RUNS; i++) {
+      // Bare node right before each run: the machine is shared, its load changes between connectors.
+      bare.push((await timeProcess(['-e', '0'], REPO_ROOT, {}, null)).readyMs);
       const id = randomUUID();
       const t = await timeProcess(
         [form.main],
@@ -200,6 +203,7 @@ for (const c of await connectorCases()) {
       form: form.form,
       registeredMs: Math.round(percentile(registered, 50)),
       readyMs: Math.round(percentile(readyTimes, 50)),
+      bareMs: Math.round(percentile(bare, 50)),
       idleRssMb: await daemonIdleRss(c, form, platform, settings),
       idleAfter: c.kind === 'enrichment' ? `${ENRICHMENTS} enrichments` : 'one import run',
       ...(form.form === 'image' ? { imageMb: Math.round((bundle.bytes / 2 ** 20) * 100) / 100 } : {}),

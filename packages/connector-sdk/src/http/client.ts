@@ -27,7 +27,6 @@ export const defaultRuntime: HttpRuntime = {
   env: process.env,
 };
 
-
 /** Vendor APIs answer in kilobytes; a connector that downloads more says so (HttpClientOptions.maxResponseBytes). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
