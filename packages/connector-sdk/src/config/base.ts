@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { env } from './fields.js';
+import { listenConfig } from './listen.js';
 
 export const CONNECTOR_TYPES = [
   'EXTERNAL_IMPORT',
@@ -152,8 +153,9 @@ export const baseConfig = {
     default: 1,
     min: 1,
     max: 100,
-    description: 'Listen-queue messages processed at once by this process',
+    description: 'Enrichment requests processed at once by this process (on either listen protocol)',
   }),
+  ...listenConfig,
   CONNECTOR_EXPOSE_METRICS: env.boolean(false, { description: 'Serve Prometheus metrics and /health' }),
   CONNECTOR_METRICS_PORT: env.int({ default: 9095, min: 0, max: 65535 }),
   CONNECTOR_RATE_LIMIT_REDIS_URL: env.optionalString({

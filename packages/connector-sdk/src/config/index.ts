@@ -11,6 +11,7 @@ export {
 export { DurationError, type DurationProblem, MAX_DURATION_SECONDS, parseDurationSeconds } from './duration.js';
 export { env, type FieldMeta, type FieldOptions, fieldMeta } from './fields.js';
 export { type ConfigJsonSchema, configJsonSchema } from './json-schema.js';
+export { callbackPathProblem, listenConfig, MAX_CALLBACK_PATH_LENGTH } from './listen.js';
 export {
   type ConfigOf,
   type ConfigShape,

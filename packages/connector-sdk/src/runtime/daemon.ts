@@ -13,7 +13,10 @@ import { amqpOptions } from './amqp-options.js';
 import type { BoundConnector } from './bind.js';
 import { DirectoryOutput } from './delivery/directory.js';
 import { DeliverySink } from './delivery/sink.js';
-import { listenConsumer } from './listen.js';
+import { HttpListener } from './http-listener.js';
+import { enrichmentProcessor, listenConsumer } from './listen.js';
+import { listenEndpoint } from './listen-endpoint.js';
+import { httpListenHandler } from './listen-http.js';
 import { Metrics, startMetricsServer } from './metrics.js';
 import { ConnectorPinger } from './pinger.js';
 import { schedule } from './scheduler.js';
@@ -26,6 +29,8 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const SHUTDOWN_GRACE_MS = 8_000;
 /** Beyond the grace period, the time left to record outcomes and close connections before a forced exit. */
 const SHUTDOWN_CLOSE_MS = 2_000;
+/** Of that time, how long HTTP-listen messages cut by the end of the grace period have to report it on their works. */
+const HTTP_LISTEN_SETTLE_MS = 1_500;
 
 export interface DaemonInputs<State> {
   connector: BoundConnector<State>;
@@ -48,6 +53,8 @@ export async function daemon<State>({
   const metrics = new Metrics();
   const isEnrichment = connector.kind === 'enrichment';
   const type = isEnrichment ? 'INTERNAL_ENRICHMENT' : 'EXTERNAL_IMPORT';
+  // An import has no listen queue: the listen protocol is an enrichment's setting (a bad one stops it now).
+  const endpoint = isEnrichment && settings.CONNECTOR_LISTEN_PROTOCOL === 'API' ? listenEndpoint(settings) : null;
   if (!UUID_PATTERN.test(settings.CONNECTOR_ID)) {
     // Accepted as pycti accepts it (Scout's documented compose uses a name), but two instances left with the
     // same copied text would share one connector, its queue and its state in OpenCTI.
@@ -92,6 +99,12 @@ export async function daemon<State>({
   if (shutdown.aborted) return 0;
   logger.info({ version: about.version, url: settings.OPENCTI_URL }, 'OpenCTI is reachable');
 
+  // The endpoint is bound before registering: the URI registered carries the port in use, and the platform
+  // may POST as soon as it knows it (answered 503, hence requeued, until the connector is ready).
+  const httpListener = endpoint
+    ? new HttpListener({ endpoint, token: settings.OPENCTI_TOKEN, concurrency: settings.CONNECTOR_PREFETCH, logger })
+    : null;
+  const callbackUri = httpListener && endpoint ? endpoint.callbackUri(await httpListener.listen()) : null;
   const register = () =>
     platform.registerConnector(
       {
@@ -106,10 +119,14 @@ export async function daemon<State>({
         playbook_compatible: connector.kind === 'enrichment' ? connector.playbookCompatible : false,
         version: connector.version ?? null,
         slug: connector.slug,
+        listen_callback_uri: callbackUri,
       },
       { deadlineMs: STARTUP_DEADLINE_MS, signal: shutdown },
     );
-  const registered = await register();
+  const registered = await register().catch((err: unknown) => {
+    httpListener?.close();
+    throw err;
+  });
   logger.info({ connectorId: registered.id, scope: settings.CONNECTOR_SCOPE, type }, 'connector registered');
 
   const runAndTerminate =
@@ -166,12 +183,13 @@ export async function daemon<State>({
     metricsServer = await startMetricsServer(settings.CONNECTOR_METRICS_PORT, metrics, () => ({
       alive: !shutdown.aborted,
       registered: true,
-      consuming: isEnrichment ? (consumer?.isConsuming() ?? false) : schedulerAlive,
+      consuming: isEnrichment ? (consumer?.isConsuming() ?? httpListener?.isConsuming() ?? false) : schedulerAlive,
       lastPing: pinger.lastPingAt?.toISOString() ?? null,
       state: metrics.state,
     })).catch(async (err: unknown) => {
       // The process is about to exit 1 on the setting: nothing started so far may keep it alive.
       pinger.stop();
+      httpListener?.close();
       await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));
       throw err;
     });
@@ -195,7 +213,25 @@ export async function daemon<State>({
   if (shutdown.aborted) armHardStop();
   else shutdown.addEventListener('abort', armHardStop, { once: true });
   try {
-    if (connector.kind === 'enrichment') {
+    if (connector.kind === 'enrichment' && httpListener) {
+      const processor = enrichmentProcessor({
+        connector,
+        settings,
+        platform,
+        registered,
+        sink,
+        logger,
+        metrics,
+        cancelled: stopping.cancelled,
+      });
+      httpListener.accept(httpListenHandler(processor, stopping.cancelled));
+      logger.info(
+        { protocol: 'API', port: httpListener.port, callbackUri, prefetch: settings.CONNECTOR_PREFETCH },
+        'listening for enrichment requests',
+      );
+      metrics.setState('idle');
+      await waitForAbort(shutdown);
+    } else if (connector.kind === 'enrichment') {
       const session = new AmqpSession(amqpOptions(registered, settings, logger, `${settings.CONNECTOR_NAME} listen`));
       sessions.push(session);
       consumer = listenConsumer({
@@ -239,6 +275,15 @@ export async function daemon<State>({
     metrics.setState('stopped');
     // Running enrichments finish within what is left of the grace period, or their messages go back to the queue.
     await consumer?.stop({ graceMs: stopping.graceLeftMs() });
+    if (httpListener) {
+      // Requests not yet accepted are answered 503 (the platform requeues them); accepted ones run on.
+      httpListener.stopAccepting();
+      const drained = await httpListener.drain(stopping.graceLeftMs());
+      stopping.cancelNow(new Error('the connector stopped'));
+      // Those cut by the end of the grace period report it on their works.
+      if (!drained) await httpListener.drain(HTTP_LISTEN_SETTLE_MS);
+      httpListener.close();
+    }
     stopping.cancelNow(new Error('the connector stopped'));
     pinger.stop();
     await Promise.all(sessions.map((s) => s.close().catch(() => undefined)));

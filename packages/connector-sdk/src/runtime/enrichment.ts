@@ -398,6 +398,24 @@ export class EnrichmentProcessor {
     return false;
   }
 
+  /**
+   * A message that was accepted but cannot be finished and cannot go back to a queue (HTTP listen: the
+   * platform's worker acked it on the 202): its work ends in error saying so, and a playbook step is
+   * answered with its bundle unchanged, so that the analyst sees it and the playbook goes on.
+   */
+  async abandon(body: Buffer, reason: string): Promise<void> {
+    let msg: ListenMessage;
+    try {
+      msg = decodeListenMessage(body);
+    } catch {
+      return; // a malformed message was already reported when it was handled
+    }
+    const log = this.o.logger.child({ workId: msg.workId, entityId: msg.entityId });
+    log.warn(reason);
+    if (msg.workId) await this.report(msg.workId, reason, true);
+    if (msg.playbook) await this.answerPlaybook(msg, null, log).catch(() => undefined);
+  }
+
   /** Best-effort error report on a work; a failure is logged, never thrown. */
   private async report(workId: string, message: string, inError: boolean): Promise<void> {
     try {

@@ -1,6 +1,7 @@
 /**
  * The enrichment daemon's consumer: listen-queue messages handed to the enrichment processor, acked or
- * requeued by its outcome; a deleted listen queue is re-created by registering again.
+ * requeued by its outcome; a deleted listen queue is re-created by registering again. The processor is
+ * built here for both listen protocols (listen-http.ts hands it the messages the platform POSTs).
  */
 import type { BaseConfig } from '../config/index.js';
 import type { Logger } from '../log/index.js';
@@ -11,14 +12,11 @@ import { EnrichmentProcessor } from './enrichment.js';
 import type { Metrics } from './metrics.js';
 import type { BundleSink } from './sinks.js';
 
-export interface ListenInputs {
+export interface ProcessorInputs {
   connector: BoundEnrichment;
   settings: BaseConfig;
-  session: AmqpSession;
   platform: OpenCtiClient;
   registered: RegisteredConnector;
-  /** Registers again (the platform re-creates the connector's queues). */
-  register: () => Promise<unknown>;
   sink: BundleSink;
   logger: Logger;
   metrics: Metrics;
@@ -26,10 +24,16 @@ export interface ListenInputs {
   cancelled: AbortSignal;
 }
 
-/** The consumer, not started yet: the daemon starts it, and stops it whatever happens. */
-export function listenConsumer(inputs: ListenInputs): ListenConsumer {
+export interface ListenInputs extends ProcessorInputs {
+  session: AmqpSession;
+  /** Registers again (the platform re-creates the connector's queues). */
+  register: () => Promise<unknown>;
+}
+
+/** The enrichment processor both listen protocols hand their messages to. */
+export function enrichmentProcessor(inputs: ProcessorInputs): EnrichmentProcessor {
   const { connector, settings, platform, registered, logger } = inputs;
-  const processor = new EnrichmentProcessor({
+  return new EnrichmentProcessor({
     connector,
     confidence: settings.CONNECTOR_CONFIDENCE_LEVEL,
     updateExistingData: settings.CONNECTOR_UPDATE_EXISTING_DATA,
@@ -49,6 +53,12 @@ export function listenConsumer(inputs: ListenInputs): ListenConsumer {
     connectorUserId: registered.connector_user_id,
     shutdown: inputs.cancelled,
   });
+}
+
+/** The consumer, not started yet: the daemon starts it, and stops it whatever happens. */
+export function listenConsumer(inputs: ListenInputs): ListenConsumer {
+  const { settings, registered, logger } = inputs;
+  const processor = enrichmentProcessor(inputs);
   const consumer = new ListenConsumer(inputs.session, {
     queue: registered.config.listen,
     prefetch: settings.CONNECTOR_PREFETCH,
