@@ -69,7 +69,7 @@ export interface TestPlatformOptions {
   bypass?: boolean;
   /** The clock for every timestamp the platform writes (default the system clock). */
   now?: () => Date;
-  /** Delay before a listen message whose HTTP callback was unreachable is requeued (default 10 000 ms). */
+  /** Pause before a listen message whose HTTP callback did not answer 202 is requeued (default 10 000 ms, the real worker's least). */
   callbackRetryMs?: number;
   /**
    * Timestamps in what connectors send (pushed bundles, playbook answers) must be in the suite's one form,

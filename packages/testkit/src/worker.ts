@@ -11,10 +11,13 @@
  * - every recorded object is imported (`ingest`: read as pycti's importer reads it, checked against STIX 2.1)
  *   before its expectation is reported.
  *
- * For connectors registered with a `listen_callback_uri` it also consumes `listen_<id>` and POSTs each raw
- * message to that URI, like the worker's HTTP-listen forwarding: 200/202 ack, another status nack (dropped),
- * a connection error requeue after a delay.
+ * For connectors registered with a `listen_callback_uri` it also consumes `listen_<id>` (prefetch 1, one
+ * message at a time) and POSTs each raw message to that URI with the connector's token, as the platform
+ * worker's ListenHandler does (opencti-worker listen_handler.py): 202 acks; any other status, a connection
+ * error or a timeout requeues the message after a pause (the real worker's is 10 to 30 s).
  */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { type IngestedObject, type PushMessageRecord, parseJsonObject, type Recorder } from './records.js';
 import type { Topology } from './topology.js';
@@ -26,7 +29,7 @@ export interface WorkerOptions {
   recorder: Recorder;
   now: () => Date;
   changed: () => void;
-  /** The Bearer token sent to HTTP-listen callbacks (≤ 6.9 sends the connector user's API token). */
+  /** The Bearer token sent to HTTP-listen callbacks (the connector user's API token). */
   callbackToken: string;
   userAgent: string;
   /** Delay before requeueing a listen message whose callback could not be reached. */
@@ -46,7 +49,7 @@ export interface CallbackDelivery {
   /** The HTTP status, or undefined when the connection failed. */
   status: number | undefined;
   error?: string;
-  outcome: 'ack' | 'nack' | 'requeue';
+  outcome: 'ack' | 'requeue';
 }
 
 interface Consumer {
@@ -268,24 +271,13 @@ export class Worker {
     const { now, changed, callbackToken, userAgent, callbackRetryMs } = this.#options;
     const delivery: CallbackDelivery = { at: now().toISOString(), connectorId, uri, status: undefined, outcome: 'ack' };
     try {
-      const response = await fetch(uri, {
-        method: 'POST',
-        body: msg.content,
-        headers: {
-          'User-Agent': userAgent,
-          'Content-Type': 'application/json',
-          Authorization: `Bearer ${callbackToken}`,
-        },
-        signal: AbortSignal.timeout(300_000),
+      const status = await postCallback(uri, msg.content, {
+        'User-Agent': userAgent,
+        Authorization: `Bearer ${callbackToken}`,
       });
-      await response.arrayBuffer().catch(() => undefined);
-      delivery.status = response.status;
-      if (response.status === 200 || response.status === 202) {
-        safely(() => channel.ack(msg));
-      } else {
-        delivery.outcome = 'nack';
-        safely(() => channel.nack(msg, false, false));
-      }
+      delivery.status = status;
+      if (status !== 202) throw new Error(`the callback answered ${status}`);
+      safely(() => channel.ack(msg));
     } catch (err) {
       delivery.outcome = 'requeue';
       delivery.error = err instanceof Error ? err.message : String(err);
@@ -295,6 +287,34 @@ export class Worker {
     this.callbacks.push(delivery);
     changed();
   }
+}
+
+/**
+ * POSTs a listen message as the worker's `requests.post(uri, data=body, timeout=300)` does: TLS certificates
+ * are not verified (WORKER_LISTEN_API_SSL_VERIFY defaults to false). Resolves with the status.
+ */
+function postCallback(uri: string, body: Buffer, headers: Record<string, string>): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const url = new URL(uri);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'Content-Length': String(body.length) },
+        timeout: 300_000,
+        ...(url.protocol === 'https:' ? { rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('Request timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function decodeBundle(content: string): Record<string, unknown> | null {

@@ -81,6 +81,45 @@ describe('HTTP-listen forwarding', () => {
   });
 });
 
+describe("HTTP-listen forwarding: anything but 202 is requeued, as OpenCTI's worker does (listen_handler.py)", () => {
+  it('a 503, then a 400, then a 202: the message is POSTed three times and acked only on the 202', async () => {
+    const statuses = [503, 400, 202];
+    const bodies: string[] = [];
+    const server = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on('end', () => {
+        bodies.push(body);
+        res.writeHead(statuses[bodies.length - 1] ?? 202).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const platform = await startTestPlatform({ callbackRetryMs: 50 });
+    try {
+      const id = newConnectorId();
+      await register(platform, id, { listen_callback_uri: `http://127.0.0.1:${port}/api/callback` });
+      const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '8.8.4.5' });
+      await platform.askEnrichment(id, ip.id);
+      const deliveries = await platform.waitFor(() =>
+        platform.worker.callbacks.length >= 3 ? platform.worker.callbacks : undefined,
+      );
+      expect(deliveries.map((d) => [d.status, d.outcome])).toEqual([
+        [503, 'requeue'],
+        [400, 'requeue'],
+        [202, 'ack'],
+      ]);
+      expect(new Set(bodies).size).toBe(1);
+      expect(await platform.queueDepth(id, 'listen')).toBe(0);
+    } finally {
+      await platform.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 describe('waitFor', () => {
   it('resolves on a platform event and rejects with the message given after the timeout', async () => {
     const platform = await startTestPlatform({ worker: false });
