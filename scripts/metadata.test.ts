@@ -115,6 +115,8 @@ describe('what the generator writes (CrowdSec, whose facts are known independent
       .sort();
     expect(writeOnly).toEqual([
       'CROWDSEC_KEY',
+      'LISTEN_PROTOCOL_API_SSL_KEY',
+      'LISTEN_PROTOCOL_API_SSL_PASSPHRASE',
       'MQ_PASS',
       'MQ_USE_SSL_KEY',
       'MQ_USE_SSL_PASSPHRASE',

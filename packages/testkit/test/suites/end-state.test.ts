@@ -29,7 +29,7 @@ import {
   TLP_MARKING_IDS,
 } from '../../src/index.js';
 import { CASES, type ConnectorCase } from './cases.js';
-import { runTracker, startCaseDaemon, startCaseVendor } from './harness.js';
+import { LISTEN_PROTOCOLS, type ListenProtocol, runTracker, startCaseDaemon, startCaseVendor } from './harness.js';
 
 type Json = Record<string, unknown>;
 
@@ -86,10 +86,13 @@ function expectAdded(held: readonly string[], before: readonly string[], added: 
   else expect(held, what).toEqual(expect.arrayContaining([...before, ...(added as { including: string[] }).including]));
 }
 
-async function enrich(c: ConnectorCase): Promise<{ entityId: string; sent: Json[]; again: Json[] }> {
+async function enrich(
+  c: ConnectorCase,
+  protocol: ListenProtocol,
+): Promise<{ entityId: string; sent: Json[]; again: Json[] }> {
   const vendor = await startCaseVendor(c);
   // CrowdSec skips an IP it enriched moments ago (the date it writes in the description): not here.
-  const { d } = startCaseDaemon(c, platform, vendor, { CROWDSEC_MIN_DELAY_BETWEEN_ENRICHMENTS: '0' });
+  const { d } = startCaseDaemon(c, platform, vendor, { CROWDSEC_MIN_DELAY_BETWEEN_ENRICHMENTS: '0' }, protocol);
   try {
     await d.waitForLog('listening for enrichment requests');
     const entity = platform.addEntity({
@@ -127,47 +130,60 @@ async function importOnce(c: ConnectorCase): Promise<Json[]> {
 const enrichers = CASES.filter((c) => c.kind === 'enrichment');
 const importers = CASES.filter((c) => c.kind === 'import');
 
-describe.each(enrichers)('$slug: the enriched observable and what the enrichment created', (c) => {
-  let result: Awaited<ReturnType<typeof enrich>>;
-  const { author, observable, createdMarkings } = c.endState;
-
+// Each listen protocol on a platform of its own: the second run must not find the first one's knowledge.
+describe.each(LISTEN_PROTOCOLS)('listen protocol %s', (protocol) => {
+  let outer: TestPlatform;
   beforeAll(async () => {
-    result = await enrich(c);
-  }, 120_000);
-
-  it('holds what it held before, plus what the connector added', () => {
-    const held = platform.knowledge(result.entityId) as KnowledgeRecord;
-    expect(held.labels[0]).toBe('pre-existing');
-    expect(held.externalReferences[0]).toEqual(EARLIER);
-    expect(held.markings).toEqual([GREEN]);
-    // None scores the observable, as upstream does not.
-    expect(held.score).toBeNull();
-    expectAdded(held.labels, ['pre-existing'], observable?.labels, 'labels');
-    const urls = held.externalReferences.map((r) => r.url ?? '');
-    expectAdded(urls, [EARLIER.url], observable?.references, 'references');
-    expect(held.createdBy).toBe(observable?.createdBy === 'author' ? author : null);
-    if (observable?.description) expect(held.description).toMatch(observable.description);
+    outer = platform;
+    platform = await startTestPlatform();
+  });
+  afterAll(async () => {
+    await platform?.close();
+    platform = outer;
   });
 
-  it('gives everything it created the connector’s author, and the observable’s markings where upstream does', () => {
-    const created = result.sent.filter((o) => !isMeta(o) && o.id !== result.entityId && o.id !== author);
-    expect(created.length).toBeGreaterThan(0);
-    for (const object of created) {
-      const held = platform.knowledge(String(object.id)) as KnowledgeRecord;
-      expect(held.createdBy, String(object.id)).toBe(author);
-      // Scout passes the vendor's objects through with no marking of its own, as upstream does.
-      expect(held.markings, String(object.id)).toEqual(createdMarkings === 'none' ? [] : [GREEN]);
-    }
-    expect(platform.knowledge(author)?.createdBy).toBeNull();
-  });
+  describe.each(enrichers)('$slug: the enriched observable and what the enrichment created', (c) => {
+    let result: Awaited<ReturnType<typeof enrich>>;
+    const { author, observable, createdMarkings } = c.endState;
 
-  it('loses nothing it wrote, and a second enrichment over the updated copy loses nothing either', () => {
-    expectNothingShadowed(result.sent);
-    expectNothingShadowed(result.again);
-    const held = platform.knowledge(result.entityId) as KnowledgeRecord;
-    const first = writtenAnywhere(result.sent.find((o) => o.id === result.entityId) ?? {});
-    expect(held.labels).toEqual(expect.arrayContaining(['pre-existing', ...first.labels]));
-    expect(held.imports).toBe(2);
+    beforeAll(async () => {
+      result = await enrich(c, protocol);
+    }, 120_000);
+
+    it('holds what it held before, plus what the connector added', () => {
+      const held = platform.knowledge(result.entityId) as KnowledgeRecord;
+      expect(held.labels[0]).toBe('pre-existing');
+      expect(held.externalReferences[0]).toEqual(EARLIER);
+      expect(held.markings).toEqual([GREEN]);
+      // None scores the observable, as upstream does not.
+      expect(held.score).toBeNull();
+      expectAdded(held.labels, ['pre-existing'], observable?.labels, 'labels');
+      const urls = held.externalReferences.map((r) => r.url ?? '');
+      expectAdded(urls, [EARLIER.url], observable?.references, 'references');
+      expect(held.createdBy).toBe(observable?.createdBy === 'author' ? author : null);
+      if (observable?.description) expect(held.description).toMatch(observable.description);
+    });
+
+    it('gives everything it created the connector’s author, and the observable’s markings where upstream does', () => {
+      const created = result.sent.filter((o) => !isMeta(o) && o.id !== result.entityId && o.id !== author);
+      expect(created.length).toBeGreaterThan(0);
+      for (const object of created) {
+        const held = platform.knowledge(String(object.id)) as KnowledgeRecord;
+        expect(held.createdBy, String(object.id)).toBe(author);
+        // Scout passes the vendor's objects through with no marking of its own, as upstream does.
+        expect(held.markings, String(object.id)).toEqual(createdMarkings === 'none' ? [] : [GREEN]);
+      }
+      expect(platform.knowledge(author)?.createdBy).toBeNull();
+    });
+
+    it('loses nothing it wrote, and a second enrichment over the updated copy loses nothing either', () => {
+      expectNothingShadowed(result.sent);
+      expectNothingShadowed(result.again);
+      const held = platform.knowledge(result.entityId) as KnowledgeRecord;
+      const first = writtenAnywhere(result.sent.find((o) => o.id === result.entityId) ?? {});
+      expect(held.labels).toEqual(expect.arrayContaining(['pre-existing', ...first.labels]));
+      expect(held.imports).toBe(2);
+    });
   });
 });
 

@@ -82,12 +82,25 @@ export interface CaseDaemon {
   exitCode(): number | null;
 }
 
-/** Starts a case's daemon against the platform and the vendor, at debug level. */
+/**
+ * How an enricher receives its requests: from its listen queue (AMQP), or POSTed by the platform's worker
+ * to the callback it registered (API, pycti's HTTP listen protocol). The enrichment suites run on both.
+ */
+export const LISTEN_PROTOCOLS = ['AMQP', 'API'] as const;
+export type ListenProtocol = (typeof LISTEN_PROTOCOLS)[number];
+
+/** The settings of a listen protocol (API: a port the system picks, registered in the callback URI). */
+export function listenProtocolEnv(protocol: ListenProtocol): Record<string, string> {
+  return protocol === 'API' ? { CONNECTOR_LISTEN_PROTOCOL: 'API', CONNECTOR_LISTEN_PROTOCOL_API_PORT: '0' } : {};
+}
+
+/** Starts a case's daemon against the platform and the vendor, at debug level, on a listen protocol. */
 export function startCaseDaemon(
   c: ConnectorCase,
   platform: TestPlatform,
   vendor: FakeVendor,
   extra: Record<string, string> = {},
+  protocol: ListenProtocol = 'AMQP',
 ): CaseDaemon {
   const d = startConnector(c.definition, {
     OPENCTI_URL: platform.url,
@@ -95,6 +108,7 @@ export function startCaseDaemon(
     CONNECTOR_LOG_LEVEL: 'debug',
     ...(c.kind === 'import' ? { CONNECTOR_DURATION_PERIOD: 'PT1H' } : {}),
     ...c.env(vendor.url),
+    ...(c.kind === 'enrichment' ? listenProtocolEnv(protocol) : {}),
     ...extra,
   });
   let code: number | null = null;

@@ -17,6 +17,9 @@ import {
   type CaseVendor,
   expectNoSecrets,
   type Fault,
+  LISTEN_PROTOCOLS,
+  type ListenProtocol,
+  listenProtocolEnv,
   processedWork,
   runTracker,
   secretsOf,
@@ -104,8 +107,15 @@ const asLogSource = (p: SpawnedConnector, connectorId: string) => ({
   },
 });
 
-async function driveEnricher(c: ConnectorCase, vendor: CaseVendor, p: SpawnedConnector, connectorId: string) {
-  let n = 0;
+async function driveEnricher(
+  c: ConnectorCase,
+  vendor: CaseVendor,
+  p: SpawnedConnector,
+  connectorId: string,
+  protocol: ListenProtocol,
+) {
+  // Each protocol's run enriches values of its own (both run at once on the one platform).
+  let n = protocol === 'API' ? 50 : 0;
   for (const path of ENRICHER_PATHS) {
     n++;
     vendor.setFault(path.fault ?? null);
@@ -118,7 +128,7 @@ async function driveEnricher(c: ConnectorCase, vendor: CaseVendor, p: SpawnedCon
     }
     const observable = path.outOfScope
       ? { entity_type: 'Email-Addr', value: `someone${n}@example.org` }
-      : n === 1
+      : n === 1 || n === 51
         ? (c.observable ?? { entity_type: '', value: '' })
         : c.observable?.entity_type === 'Domain-Name'
           ? { entity_type: 'Domain-Name', value: `secrets${n}.example.org` }
@@ -143,22 +153,29 @@ async function driveImporter(vendor: CaseVendor, p: SpawnedConnector, connectorI
 }
 
 describe('no secret in any output', () => {
-  for (const [ci, c] of CASES.entries()) {
-    it.concurrent(`${c.slug}: debug level, success and every error path, daemon and dry run`, async () => {
+  // Enrichers on both listen protocols: with the HTTP one, the token also arrives in every POST's header.
+  const runs = CASES.flatMap((c, ci) =>
+    (c.kind === 'enrichment' ? LISTEN_PROTOCOLS : (['AMQP'] as const)).map((protocol) => ({ c, ci, protocol })),
+  );
+  for (const { c, ci, protocol } of runs) {
+    const on = c.kind === 'enrichment' ? ` (listen protocol ${protocol})` : '';
+    it.concurrent(`${c.slug}${on}: debug level, success and every error path, daemon and dry run`, async () => {
       const vendor = await startCaseVendor(c);
       try {
         const connectorId = randomUUID();
-        const name = `Secrets-${c.slug}-${suffix}`;
+        const name = `Secrets-${c.slug}-${protocol}-${suffix}`;
         const daemon = spawnCase(c, vendor, {
           CONNECTOR_ID: connectorId,
           CONNECTOR_NAME: name,
+          ...(c.kind === 'enrichment' ? listenProtocolEnv(protocol) : {}),
           ...(c.kind === 'import' ? { CONNECTOR_DURATION_PERIOD: 'PT2S' } : {}),
         });
         if (c.kind === 'enrichment') {
           await daemon.waitForOutput('listening for enrichment requests', 60_000);
-          // The broker connections use the suite's own user: its password is the one handed out.
+          await driveEnricher(c, vendor, daemon, connectorId, protocol);
+          // The broker connections (the push one, on either listen protocol) use the suite's own user: its
+          // password is the one handed out.
           expect(await brokerConnectionUsers(name)).toContain(BROKER_USER);
-          await driveEnricher(c, vendor, daemon, connectorId);
         } else {
           await driveImporter(vendor, daemon, connectorId);
           expect(await brokerConnectionUsers(name)).toContain(BROKER_USER);
@@ -200,7 +217,7 @@ describe('no secret in any output', () => {
         expect(places['daemon stdout']).toMatch(/"level":"DEBUG"/);
         expectNoSecrets(places, secrets);
         const paths = c.kind === 'enrichment' ? ENRICHER_PATHS.map((p) => p.name) : IMPORTER_PATHS.map((p) => p.name);
-        rows.set(String(ci), [
+        rows.set(`${protocol}-${ci}`, [
           c.slug,
           [...paths, 'SIGTERM', 'dry run: success', 'dry run: vendor 401'].join(', '),
           [
@@ -251,9 +268,10 @@ describe('no secret in any output', () => {
   }, 120_000);
 
   it('docs/security.md shows what this suite observed', ({ task }) => {
-    for (const ci of CASES.keys()) {
-      const row = rows.get(String(ci));
+    for (const [ci, c] of CASES.entries()) {
+      const row = rows.get(`AMQP-${ci}`);
       if (row) doc.record(...row);
+      if (c.kind === 'enrichment') expect(rows.get(`API-${ci}`), `${c.slug}, HTTP listen protocol`).toEqual(row);
     }
     const headers = rows.get('custom-headers');
     if (headers) doc.record(...headers);

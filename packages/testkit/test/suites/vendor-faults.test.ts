@@ -16,6 +16,8 @@ import {
   enrichOnce,
   expectNoSecrets,
   type Fault,
+  LISTEN_PROTOCOLS,
+  type ListenProtocol,
   runTracker,
   secretsOf,
   startCaseDaemon,
@@ -113,13 +115,17 @@ const summary = (works: WorkSnapshot[], runMessage?: string) => {
 };
 
 /** One fault against one connector: a fresh daemon, the faulty request, then a healthy one. */
-async function tryFault(c: ConnectorCase, f: VendorFault): Promise<{ error: string; next: string }> {
+async function tryFault(
+  c: ConnectorCase,
+  f: VendorFault,
+  protocol: ListenProtocol,
+): Promise<{ error: string; next: string }> {
   const vendor = await startCaseVendor(c);
   let daemon: CaseDaemon | null = null;
   try {
     vendor.setFault(f.fault);
     if (c.kind === 'enrichment') {
-      daemon = startCaseDaemon(c, platform, vendor);
+      daemon = startCaseDaemon(c, platform, vendor, {}, protocol);
       await daemon.d.waitForLog('listening for enrichment requests', 60_000);
       const work = await enrichOnce(platform, daemon.d.connectorId, c.observable ?? { entity_type: '', value: '' });
       const faulted = vendor.faulted;
@@ -192,11 +198,16 @@ function check(
 }
 
 describe('vendor faults', () => {
-  for (const [ci, c] of CASES.entries()) {
-    it.concurrent(`${c.slug}: every fault ends in a clear error on the work, and the daemon goes on`, async () => {
+  // Enrichers on both listen protocols (the table shows the listen queue's; the callback's must be the same).
+  const runs = CASES.flatMap((c, ci) =>
+    (c.kind === 'enrichment' ? LISTEN_PROTOCOLS : (['AMQP'] as const)).map((protocol) => ({ c, ci, protocol })),
+  );
+  for (const { c, ci, protocol } of runs) {
+    const on = c.kind === 'enrichment' ? ` (listen protocol ${protocol})` : '';
+    it.concurrent(`${c.slug}${on}: every fault ends in a clear error on the work, and the daemon goes on`, async () => {
       for (const [fi, f] of FAULTS.entries()) {
-        const outcome = await tryFault(c, f);
-        rows.set(`${ci}-${fi}`, [c.slug, f.name, outcome.error, outcome.next]);
+        const outcome = await tryFault(c, f, protocol);
+        rows.set(`${protocol}-${ci}-${fi}`, [c.slug, f.name, outcome.error, outcome.next]);
       }
     }, 600_000);
   }
@@ -286,10 +297,13 @@ describe('vendor faults', () => {
   }
 
   it('docs/reliability.md lists what this suite observed', ({ task }) => {
-    for (const ci of CASES.keys()) {
+    for (const [ci, c] of CASES.entries()) {
       for (const fi of FAULTS.keys()) {
-        const row = rows.get(`${ci}-${fi}`);
+        const row = rows.get(`AMQP-${ci}-${fi}`);
         if (row) doc.record(...row);
+        if (c.kind === 'enrichment') {
+          expect(rows.get(`API-${ci}-${fi}`), `${c.slug}, fault ${fi}, HTTP listen protocol`).toEqual(row);
+        }
       }
     }
     for (const key of ['teamt5-token-503', 'urlscan-429-wording']) {
