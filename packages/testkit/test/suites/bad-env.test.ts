@@ -227,4 +227,6 @@ const BASE_FREE_TEXT = [
   'MQ_USE_SSL_CERT',
   'MQ_USE_SSL_KEY',
   'MQ_USE_SSL_PASSPHRASE',
+  // PEM text or a file path: read, and checked with the key, when CONNECTOR_LISTEN_PROTOCOL_API_SSL is on.
+  'LISTEN_PROTOCOL_API_SSL_CERT',
 ];
