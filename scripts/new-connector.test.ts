@@ -162,7 +162,11 @@ describe('two new connector folders, and no edit outside them', () => {
       `(${NEW.enrichment}|${NEW.import}): `,
     );
     expect(run.code, run.out).toBe(0);
-    expect(run.out).toMatch(new RegExp(`✓ .*> ${NEW.enrichment}: every max-TLP setting × every TLP level`));
+    for (const protocol of ['AMQP', 'API']) {
+      expect(run.out).toMatch(
+        new RegExp(`✓ .*> ${NEW.enrichment}: every max-TLP setting × every TLP level, listen protocol ${protocol}`),
+      );
+    }
     for (const slug of Object.values(NEW)) {
       expect(run.out).toMatch(new RegExp(`✓ .*> ${slug}: every setting with a wrong value`));
     }
@@ -170,6 +174,7 @@ describe('two new connector folders, and no edit outside them', () => {
       new RegExp(`✓ .*> ${NEW.enrichment}: the enriched observable .*> holds what it held before`),
     );
     expect(run.out).toMatch(new RegExp(`✓ .*> ${NEW.import}: every imported object > carries the connector’s author`));
-    expect(run.out).toMatch(/Tests\s+8 passed/);
+    // GreyNoise's TLP matrix and end state run on both listen protocols: 2 + 2 (bad settings) + 3 × 2 + 2.
+    expect(run.out).toMatch(/Tests\s+12 passed/);
   });
 });

@@ -158,8 +158,8 @@ describe('no secret in any output', () => {
     (c.kind === 'enrichment' ? LISTEN_PROTOCOLS : (['AMQP'] as const)).map((protocol) => ({ c, ci, protocol })),
   );
   for (const { c, ci, protocol } of runs) {
-    const on = c.kind === 'enrichment' ? ` (listen protocol ${protocol})` : '';
-    it.concurrent(`${c.slug}${on}: debug level, success and every error path, daemon and dry run`, async () => {
+    const on = c.kind === 'enrichment' ? `, listen protocol ${protocol}` : '';
+    it.concurrent(`${c.slug}: debug level, success and every error path, daemon and dry run${on}`, async () => {
       const vendor = await startCaseVendor(c);
       try {
         const connectorId = randomUUID();

@@ -67,7 +67,7 @@ const outcome = (w: WorkSnapshot) => {
 describe('TLP: the vendor is asked exactly when pycti allows it', () => {
   for (const protocol of LISTEN_PROTOCOLS)
     for (const [ci, c] of ENRICHERS.entries()) {
-      it.concurrent(`${c.slug} (listen protocol ${protocol}): every max-TLP setting × every TLP level`, async () => {
+      it.concurrent(`${c.slug}: every max-TLP setting × every TLP level, listen protocol ${protocol}`, async () => {
         const vendor = await startCaseVendor(c);
         try {
           // Each protocol enriches values of its own: no two cells share an entity on the one platform.

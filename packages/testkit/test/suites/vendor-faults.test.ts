@@ -203,8 +203,8 @@ describe('vendor faults', () => {
     (c.kind === 'enrichment' ? LISTEN_PROTOCOLS : (['AMQP'] as const)).map((protocol) => ({ c, ci, protocol })),
   );
   for (const { c, ci, protocol } of runs) {
-    const on = c.kind === 'enrichment' ? ` (listen protocol ${protocol})` : '';
-    it.concurrent(`${c.slug}${on}: every fault ends in a clear error on the work, and the daemon goes on`, async () => {
+    const on = c.kind === 'enrichment' ? `, listen protocol ${protocol}` : '';
+    it.concurrent(`${c.slug}: every fault ends in a clear error on the work, and the daemon goes on${on}`, async () => {
       for (const [fi, f] of FAULTS.entries()) {
         const outcome = await tryFault(c, f, protocol);
         rows.set(`${protocol}-${ci}-${fi}`, [c.slug, f.name, outcome.error, outcome.next]);
