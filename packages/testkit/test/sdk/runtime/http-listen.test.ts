@@ -11,6 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OpenCtiClient } from '@cti/connector-sdk/internal';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeRequest, startTestPlatform, type TestPlatform } from '../../../src/index.js';
 import { EXIT_MARGIN_MS, SHUTDOWN_GRACE_MS, type SpawnedConnector, spawnConnector } from '../faults/spawn.js';
@@ -195,6 +196,18 @@ describe('HTTP listen: the platform POSTs each listen message to the registered 
   });
 });
 
+describe('HTTP listen: /health', () => {
+  it('says consuming while the endpoint accepts messages', async () => {
+    const d = await start({ CONNECTOR_EXPOSE_METRICS: 'true', CONNECTOR_METRICS_PORT: '0' });
+    const served = d.logs
+      .map((l) => JSON.parse(l) as { message?: string; attributes?: { port?: number } })
+      .find((l) => l.message === 'metrics and /health served');
+    const health = await fetch(`http://127.0.0.1:${served?.attributes?.port}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', consuming: true });
+  });
+});
+
 describe('HTTP listen: what the endpoint refuses, and the daemon keeps running', () => {
   it('a missing or wrong bearer token: 401 {"error": "Invalid credentials"}, as pycti; the scheme in any case is accepted', async () => {
     const d = await start();
@@ -231,8 +244,18 @@ describe('HTTP listen: what the endpoint refuses, and the daemon keeps running',
       expect(answer.status, JSON.stringify(garbage)).toBe(400);
       expect(JSON.parse(answer.body)).toEqual({ error: 'Invalid JSON payload' });
     }
-    const notAMessage = await post(uri, { auth, body: '{"internal": {}, "event": {}}' });
+    // JSON, but no listen message (no entity id): accepted, as the listen queue acks it, and reported on its work.
+    const workId = await new OpenCtiClient({
+      url: platform.url,
+      token: platform.token,
+      userAgent: 'http-listen-test',
+    }).workAdd(d.connectorId, 'Manual enrichment');
+    const notAMessage = await post(uri, { auth, body: JSON.stringify({ internal: { work_id: workId }, event: {} }) });
     expect(notAMessage.status).toBe(202);
+    const reported = await platform.waitFor(() =>
+      platform.work(workId)?.operations.some((o) => o.op === 'toProcessed') ? platform.work(workId) : undefined,
+    );
+    expect(reported.errors.map((e) => e.message).join()).toMatch(/entity_id/);
     // The daemon still enriches the next message.
     const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.10' });
     const next = await platform.askEnrichment(d.connectorId, ip.standard_id);
