@@ -5,6 +5,7 @@ import { ConfigError } from '../errors/index.js';
 import { baseConfig } from './base.js';
 import { callbackPathProblem, listenConfig, MAX_CALLBACK_PATH_LENGTH } from './listen.js';
 import { loadConfig } from './load.js';
+import { PYCTI_ONLY_YAML_KEYS, yamlKeys } from './yaml-keys.js';
 
 function load(values: Record<string, string>) {
   return loadConfig(listenConfig, { env: values, dotenvPath: false });
@@ -33,6 +34,22 @@ describe('listen protocol settings', () => {
       LISTEN_PROTOCOL_API_SSL_CERT: undefined,
       LISTEN_PROTOCOL_API_SSL_PASSPHRASE: undefined,
     });
+  });
+
+  it("are read from config.yml under pycti's keys, the TLS ones in the connector section too", () => {
+    const keys = Object.entries(listenConfig).map(([name, schema]) => [name, yamlKeys(name, schema)] as const);
+    expect(Object.fromEntries(keys)).toEqual({
+      CONNECTOR_LISTEN_PROTOCOL: ['connector.listen_protocol'],
+      CONNECTOR_LISTEN_PROTOCOL_API_PORT: ['connector.listen_protocol_api_port'],
+      CONNECTOR_LISTEN_PROTOCOL_API_PATH: ['connector.listen_protocol_api_path'],
+      CONNECTOR_LISTEN_PROTOCOL_API_URI: ['connector.listen_protocol_api_uri'],
+      CONNECTOR_LISTEN_PROTOCOL_API_SSL: ['connector.listen_protocol_api_ssl'],
+      LISTEN_PROTOCOL_API_SSL_KEY: ['connector.listen_protocol_api_ssl_key'],
+      LISTEN_PROTOCOL_API_SSL_CERT: ['connector.listen_protocol_api_ssl_cert'],
+      LISTEN_PROTOCOL_API_SSL_PASSPHRASE: ['connector.listen_protocol_api_ssl_passphrase'],
+    });
+    // Read by settings now, so no longer among the pycti keys ignored with a warning.
+    for (const [, names] of keys) for (const key of names) expect(PYCTI_ONLY_YAML_KEYS).not.toContain(key);
   });
 
   it('reads the protocol in any case, as pycti upper-cases it', () => {

@@ -1,7 +1,8 @@
 /**
  * The settings of the HTTP listen protocol (pycti's `CONNECTOR_LISTEN_PROTOCOL=API`): names and defaults as
  * the pycti 7 helper reads them (connector_helper.py). The TLS key, certificate and passphrase carry no
- * `CONNECTOR_` prefix there, and so none here. Cross-field rules (TLS needs a key and a certificate) are
+ * `CONNECTOR_` prefix there, and so none here (their config.yml keys are in the `connector` section, as
+ * pycti reads them). Cross-field rules (TLS needs a key and a certificate) are
  * checked where the endpoint is built (runtime/listen-endpoint.ts), once the whole environment is known.
  */
 import { z } from 'zod';
@@ -103,11 +104,14 @@ export const listenConfig = {
   LISTEN_PROTOCOL_API_SSL_KEY: env.optionalSecret({
     multiline: true,
     description: 'TLS private key of the HTTP listen endpoint: PEM text or a file path',
+    yaml: ['connector.listen_protocol_api_ssl_key'],
   }),
   LISTEN_PROTOCOL_API_SSL_CERT: env.optionalString({
     description: 'TLS certificate (chain) of the HTTP listen endpoint: PEM text or a file path',
+    yaml: ['connector.listen_protocol_api_ssl_cert'],
   }),
   LISTEN_PROTOCOL_API_SSL_PASSPHRASE: env.optionalSecret({
     description: 'Passphrase of an encrypted LISTEN_PROTOCOL_API_SSL_KEY',
+    yaml: ['connector.listen_protocol_api_ssl_passphrase'],
   }),
 } satisfies Record<string, z.ZodType>;

@@ -31,14 +31,6 @@ export function yamlKeys(name: string, schema: z.ZodType): string[] {
  * warning instead of refused as unknown.
  */
 export const PYCTI_ONLY_YAML_KEYS: readonly string[] = [
-  'connector.listen_protocol',
-  'connector.listen_protocol_api_port',
-  'connector.listen_protocol_api_path',
-  'connector.listen_protocol_api_ssl',
-  'connector.listen_protocol_api_uri',
-  'connector.listen_protocol_api_ssl_key',
-  'connector.listen_protocol_api_ssl_cert',
-  'connector.listen_protocol_api_ssl_passphrase',
   'connector.metrics_namespace',
   'connector.metrics_subsystem',
   'connector.live_stream_id',
