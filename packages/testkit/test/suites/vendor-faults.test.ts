@@ -94,12 +94,19 @@ const FAULTS: readonly VendorFault[] = [
 const doc = generatedSection('vendor');
 const rows = new Map<string, string[]>();
 let platform: TestPlatform;
+/**
+ * The HTTP listen protocol's runs on a platform of their own: both runs of a connector enrich the same values
+ * at the same time, and CrowdSec skips an IP the other run enriched moments before.
+ */
+let apiPlatform: TestPlatform;
 
 beforeAll(async () => {
   platform = await startTestPlatform();
+  apiPlatform = await startTestPlatform();
 });
 afterAll(async () => {
   await platform?.close();
+  await apiPlatform?.close();
 });
 
 /** The first error any of the works got. */
@@ -120,6 +127,7 @@ async function tryFault(
   f: VendorFault,
   protocol: ListenProtocol,
 ): Promise<{ error: string; next: string }> {
+  const platform = platformOf(protocol);
   const vendor = await startCaseVendor(c);
   let daemon: CaseDaemon | null = null;
   try {
@@ -132,7 +140,7 @@ async function tryFault(
       vendor.setFault(null);
       const next = await enrichOnce(platform, daemon.d.connectorId, c.nextObservable ?? { entity_type: '', value: '' });
       expect(daemon.exitCode(), 'the daemon is still running').toBeNull();
-      return check({ c, f, vendor, daemon, faulted }, [work], [next]);
+      return check({ c, f, vendor, daemon, faulted, platform }, [work], [next]);
     }
     daemon = startCaseDaemon(c, platform, vendor, { CONNECTOR_DURATION_PERIOD: 'PT2S' });
     const nextRun = runTracker(platform, daemon.d);
@@ -141,7 +149,7 @@ async function tryFault(
     vendor.setFault(null);
     const second = await nextRun();
     expect(daemon.exitCode(), 'the daemon is still running').toBeNull();
-    return check({ c, f, vendor, daemon, faulted }, first.works, second.works, second.message);
+    return check({ c, f, vendor, daemon, faulted, platform }, first.works, second.works, second.message);
   } finally {
     if (daemon) expect(await daemon.d.stop()).toBe(0);
     await vendor.close();
@@ -155,12 +163,15 @@ interface Tried {
   daemon: CaseDaemon;
   /** Requests the fault answered before the vendor was healed. */
   faulted: number;
+  platform: TestPlatform;
 }
+
+const platformOf = (protocol: ListenProtocol) => (protocol === 'API' ? apiPlatform : platform);
 
 const toProcessedCalls = (w: WorkSnapshot) => w.operations.filter((o) => o.op === 'toProcessed').length;
 
 function check(
-  { c, f, vendor, daemon, faulted }: Tried,
+  { c, f, vendor, daemon, faulted, platform }: Tried,
   faulty: WorkSnapshot[],
   next: WorkSnapshot[],
   nextRun?: string,
