@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { envOf, parseDockerfile } from '../scripts/dockerfile.js';
+import { parseDockerfile, runRuntimeStage, runtimeEnv } from '../scripts/dockerfile.js';
 
 export const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -23,13 +23,24 @@ export function peakRssMb(pid: number | 'self' = 'self'): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
+function runtimeStage() {
+  const dockerfile = readFileSync(fileURLToPath(new URL('../docker/Dockerfile', import.meta.url)), 'utf8');
+  return parseDockerfile(dockerfile).stages.at(-1);
+}
+
 /**
  * The environment the connector image sets for node (docker/Dockerfile's last stage: NODE_ENV, NODE_OPTIONS
- * with its heap flags), so that benchmarks measure the process as it runs in production.
+ * with its heap flags), so that benchmarks measure the process as it runs in production. For a process started
+ * from an image folder (`appDir`, the image's /app) its paths under /app (the compile cache) point there; for
+ * one started from the compiled sources they are left out.
  */
-export function imageEnvironment(): Record<string, string> {
-  const dockerfile = readFileSync(fileURLToPath(new URL('../docker/Dockerfile', import.meta.url)), 'utf8');
-  return envOf(parseDockerfile(dockerfile).stages.at(-1));
+export function imageEnvironment(appDir?: string): Record<string, string> {
+  return runtimeEnv(runtimeStage(), appDir);
+}
+
+/** The image's /app made from a bundle folder: the runtime stage's RUN lines (its compile cache) run on it. */
+export function finishImageFolder(appDir: string): void {
+  runRuntimeStage(runtimeStage(), appDir);
 }
 
 export function round(n: number, digits = 1): number {

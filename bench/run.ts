@@ -375,8 +375,9 @@ function renderPerformanceDoc(): void {
         ? ''
         : `Idle RSS: the daemon registered and consuming after 50 enrichments (every work processed) or one import run, then idle ${round((startup.idleMs ?? 0) / 1000, 0)} s; baseline bare node idle as long with the same environment, ${idle} MB.`,
       '',
-      '`image` is the bundle the image runs (scripts/bundle.ts, started from its folder as /app); `compiled` is the',
-      "connector's tsc output with the SDK and node_modules resolved module by module, as the image ran it before.",
+      '`image` is what the image runs: the bundle (scripts/bundle.ts) started from its folder as /app, with the compile',
+      'cache its runtime stage makes (NODE_COMPILE_CACHE); `image-no-cache` the same bundle without that cache; `compiled`',
+      "is the connector's tsc output with the SDK and node_modules resolved module by module, as the image ran it before.",
       '',
       '| connector | form | image size (MB) | registered (ms) | ready (ms) | ready − bare node (ms) | idle RSS after | idle RSS (MB) | idle RSS − bare node (MB) |',
       '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |',

@@ -1,6 +1,8 @@
 /**
- * Start-up and idle memory of each connector's entry as the image runs it (connectors/<slug>/dist/main.js,
- * with the image's environment: NODE_ENV and NODE_OPTIONS from docker/Dockerfile).
+ * Start-up and idle memory of each connector's entry as the image runs it (its /app: the bundle and the
+ * compile cache the runtime stage makes, with the image's environment: NODE_ENV, NODE_OPTIONS and
+ * NODE_COMPILE_CACHE from docker/Dockerfile), the same bundle without the cache, and the compiled,
+ * unbundled connectors/<slug>/dist/main.js.
  * Start-up: from spawning the process to (a) registered with the platform and (b) ready — consuming its
  * listen queue (enrichers) or its first import run started (importers); median of RUNS. Baseline: `node -e 0`
  * with the same environment, in the same run.
@@ -12,7 +14,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +22,7 @@ import { startFakeVendor, startTestPlatform, type TestPlatform, waitUntil } from
 import { bundleConnector } from '../scripts/bundle.js';
 import { type ConnectorCase, connectorCases } from '../scripts/conformance.js';
 import { REPO_ROOT } from '../scripts/paths.js';
-import { imageEnvironment, percentile } from './lib.js';
+import { finishImageFolder, imageEnvironment, percentile } from './lib.js';
 
 const RUNS = 5;
 const ENRICHMENTS = 50;
@@ -28,11 +30,22 @@ const ENRICHMENTS = 50;
 const IDLE_MS = 5_000;
 const imageEnv = imageEnvironment();
 
-/** How a connector is started: its image's bundle (/app) or its compiled, unbundled dist. */
+/** How a connector is started: its image's /app, the bundle without the compile cache, or its compiled dist. */
 interface Form {
-  form: 'image' | 'compiled';
+  form: 'image' | 'image-no-cache' | 'compiled';
   main: string;
   cwd: string;
+  /** The image's environment for this form (the compile cache only for `image`). */
+  env: Record<string, string>;
+}
+
+/** Bytes of every file under a folder (the image's /app: bundle, licenses and compile cache). */
+function bytesUnder(dir: string): number {
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) bytes += statSync(join(entry.parentPath, entry.name)).size;
+  }
+  return bytes;
 }
 
 /** Resident set size now (VmRSS), in MB. */
@@ -63,7 +76,7 @@ async function daemonIdleRss(c: ConnectorCase, form: Form, platform: TestPlatfor
   const id = randomUUID();
   const child = spawn(process.execPath, [form.main], {
     cwd: form.cwd,
-    env: { PATH: process.env.PATH, ...imageEnv, ...env, CONNECTOR_ID: id },
+    env: { PATH: process.env.PATH, ...form.env, ...env, CONNECTOR_ID: id },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -103,13 +116,14 @@ async function timeProcess(
   args: string[],
   cwd: string,
   env: Record<string, string>,
+  baseEnv: Record<string, string>,
   readyText: string | null,
   registered?: () => boolean,
 ) {
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd,
-    env: { PATH: process.env.PATH, ...imageEnv, ...env },
+    env: { PATH: process.env.PATH, ...baseEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let registeredMs = Number.NaN;
@@ -150,7 +164,7 @@ async function timeProcess(
 }
 
 const baseline: number[] = [];
-for (let i = 0; i < RUNS; i++) baseline.push((await timeProcess(['-e', '0'], REPO_ROOT, {}, null)).readyMs);
+for (let i = 0; i < RUNS; i++) baseline.push((await timeProcess(['-e', '0'], REPO_ROOT, {}, imageEnv, null)).readyMs);
 
 const platform = await startTestPlatform();
 const rows = [];
@@ -161,11 +175,14 @@ for (const c of await connectorCases()) {
     process.stderr.write(`[bench] ${c.slug}: no dist/main.js (run pnpm build)\n`);
     continue;
   }
-  // The image's /app: scripts/bundle.ts, as docker/Dockerfile runs it.
+  // The image's /app: scripts/bundle.ts, then the runtime stage's compile cache, as docker/Dockerfile makes it.
   const bundle = await bundleConnector(c.slug, join(bundles, c.slug));
+  finishImageFolder(bundle.out);
+  const main = join(bundle.out, 'dist', 'main.js');
   const forms: Form[] = [
-    { form: 'image', main: join(bundle.out, 'dist', 'main.js'), cwd: bundle.out },
-    { form: 'compiled', main: compiled, cwd: REPO_ROOT },
+    { form: 'image', main, cwd: bundle.out, env: imageEnvironment(bundle.out) },
+    { form: 'image-no-cache', main, cwd: bundle.out, env: imageEnv },
+    { form: 'compiled', main: compiled, cwd: REPO_ROOT, env: imageEnv },
   ];
   const state = { issuedSecrets: [] as string[] };
   let url = '';
@@ -186,12 +203,13 @@ for (const c of await connectorCases()) {
     const bare: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       // Bare node right before each run: the machine is shared, its load changes between connectors.
-      bare.push((await timeProcess(['-e', '0'], REPO_ROOT, {}, null)).readyMs);
+      bare.push((await timeProcess(['-e', '0'], REPO_ROOT, {}, imageEnv, null)).readyMs);
       const id = randomUUID();
       const t = await timeProcess(
         [form.main],
         form.cwd,
         { ...settings, CONNECTOR_ID: id },
+        form.env,
         ready,
         () => (platform.connector(id)?.registrations.length ?? 0) > 0,
       );
@@ -206,7 +224,7 @@ for (const c of await connectorCases()) {
       bareMs: Math.round(percentile(bare, 50)),
       idleRssMb: await daemonIdleRss(c, form, platform, settings),
       idleAfter: c.kind === 'enrichment' ? `${ENRICHMENTS} enrichments` : 'one import run',
-      ...(form.form === 'image' ? { imageMb: Math.round((bundle.bytes / 2 ** 20) * 100) / 100 } : {}),
+      ...(form.form === 'image' ? { imageMb: Math.round((bytesUnder(bundle.out) / 2 ** 20) * 100) / 100 } : {}),
     });
   }
   await vendor.close();

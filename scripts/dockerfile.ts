@@ -3,6 +3,8 @@
  * machines have no Docker engine, so the test runs the Dockerfile's build stage outside Docker, on the
  * files .dockerignore lets through, and checks the rest of the file by reading it.
  */
+import { spawnSync } from 'node:child_process';
+import { userInfo } from 'node:os';
 
 export interface Instruction {
   keyword: string;
@@ -140,4 +142,47 @@ export function envOf(stage: Pick<Stage, 'instructions'> | undefined): Record<st
     }
   }
   return env;
+}
+
+/** The folder the runtime stage copies the bundle to (its WORKDIR), which /app paths in its ENV name. */
+export const APP_DIR = '/app';
+
+/**
+ * The runtime stage's environment for a process started from `appDir` instead of /app: ENV values under /app
+ * moved under `appDir`. Without `appDir` (a process started from the compiled sources, not from the image's
+ * folder) the ENV values that name /app are left out rather than pointed at a folder that does not exist.
+ */
+export function runtimeEnv(stage: Pick<Stage, 'instructions'> | undefined, appDir?: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(envOf(stage))) {
+    const underApp = value === APP_DIR || value.startsWith(`${APP_DIR}/`);
+    if (!underApp) env[key] = value;
+    else if (appDir !== undefined) env[key] = appDir + value.slice(APP_DIR.length);
+  }
+  return env;
+}
+
+/**
+ * The runtime stage's RUN lines (its compile cache, made after the COPY), run outside Docker on a bundle
+ * folder as if it were /app: through `sh -c` in `appDir`, with the stage's ENV (runtimeEnv) and ARG
+ * defaults, as the current user (`RUNTIME_USER` is set to it; USER lines are checked by reading the file).
+ */
+export function runRuntimeStage(stage: Pick<Stage, 'instructions'> | undefined, appDir: string): void {
+  const args: Record<string, string> = {};
+  for (const i of stage?.instructions.filter((i) => i.keyword === 'ARG') ?? []) {
+    const [name, value] = i.args.split('=', 2);
+    if (name) args[name] = value ?? '';
+  }
+  args.RUNTIME_USER = userInfo().username;
+  for (const step of stage?.instructions.filter((i) => i.keyword === 'RUN') ?? []) {
+    const result = spawnSync('sh', ['-c', step.args], {
+      cwd: appDir,
+      env: { PATH: process.env.PATH, ...args, ...runtimeEnv(stage, appDir) },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    if (result.status !== 0) {
+      throw new Error(`Dockerfile line ${step.line} failed: ${step.args}\n${result.stdout}\n${result.stderr}`);
+    }
+  }
 }

@@ -10,6 +10,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -40,6 +41,8 @@ import {
   envOf,
   type Instruction,
   parseDockerfile,
+  runRuntimeStage,
+  runtimeEnv,
   substitute,
 } from '../../scripts/dockerfile.js';
 import { connectorSlugs, loadConnector } from '../../scripts/folder.js';
@@ -53,8 +56,11 @@ const runtime = dockerfile.stages.at(-1);
 const excluded = dockerignoreMatcher(readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8'));
 /** The build context: what `docker build .` would send, given .dockerignore. */
 const context = join(work, 'context');
-/** What the image's processes start with: PATH (the base image's) and the runtime stage's ENV. */
-const imageEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, ...envOf(runtime) });
+/**
+ * What the image's processes start with: PATH (the base image's) and the runtime stage's ENV, its /app paths
+ * (the compile cache) under `appDir`, the folder standing for /app (left out without one).
+ */
+const imageEnv = (appDir?: string): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, ...runtimeEnv(runtime, appDir) });
 
 beforeAll(() => {
   const listed = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
@@ -101,12 +107,33 @@ describe('docker/Dockerfile', () => {
   it('copies only the bundle folder into the image, as files the process cannot change', () => {
     const copies = only(runtime, 'COPY');
     expect(copies.map((c) => c.args)).toEqual(['--from=build /out /app']);
-    expect(only(runtime, 'RUN')).toEqual([]);
     expect(only(runtime, 'WORKDIR').map((w) => w.args)).toEqual(['/app']);
   });
 
+  it("makes Node's compile cache in /app as the user the container runs as, then hands it to root, read-only", () => {
+    const env = envOf(runtime);
+    expect(env.NODE_COMPILE_CACHE).toBe('/app/compile-cache');
+    expect(env.NODE_COMPILE_CACHE_PORTABLE).toBe('1');
+    // USER and RUN after the COPY, in order: the folder for the user, its cache written as that user (Node
+    // names the cache's folder after the uid), then owned by root and read-only for everyone.
+    const steps = runtime?.instructions.filter((i) => i.keyword === 'USER' || i.keyword === 'RUN') ?? [];
+    const copyLine = only(runtime, 'COPY')[0]?.line ?? Number.POSITIVE_INFINITY;
+    expect(steps.every((s) => s.line > copyLine)).toBe(true);
+    expect(steps.map((s) => s.keyword)).toEqual(['RUN', 'USER', 'RUN', 'USER', 'RUN', 'USER']);
+    const user = argDefault(runtime, 'RUNTIME_USER');
+    expect(user).toBe('node');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a build argument, expanded by docker
+    expect(steps[1]?.args).toBe('${RUNTIME_USER}');
+    expect(steps[2]?.args).toMatch(/^node dist\/main\.js --help /);
+    expect(steps[3]?.args).toBe('root');
+    expect(steps[4]?.args).toBe('chown -R root:root compile-cache && chmod -R a=rX compile-cache');
+  });
+
   it('runs as the unprivileged node user, node itself as PID 1 (exec form), stopped by SIGTERM', () => {
-    expect(only(runtime, 'USER').map((u) => u.args)).toEqual(['node']);
+    const users = only(runtime, 'USER').map((u) =>
+      substitute(u.args, { RUNTIME_USER: argDefault(runtime, 'RUNTIME_USER') }),
+    );
+    expect(users.at(-1)).toBe('node');
     expect(only(runtime, 'CMD').map((c) => JSON.parse(c.args))).toEqual([['node', 'dist/main.js']]);
     expect(only(runtime, 'STOPSIGNAL').map((s) => s.args)).toEqual(['SIGTERM']);
     expect(only(runtime, 'ENTRYPOINT')).toEqual([]);
@@ -240,6 +267,8 @@ describe.each(slugs)('the %s image contents (the bundle folder)', (slug) => {
         );
       }
     }
+    // The runtime stage's own RUN lines (the compile cache), on the copied folder, as the current user.
+    runRuntimeStage(runtime, out);
   });
 
   it('holds one bundled dist/main.js, its package.json and licenses: no node_modules, sources, tests or addons', () => {
@@ -260,7 +289,13 @@ describe.each(slugs)('the %s image contents (the bundle folder)', (slug) => {
     // Code only under dist/ (the entry and the chunks it imports lazily), pure JavaScript: what is built on
     // glibc (build stage) runs on musl (alpine).
     expect(
-      files.filter((f) => !f.startsWith('licenses/') && f !== 'package.json' && !/^dist\/.*\.js$/.test(f)),
+      files.filter(
+        (f) =>
+          !f.startsWith('licenses/') &&
+          !f.startsWith('compile-cache/') &&
+          f !== 'package.json' &&
+          !/^dist\/.*\.js$/.test(f),
+      ),
     ).toEqual([]);
     const pkg = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8')) as Record<string, unknown>;
     const source = JSON.parse(readFileSync(join(REPO_ROOT, 'connectors', slug, 'package.json'), 'utf8')) as Record<
@@ -290,11 +325,11 @@ describe.each(slugs)('the %s image contents (the bundle folder)', (slug) => {
   it("starts: `node dist/main.js --help` from /app with the image's environment only lists every setting", async () => {
     const loaded = await loadConnector(slug);
     if ('missing' in loaded) throw new Error(loaded.missing);
-    const result = run(process.execPath, ['dist/main.js', '--help'], { cwd: out, env: imageEnv() });
+    const result = run(process.execPath, ['dist/main.js', '--help'], { cwd: out, env: imageEnv(out) });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('Settings (environment variables, which win over their config.yml keys):');
     for (const name of Object.keys(shapeOf(loaded.definition))) expect(result.stdout).toContain(`  ${name}`);
-    const version = run(process.execPath, ['dist/main.js', '--version'], { cwd: out, env: imageEnv() });
+    const version = run(process.execPath, ['dist/main.js', '--version'], { cwd: out, env: imageEnv(out) });
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(new RegExp(`^${slug} \\S+ \\(cti-connector-sdk \\S+\\)`));
   });
@@ -303,7 +338,7 @@ describe.each(slugs)('the %s image contents (the bundle folder)', (slug) => {
     const file = join(out, 'config.yml');
     writeFileSync(file, 'opencti:\n  url: http://opencti:8080\nconnector:\n  no_such_key: 1\n');
     try {
-      const result = run(process.execPath, ['dist/main.js'], { cwd: out, env: imageEnv() });
+      const result = run(process.execPath, ['dist/main.js'], { cwd: out, env: imageEnv(out) });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`connector.no_such_key (${file}, line 4): is not a setting of this connector`);
     } finally {
@@ -312,9 +347,31 @@ describe.each(slugs)('the %s image contents (the bundle folder)', (slug) => {
   });
 
   it('refuses to start without its required settings, naming them (exit 1)', () => {
-    const result = run(process.execPath, ['dist/main.js'], { cwd: out, env: imageEnv() });
+    const result = run(process.execPath, ['dist/main.js'], { cwd: out, env: imageEnv(out) });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/Invalid configuration/);
+  });
+
+  it("holds Node's compile cache of the entry and every chunk, read-only, and node accepts it", () => {
+    const cache = join(out, 'compile-cache');
+    // One folder, named by Node after its version and the uid that made it (here the current user's).
+    const [folder, ...others] = readdirSync(cache);
+    expect(others).toEqual([]);
+    expect(folder).toMatch(new RegExp(`^${process.version}-.*-${process.getuid?.() ?? ''}$`));
+    const entries = readdirSync(join(cache, folder ?? ''));
+    const code = readdirSync(join(out, 'dist'), { recursive: true }).filter((f) => String(f).endsWith('.js'));
+    // One entry per file of dist/ (and one for the warm-up's own few lines).
+    expect(entries.length).toBeGreaterThanOrEqual(code.length);
+    for (const path of [cache, join(cache, folder ?? ''), ...entries.map((e) => join(cache, folder ?? '', e))]) {
+      expect(statSync(path).mode & 0o222, `${relative(out, path)} is writable`).toBe(0);
+    }
+    const help = run(process.execPath, ['dist/main.js', '--help'], {
+      cwd: out,
+      env: { ...imageEnv(out), NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+    });
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stderr).toMatch(/V8 code cache for ESM file:\/\/\S+\/dist\/main\.js was accepted/);
+    expect(help.stderr).not.toMatch(/rejected|Cannot|failed/i);
   });
 
   it('is readable by the node user: no file only its owner may read', () => {
@@ -358,7 +415,7 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
   });
 
   const env = () => ({
-    ...imageEnv(),
+    ...imageEnv(out),
     OPENCTI_URL: platform.url,
     OPENCTI_TOKEN: platform.token,
     CONNECTOR_ID: randomUUID(),
@@ -377,7 +434,8 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
     expect(existsSync(join(out, 'dist', 'main.js')), 'the crowdsec bundle folder is built by the tests above').toBe(
       true,
     );
-    const environment = env();
+    // Node says what it does with the compile cache: the daemon's code comes from it.
+    const environment = { ...env(), NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
     daemon = spawn(process.execPath, ['dist/main.js'], { cwd: out, env: environment });
     daemon.stdout?.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
     daemon.stderr?.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
@@ -388,6 +446,7 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
       message: `the daemon to consume (logs: ${logs.join('')})`,
     });
     expect(platform.connector(environment.CONNECTOR_ID)?.registrations.length).toBeGreaterThan(0);
+    expect(logs.join('')).toMatch(/V8 code cache for ESM file:\/\/\S+\/dist\/chunks\/daemon-\w+\.js was accepted/);
     // One enrichment end to end: the bundle's HTTP client, zod validation, STIX building and the push path.
     const observable = crowdsec.observable;
     if (!observable) throw new Error('the crowdsec conformance case has no observable');
@@ -412,7 +471,68 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
     // Metrics on and nothing answering: unhealthy.
     expect(healthcheck(environment).code).toBe(1);
     // Metrics off: nothing to ask, the check passes while the container runs.
-    expect(healthcheck(imageEnv()).code).toBe(0);
+    expect(healthcheck(imageEnv(out)).code).toBe(0);
+  });
+  it('starts and enriches, without a word about it, where it can neither use nor write the compile cache', async () => {
+    // The cache is read-only; a process Node would write an entry for finds none (an entry missing for this
+    // uid) or no folder of its own (another uid: `docker run --user`, which gets no cache at all). As root the
+    // tests would write anyway: they run the daemon as nobody then, with a copy of node it may execute.
+    const asRoot = process.getuid?.() === 0;
+    let node = process.execPath;
+    let removed: string | null = null;
+    const cache = join(out, 'compile-cache');
+    if (asRoot) {
+      const bin = join(work, 'bin');
+      mkdirSync(bin, { recursive: true });
+      node = join(bin, 'node');
+      copyFileSync(process.execPath, node);
+      for (const dir of [work, bin, join(work, 'crowdsec')]) chmodSync(dir, 0o755);
+      chmodSync(node, 0o755);
+    } else {
+      // The daemon's own entry goes: Node will want to write it back into a folder it cannot write.
+      const folder = join(cache, readdirSync(cache)[0] ?? '');
+      const entry = readdirSync(folder).find((e) => statSync(join(folder, e)).size > 0);
+      chmodSync(folder, 0o755);
+      removed = join(folder, entry ?? '');
+      rmSync(removed);
+      chmodSync(folder, 0o555);
+    }
+    const before = readdirSync(cache, { recursive: true }).sort();
+    const environment = env();
+    const child = spawn(node, ['dist/main.js'], {
+      cwd: out,
+      env: environment,
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    daemon = child;
+    const output: string[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitUntil(() => output.join('').includes('listening for enrichment requests'), {
+      timeoutMs: 60_000,
+      message: `the daemon to consume (logs: ${output.join('')})`,
+    });
+    const observable = crowdsec.observable;
+    if (!observable) throw new Error('the crowdsec conformance case has no observable');
+    const entity = platform.addEntity({ entity_type: observable.entity_type, value: observable.value });
+    const work_ = await platform.waitForWork(
+      await platform.askEnrichment(environment.CONNECTOR_ID, entity.standard_id),
+      { timeoutMs: 30_000 },
+    );
+    expect(work_.errors, output.join('')).toEqual([]);
+    expect(platform.objects({ workId: work_.id }).length).toBeGreaterThan(0);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    daemon = null;
+    // Every line the daemon wrote is one of its own JSON log lines: no warning from Node about the cache.
+    const lines = output.join('').split('\n').filter(Boolean);
+    expect(
+      lines.filter((l) => !l.startsWith('{')),
+      output.join(''),
+    ).toEqual([]);
+    expect(output.join('')).not.toMatch(/compile cache|EACCES|permission denied/i);
+    expect(readdirSync(cache, { recursive: true }).sort()).toEqual(before);
   });
 });
 
