@@ -147,7 +147,12 @@ export async function daemon<State>({
     metrics,
     ...(pingIntervalMs ? { intervalMs: pingIntervalMs } : {}),
   });
-  await pinger.ping();
+  // pycti's PingAlive thread pings beside the listening, not before it: an enricher connects to the broker
+  // while its first ping is in flight (one round trip to the platform less before it consumes). An importer
+  // waits for it: the ping may carry a reset of the state its first run starts from. A failed ping is logged
+  // by the pinger and does not stop the start, either way.
+  const firstPing = pinger.ping();
+  if (!isEnrichment) await firstPing;
   if (!runAndTerminate) pinger.start();
 
   const sessions: AmqpSession[] = [];
@@ -246,7 +251,7 @@ export async function daemon<State>({
         metrics,
         cancelled: stopping.cancelled,
       });
-      await consumer.start();
+      await Promise.all([consumer.start(), firstPing]);
       logger.info(
         { queue: registered.config.listen, prefetch: settings.CONNECTOR_PREFETCH },
         'listening for enrichment requests',
