@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [push|bundle-path|enrichment|rate-limit|startup|import-memory|hostile-answers ...]`: runs the benchmarks (all by
+ * `pnpm bench [push|bundle-path|enrichment|rate-limit|startup|idle-flags|import-memory|hostile-answers ...]`: runs the benchmarks (all by
  * default), each case in its own process, writes bench/results/<name>.json and renders
  * docs/performance.md from every result present. Figures are ratios against baselines measured in the
  * same run, on the same machine, so they compare; absolute numbers only describe this machine.
@@ -96,6 +96,10 @@ const benches: Record<string, () => Promise<void>> = {
   async startup() {
     log('start-up of each connector');
     writeResult('startup', await runCase('./startup.ts', []));
+  },
+  async 'idle-flags'() {
+    log('idle RSS of the CrowdSec image under V8 flags (about 5 min)');
+    writeResult('idle-flags', await runCase('./idle-flags.ts', []));
   },
   async 'import-memory'() {
     // The connector as the image runs it (docker/Dockerfile's NODE_OPTIONS), then the same run with V8's
@@ -433,6 +437,23 @@ function renderPerformanceDoc(): void {
     }
     lines.push('');
   }
+  const flags = result('idle-flags') as { at: string; idleMs?: number; rows?: Array<Record<string, unknown>> } | null;
+  if (flags?.rows) {
+    lines.push(
+      '## Idle RSS and V8 flags',
+      '',
+      `The CrowdSec image (/app with its compile cache) against the stand-in platform, per set of flags (${flags.at}): 50 enrichments queued at once (every work processed), then idle ${round((flags.idleMs ?? 0) / 1000, 0)} s; bare node idle as long with the same flags. Medians of three rounds taken in turns. Node accepts only some V8 flags in \`NODE_OPTIONS\`; the others would go on the image's command line (node flags).`,
+      '',
+      '| flags | NODE_OPTIONS | node flags | idle RSS (MB) | bare node (MB) | over bare node (MB) | 50 enrichments (ms) |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    );
+    for (const r of flags.rows) {
+      lines.push(
+        `| ${String(r.variant)} | \`${String(r.nodeOptions)}\` | ${r.nodeArgs ? `\`${String(r.nodeArgs)}\`` : '–'} | ${String(r.idleRssMb)} | ${String(r.bareIdleRssMb)} | ${String(r.overBareMb)} | ${String(r.enrichmentsMs)} |`,
+      );
+    }
+    lines.push('');
+  }
   lines.push(...targetLines());
   const doc = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
   writeFileSync(doc, `${lines.join('\n')}\n`);
@@ -497,7 +518,9 @@ function targetLines(): string[] {
   for (const r of push?.rows.filter((x) => x.objects >= 10_000) ?? []) {
     const ratio = r.ratio ?? round(r.sdk.perSecond / r.raw.perSecond, 2);
     const peak =
-      r.objects === 100_000 ? `; peak RSS ${r.sdk.peakRssMb} MB (input alone ${r.sdk.bundleRssMb ?? '–'} MB)` : '';
+      r.objects === 100_000
+        ? `; peak RSS ${r.sdk.peakRssMb} MB (input alone ${r.sdk.bundleRssMb ?? '–'} MB; the send path over it ${r.sdk.bundleRssMb === undefined ? '–' : round(r.sdk.peakRssMb - r.sdk.bundleRssMb, 1)} MB)`
+        : '';
     const peakMet = r.objects === 100_000 ? `, ${yes(r.sdk.peakRssMb < 200)}` : '';
     out.push(
       `| push ${r.objects.toLocaleString('en')} objects: at least 0.9× raw pipelined${r.objects === 100_000 ? ', peak RSS under 200 MB' : ''} | ${ratio}×${peak} | ${yes(ratio >= 0.9)}${peakMet} |`,
@@ -505,29 +528,40 @@ function targetLines(): string[] {
   }
   out.push(
     '',
-    'Where the missed ones stand, from the profiles and memory maps taken while working on them (CrowdSec bundle,',
-    'idle after 50 enrichments, `/proc/<pid>/smaps` against bare node, 2026-12-07):',
+    'Where the missed ones stand, from the profiles, heap snapshots and memory maps taken while working on them',
+    '(CrowdSec bundle, idle after 50 enrichments, `/proc/<pid>/smaps` against bare node, 2026-12-07):',
     '',
-    '- **Idle RSS**: about 47 MB over bare node (was 61 MB before the bundle and the smaller semi-spaces). Of it,',
+    '- **Idle RSS**: about 44 MB over bare node (was 61 MB before the bundle and the smaller semi-spaces). Of it,',
     "  about 17 MB are pages of the node binary itself that bare node never touches (Node's own http, https, tls,",
     '  zlib and stream modules and OpenSSL, which any connector talking HTTPS and AMQP loads), about 20 MB the V8',
-    "  heap (old space about 14 MB for zod's, axios's, amqplib's, pino's and the SDK's code and objects, 4 MB young",
-    '  generation, code and bytecode about 6 MB), the rest allocator memory. What is left to load lazily loads only',
-    '  with a command that uses it; the next steps are replacing dependencies (axios and graphql-request with the',
-    "  SDK's own node:http transport, which it already has for OpenCTI), not loading them later. These figures are",
-    "  glibc's; the image runs on musl (alpine), whose allocator returns memory differently (not measured here).",
-    '- **Start-up**: about 200 ms over bare node on an idle machine (CrowdSec: configuration loaded at 155 ms,',
-    '  consuming at 236 ms), more under load. After the configuration, the protocol itself (health check,',
-    '  registration, RabbitMQ connection and channel) takes about 80 ms against the stand-in; before it, V8 compiles',
-    "  the bundle (about 1.2 MB) and Node its own modules. Node's on-disk compile cache (`NODE_COMPILE_CACHE`) saved",
-    '  about 60 ms on `--help` here, but needs a directory the process can write, and the image keeps its code',
-    '  read-only for the process: not taken.',
+    '  heap, the rest allocator memory. A heap snapshot of the idle daemon holds 21 MB live, no data of the 50',
+    "  enrichments among it: source texts (6 MB of strings, among them Node's own undici, 0.76 MB of source),",
+    "  bytecode and compiled code, object shapes. Undici, Node's fetch, is there because graphql-request builds",
+    "  WHATWG `Headers` on every request and the SDK's node:http transport answers it with a `Response`: loading",
+    '  those alone takes bare node from 43 to 60 MB here (17 MB). Dropping it means replacing graphql-request and',
+    "  the transport's `Response` with plain objects (not done: the OpenCTI client's error and retry paths rest on",
+    '  them). V8 flags (Idle RSS and V8 flags above): the ones Node accepts in `NODE_OPTIONS` move the idle RSS by',
+    '  2 MB or less (`--max-semi-space-size=1`, `--v8-pool-size=1`), as do `--optimize-for-size`,',
+    '  `--single-threaded-gc` and `--single-threaded` on the command line; `--lite-mode` (no optimising compiler,',
+    '  lazily allocated feedback) saves about 15 MB but slows every CPU-bound path (an import run, a large',
+    '  bundle) and keeps the daemon at bare node + 29 MB, still over the target: not taken.',
+    '- **Start-up**: met with the compile cache the image now carries (docker/Dockerfile, docs/operations.md): V8',
+    '  no longer compiles the bundle at each start. The same run without it measures 25 to 90 ms more (the',
+    '  `image-no-cache` rows). After the configuration, the protocol itself (health check, registration,',
+    "  RabbitMQ connection and channel) takes about 80 ms against the stand-in; an enricher's first ping now runs",
+    "  beside its broker connection, as pycti's ping thread does; the connection cannot start before the",
+    "  registration, whose answer carries the broker's address and credentials and declares the queues.",
     '- **Enrichment at prefetch 10** and **push**: the baselines get everything ready-made (the push baseline is given',
     "  every message already split and serialised; the SDK's figure includes splitting, serialising and building",
-    "  each message). At 100,000 objects the input bundle alone is about 190 MB of the bench process's peak, so the",
-    "  200 MB peak is out of reach for the bench's input, whatever the send path; the SDK's path adds about 30 MB",
-    '  to it. Throughput figures on this shared machine move by a factor of two from one run to the next: the',
-    '  ratios are medians of back-to-back pairs for that reason.',
+    '  each message). A profile of the SDK push of 20,000 objects: most of the send is waiting on the socket and',
+    '  the confirms; building the messages (split, `JSON.stringify` of each chunk, base64, envelope) is about',
+    '  60 ms per 10,000 messages of a send of about 900 ms, the envelope alone 20 ms. Confirms are pipelined (a',
+    '  window of 1,000; 5,000 measured no different). At 100,000 objects the input bundle alone is about 190 MB',
+    "  of the bench process's peak (the bench process with the SDK loaded and 1,000 objects already holds about",
+    "  100 MB, under tsx or plain node alike), so the 200 MB peak is out of reach for the bench's input, whatever",
+    "  the send path; the SDK's path adds 30 to 50 MB to it (the second figure of the push row). Throughput",
+    '  figures on this shared machine move by a factor of two from one run to the next: the ratios are medians',
+    '  of back-to-back pairs for that reason.',
     '',
   );
   return out;
