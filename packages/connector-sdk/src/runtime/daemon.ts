@@ -230,6 +230,7 @@ export async function daemon<State>({
         cancelled: stopping.cancelled,
       });
       httpListener.accept(httpListenHandler(processor, stopping.cancelled));
+      await firstPing;
       logger.info(
         { protocol: 'API', port: httpListener.port, callbackUri, prefetch: settings.CONNECTOR_PREFETCH },
         'listening for enrichment requests',
