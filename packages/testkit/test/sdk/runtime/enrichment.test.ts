@@ -86,8 +86,12 @@ describe('enrichment daemon against the stand-in platform and the real broker', 
 
     const ip = platform.addEntity({ entity_type: 'IPv4-Addr', value: '198.51.100.7', markings: ['TLP:GREEN'] });
     const workId = await platform.askEnrichment(d.connectorId, ip.standard_id);
-    const work = await platform.waitForWork(workId, { timeoutMs: 20_000 });
-    expect(work.status).toBe('complete');
+    expect((await platform.waitForWork(workId, { timeoutMs: 20_000 })).status).toBe('complete');
+    // The worker completes the work once every expectation is reported, which may be before the connector's
+    // toProcessed (carrying its message) lands: the message is read once the connector recorded its outcome.
+    const work = await platform.waitFor(() =>
+      platform.work(workId)?.operations.some((o) => o.op === 'toProcessed') ? platform.work(workId) : undefined,
+    );
     expect(work.messages.map((m) => m.message)).toContain('Echo: 198.51.100.7 is malicious');
     expect(work.errors).toEqual([]);
 
