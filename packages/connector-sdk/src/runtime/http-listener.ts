@@ -15,12 +15,15 @@
  * AMQP path's (CONNECTOR_PREFETCH): a request that arrives while every slot is busy waits for one before
  * its body is read (as pycti's single-threaded handler makes it wait), then is answered 202. Refusing it
  * instead would cost the worker's 10 to 30 s pause per message. A body over the size limit is refused 413
- * from its Content-Length, or as soon as it grows past the limit, never read whole. While the connector
+ * from its Content-Length, or as soon as it grows past the limit, never read whole; one that stops
+ * arriving, or arrives too slowly, is answered 408 and its slot freed. A connection that sends no request
+ * headers in time is closed and the connections are capped, so idle sockets cannot pile up. While the connector
  * starts or stops, requests are answered 503: the worker requeues them, nothing is lost.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import { ConfigError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { ListenEndpoint } from './listen-endpoint.js';
@@ -30,8 +33,20 @@ import type { ListenEndpoint } from './listen-endpoint.js';
  * worker POSTs them, so no genuine one is larger.
  */
 export const LISTEN_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
-/** How long an accepted request may take to send its body once it holds a slot. */
-const BODY_READ_TIMEOUT_MS = 60_000;
+/**
+ * How long an accepted request may take to send its whole body once it holds a slot, and how long it may
+ * pause between two pieces of it: a caller that trickles its body (or declares more than it sends) is
+ * answered 408 and its slot freed instead of holding it. The worker sends a body at once.
+ */
+const BODY_READ_TIMEOUT_MS = 30_000;
+const BODY_IDLE_TIMEOUT_MS = 10_000;
+/**
+ * How long a connection may take to send a request's headers (from its first byte, or from the TLS
+ * handshake): a socket that sends nothing, or trickles its headers, is closed (slowloris).
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** Connections open at once; the worker uses one per message, so more is someone else holding sockets. */
+const MAX_CONNECTIONS = 256;
 
 export type ListenBodyHandler = (body: Buffer) => Promise<void>;
 
@@ -49,6 +64,7 @@ export interface HttpListenerOptions {
 }
 
 class BodyTooLarge extends Error {}
+class BodyTooSlow extends Error {}
 
 export class HttpListener {
   private readonly server: Server;
@@ -60,6 +76,8 @@ export class HttpListener {
   private readonly waiting: Array<(slot: boolean) => void> = [];
   private readonly tasks = new Set<Promise<void>>();
   private boundPort: number | null = null;
+  /** Sockets that sent a request: the idle timer set at connection no longer closes them. */
+  private readonly requested = new WeakSet<Socket>();
 
   constructor(private readonly o: HttpListenerOptions) {
     this.tokenDigest = digest(o.token);
@@ -71,14 +89,30 @@ export class HttpListener {
       });
     };
     const tls = o.endpoint.tls;
+    // Node checks headersTimeout every connectionsCheckingInterval (30 s by default).
+    const timeouts = { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1_000 };
     this.server = tls
       ? createHttpsServer(
-          { key: tls.key, cert: tls.cert, ...(tls.passphrase ? { passphrase: tls.passphrase } : {}) },
+          {
+            key: tls.key,
+            cert: tls.cert,
+            ...(tls.passphrase ? { passphrase: tls.passphrase } : {}),
+            handshakeTimeout: HEADERS_TIMEOUT_MS,
+            ...timeouts,
+          },
           onRequest,
         )
-      : createHttpServer(onRequest);
+      : createHttpServer(timeouts, onRequest);
     // A request may wait for a slot for as long as an enrichment takes: the body timeout is ours (per slot).
     this.server.requestTimeout = 0;
+    this.server.maxConnections = MAX_CONNECTIONS;
+    // Node's headersTimeout starts at a request's first byte: a socket that sends none is closed here; the
+    // timer is cleared once a request arrives (keep-alive then applies Node's keepAliveTimeout).
+    this.server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+      socket.setTimeout(HEADERS_TIMEOUT_MS, () => {
+        if (!this.requested.has(socket)) socket.destroy();
+      });
+    });
     // A TLS handshake that fails (a scan, a wrong CA on the worker) is the client's problem, not a crash.
     this.server.on('tlsClientError', (err) => o.logger.debug({ err }, 'HTTP listen: TLS handshake failed'));
   }
@@ -162,6 +196,8 @@ export class HttpListener {
 
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { logger } = this.o;
+    this.requested.add(req.socket);
+    req.socket.setTimeout(0);
     const path = (req.url ?? '').split('?')[0];
     if (path !== this.o.endpoint.path) {
       answer(res, 404, { error: 'Not found' }, true);
@@ -194,10 +230,16 @@ export class HttpListener {
     try {
       let body: Buffer;
       try {
-        body = await readBody(req, this.maxBodyBytes, BODY_READ_TIMEOUT_MS);
+        body = await readBody(req, this.maxBodyBytes, BODY_READ_TIMEOUT_MS, BODY_IDLE_TIMEOUT_MS);
       } catch (err) {
         if (err instanceof BodyTooLarge) this.refuseTooLarge(res, null);
-        else logger.warn({ err }, 'HTTP listen: the request ended before its body was read');
+        else if (err instanceof BodyTooSlow) {
+          logger.warn({ cause: err.message }, 'HTTP listen: refused a request whose body did not arrive in time');
+          answer(res, 408, { error: `The body ${err.message}` }, true);
+        } else {
+          logger.warn({ err }, 'HTTP listen: the request ended before its body was read');
+          res.destroy();
+        }
         return;
       }
       if (this.stopping) {
@@ -293,13 +335,18 @@ function answer(res: ServerResponse, status: number, body: Record<string, string
 }
 
 /** The body, refused (BodyTooLarge) as soon as it grows past `limit`, without keeping more than that. */
-function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number, idleMs: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const timer = setTimeout(() => finish(new Error('the body took too long to arrive')), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new BodyTooSlow(`did not arrive in time (over ${timeoutMs} ms in all)`)),
+      timeoutMs,
+    );
+    const idle = setTimeout(() => finish(new BodyTooSlow(`did not arrive in time (nothing for ${idleMs} ms)`)), idleMs);
     const finish = (err: Error | null) => {
       clearTimeout(timer);
+      clearTimeout(idle);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -310,6 +357,7 @@ function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promi
       } else resolve(Buffer.concat(chunks, size));
     };
     const onData = (chunk: Buffer) => {
+      idle.refresh();
       size += chunk.length;
       if (size > limit) {
         chunks.length = 0;
