@@ -38,7 +38,7 @@ export const LISTEN_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
  * pause between two pieces of it: a caller that trickles its body (or declares more than it sends) is
  * answered 408 and its slot freed instead of holding it. The worker sends a body at once.
  */
-const BODY_READ_TIMEOUT_MS = 30_000;
+const BODY_READ_TIMEOUT_MS = 60_000;
 const BODY_IDLE_TIMEOUT_MS = 10_000;
 /**
  * How long a connection may take to send a request's headers (from its first byte, or from the TLS

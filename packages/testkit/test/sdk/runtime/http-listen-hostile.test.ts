@@ -132,7 +132,7 @@ describe('HTTP listen against a hostile caller', () => {
     const trickle = await raw(port, head(platform.token, 100_000), '{');
     const timer = setInterval(() => trickle.socket.write(' '), 2_000);
     try {
-      expect(await trickle.closed(60_000)).toBe(true);
+      expect(await trickle.closed(90_000)).toBe(true);
     } finally {
       clearInterval(timer);
     }
@@ -141,7 +141,7 @@ describe('HTTP listen against a hostile caller', () => {
     await until(() => statuses(genuine.received()).length > 0, 10_000, 'an answer');
     expect(statuses(genuine.received())).toEqual([202]);
     genuine.socket.destroy();
-  }, 120_000);
+  }, 150_000);
 
   it('SIGTERM with requests waiting for a slot: each is answered 503 (the worker requeues it), none 202', async () => {
     const { d, port } = await start({ CONNECTOR_PREFETCH: '1' });
