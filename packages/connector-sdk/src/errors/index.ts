@@ -214,7 +214,6 @@ export class MessageError extends CtiError {
   readonly code: string = 'MESSAGE';
 }
 
-/** The handler declined the input (wrong type, invalid value): the work ends in error without a vendor call. */
 /** Why a file could not be attached to an object. */
 export type AttachmentProblem = 'too-large' | 'not-its-type' | 'unsupported-type' | 'bad-name';
 
@@ -233,6 +232,7 @@ export class AttachmentError extends CtiError {
   }
 }
 
+/** The handler declined the input (wrong type, invalid value): the work ends in error without a vendor call. */
 export class InputError extends CtiError {
   readonly code: string = 'INPUT';
 }
