@@ -55,13 +55,14 @@ function nonData(value: unknown): string | undefined {
 interface Entry {
   value: unknown;
   depth: number;
-  segment: string;
+  /** The key or index under its parent; made into a path segment only for a message. */
+  key: string | number;
   parent: Entry | undefined;
 }
 
 function pathOf(entry: Entry): string[] {
   const segments: string[] = [];
-  for (let at: Entry | undefined = entry; at?.parent !== undefined; at = at.parent) segments.push(at.segment);
+  for (let at: Entry | undefined = entry; at?.parent !== undefined; at = at.parent) segments.push(segmentOf(at.key));
   return segments.reverse();
 }
 
@@ -70,7 +71,7 @@ function pathOf(entry: Entry): string[] {
  * carry), or the size bound of its JSON text (an upper bound, exact only for ASCII without escapes).
  */
 function walkObject(object: Record<string, unknown>): { problem: string } | { upperBytes: number } {
-  const stack: Entry[] = [{ value: object, depth: 0, segment: '', parent: undefined }];
+  const stack: Entry[] = [{ value: object, depth: 0, key: '', parent: undefined }];
   let units = 0;
   let values = 0;
   for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
@@ -90,12 +91,11 @@ function walkObject(object: Record<string, unknown>): { problem: string } | { up
     }
     const depth = entry.depth + 1;
     if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--)
-        stack.push({ value: value[i], depth, segment: `[${i}]`, parent: entry });
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], depth, key: i, parent: entry });
     } else {
-      for (const [key, child] of Object.entries(value)) {
+      for (const key of Object.keys(value)) {
         units += key.length;
-        stack.push({ value: child, depth, segment: segmentOf(key), parent: entry });
+        stack.push({ value: (value as Record<string, unknown>)[key], depth, key, parent: entry });
       }
     }
   }
