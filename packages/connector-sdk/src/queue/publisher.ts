@@ -6,9 +6,10 @@
  * channel's write buffer is respected ('drain').
  *
  * publish() takes an array or a (sync or async) iterable of bodies and reads it lazily: the publisher never
- * holds more than `window` bodies it has not seen confirmed (sent, waiting to be sent or to be retried), so
- * a caller that builds each body as it is read (the push sink serialises a split bundle chunk by chunk)
- * never has more than that many in memory, however large the bundle.
+ * holds more than `window` bodies it has not seen confirmed (sent, waiting to be sent or to be retried), and
+ * reads no further once they add up to `windowBytes` (so at most that plus one body), so a caller that builds
+ * each body as it is read (the push sink serialises a split bundle chunk by chunk) never has more than that in
+ * memory, however large the bundle.
  *
  * Delivery is at-least-once. A nacked or unroutable message (mandatory flag + messageId) is retried after
  * a backoff, in its original order, until `maxRetryMs` has passed since its first failure; a message whose
@@ -34,8 +35,10 @@ export interface BundlePublisherOptions {
   exchange: string;
   /** `config.push_routing` from registerConnector. */
   routingKey: string;
-  /** Unconfirmed messages allowed in flight (default 1000). */
+  /** Unconfirmed messages allowed in flight (default 5000). */
   window?: number | undefined;
+  /** No further body is read while unconfirmed ones add up to this many bytes (default 32 MiB). */
+  windowBytes?: number | undefined;
   /** How long a message may keep failing (nack, unroutable, broker unreachable) before publish() rejects (default 10 min). */
   maxRetryMs?: number | undefined;
   /** Backoff between retries of refused messages (default 1 s doubling to 30 s). */
@@ -92,12 +95,20 @@ interface Outgoing {
   /** The channel of the current send. */
   sentOn: ConfirmChannel | undefined;
   returned: boolean;
+  /** Its bytes still count in `heldBytes` (cleared once, when it is confirmed or dropped). */
+  counted: boolean;
   failures: number;
   firstFailureAt: number | undefined;
   lastFailure: string | undefined;
 }
 
-const DEFAULT_WINDOW = 1000;
+/**
+ * The broker confirms persistent messages in batches, as it writes them: with 1000 in flight a large bundle
+ * went out at 1000 messages per confirm round trip (0.67x raw publishing at 100,000 objects; 0.8x with 5000).
+ */
+const DEFAULT_WINDOW = 5000;
+/** Bounds what the window holds when bodies are large (a message may be up to 16 MiB). */
+const DEFAULT_WINDOW_BYTES = 32 * 1024 * 1024;
 const DEFAULT_MAX_RETRY_MS = 10 * 60_000;
 const DEFAULT_RETRY: BackoffPolicy = { initialDelayMs: 1000, maxDelayMs: 30_000 };
 /** amqplib's error for a basic.nack; anything else reaching a confirm callback means the channel closed. */
@@ -108,6 +119,9 @@ export class BundlePublisher {
   readonly routingKey: string;
   private readonly session: AmqpSession;
   private readonly window: number;
+  private readonly windowBytes: number;
+  /** Bytes of the bodies held (read from a source and neither confirmed nor dropped). */
+  private heldBytes = 0;
   private readonly maxRetryMs: number;
   private readonly retry: BackoffPolicy;
   private maxBytes: number;
@@ -149,6 +163,7 @@ export class BundlePublisher {
     this.exchange = options.exchange;
     this.routingKey = options.routingKey;
     this.window = Math.max(1, Math.floor(options.window ?? DEFAULT_WINDOW));
+    this.windowBytes = Math.max(1, Math.floor(options.windowBytes ?? DEFAULT_WINDOW_BYTES));
     this.maxRetryMs = Math.max(0, options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS);
     this.retry = resolvePolicy(DEFAULT_RETRY, options.retry);
     this.maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -229,12 +244,30 @@ export class BundlePublisher {
     return this.inflight.size + this.retryPool.length + this.lost.length + (this.queue.length - this.head);
   }
 
+  /** Whether another body may be read: under both windows, or nothing held at all. */
+  private roomToRead(): boolean {
+    const held = this.held();
+    if (held === 0) {
+      // Nothing is held, so nothing counts: a release missed on some failure path cannot stall publishing.
+      this.heldBytes = 0;
+      return true;
+    }
+    return held < this.window && this.heldBytes < this.windowBytes;
+  }
+
+  /** A body leaves the windows: confirmed, or dropped with its failed publish() call. */
+  private release(message: Outgoing): void {
+    if (!message.counted) return;
+    message.counted = false;
+    this.heldBytes -= message.body.length;
+  }
+
   /**
    * Reads the first source's bodies into the queue until `window` bodies are held, the source ends (the
    * next source is read then) or fails.
    */
   private async refill(): Promise<void> {
-    while (!this.closed && this.sources.length > 0 && this.held() < this.window) {
+    while (!this.closed && this.sources.length > 0 && this.roomToRead()) {
       const source = this.sources[0] as Source;
       const { batch } = source;
       if (batch.failed) {
@@ -276,6 +309,7 @@ export class BundlePublisher {
         continue;
       }
       batch.pending += 1;
+      this.heldBytes += body.length;
       this.queue.push({
         seq: this.nextSeq++,
         body,
@@ -285,6 +319,7 @@ export class BundlePublisher {
         sendToken: 0,
         sentOn: undefined,
         returned: false,
+        counted: true,
         failures: 0,
         firstFailureAt: undefined,
         lastFailure: undefined,
@@ -355,7 +390,7 @@ export class BundlePublisher {
         continue;
       }
       if (!this.hasQueued()) {
-        if (this.sources.length > 0 && this.held() < this.window) await this.refill();
+        if (this.sources.length > 0 && this.roomToRead()) await this.refill();
         else await this.waitForEvent();
         continue;
       }
@@ -377,7 +412,10 @@ export class BundlePublisher {
   }
 
   private hasQueued(): boolean {
-    while (this.head < this.queue.length && this.queue[this.head]?.batch.failed) this.head += 1;
+    for (let next = this.queue[this.head]; next?.batch.failed; next = this.queue[this.head]) {
+      this.release(next);
+      this.head += 1;
+    }
     return this.head < this.queue.length;
   }
 
@@ -394,7 +432,12 @@ export class BundlePublisher {
 
   /** Puts messages back in front of the queue, keeping it sorted by their original order. */
   private requeueFront(messages: Outgoing[]): void {
-    const live = messages.filter((m) => !m.batch.failed).sort((a, b) => a.seq - b.seq);
+    const live: Outgoing[] = [];
+    for (const message of messages) {
+      if (message.batch.failed) this.release(message);
+      else live.push(message);
+    }
+    live.sort((a, b) => a.seq - b.seq);
     if (live.length === 0) return;
     const rest = this.queue.slice(this.head);
     const merged: Outgoing[] = [];
@@ -479,6 +522,7 @@ export class BundlePublisher {
         );
       } else {
         this.counts.confirmed += 1;
+        this.release(message);
         message.batch.pending -= 1;
         this.settle(message.batch);
       }
@@ -506,6 +550,7 @@ export class BundlePublisher {
     message.firstFailureAt ??= Date.now();
     message.lastFailure = reason;
     if (!message.batch.failed) this.retryPool.push(message);
+    else this.release(message);
   }
 
   /** Waits for the backoff of the refused messages, then queues them again in their original order. */
@@ -532,7 +577,11 @@ export class BundlePublisher {
         );
       }
     }
-    const waiting = this.retryPool.filter((m) => !m.batch.failed);
+    const waiting: Outgoing[] = [];
+    for (const message of this.retryPool) {
+      if (message.batch.failed) this.release(message);
+      else waiting.push(message);
+    }
     if (waiting.length === 0) {
       this.retryPool = [];
       return;
@@ -677,6 +726,7 @@ export class BundlePublisher {
     this.inflight.clear();
     this.retryPool = [];
     this.lost = [];
+    this.heldBytes = 0;
   }
 
   private wake(): void {

@@ -307,6 +307,36 @@ describe('BundlePublisher against the real broker', () => {
       expect(await broker.takeAll(names.queue)).toEqual(Array.from({ length: 3000 }, (_, i) => `lazy-${i}`));
     });
 
+    it('reads no further once the unconfirmed bodies add up to `windowBytes`, and still fills that', async () => {
+      // 1 KiB bodies, a window of 8 KiB: at most 8 held plus the one read last, whatever the count window.
+      const { broker, publisher, names } = await setUp('pub-bytes', {}, { window: 10_000, windowBytes: 8 * 1024 });
+      let read = 0;
+      let maxUnconfirmed = 0;
+      function* large(): Generator<Buffer> {
+        for (let i = 0; i < 600; i++) {
+          read += 1;
+          maxUnconfirmed = Math.max(maxUnconfirmed, read - publisher.counters.confirmed);
+          yield Buffer.from(`big-${String(i).padStart(4, '0')}-`.padEnd(1024, 'x'));
+        }
+      }
+
+      await publisher.publish(large());
+
+      expect(maxUnconfirmed).toBeLessThanOrEqual(9);
+      expect(maxUnconfirmed).toBeGreaterThanOrEqual(8);
+      const delivered = await broker.takeAll(names.queue);
+      expect(delivered).toHaveLength(600);
+      expect(delivered.map((body) => body.slice(4, 8))).toEqual(
+        Array.from({ length: 600 }, (_, i) => String(i).padStart(4, '0')),
+      );
+    });
+
+    it('lets one body larger than `windowBytes` through, then the next', async () => {
+      const { broker, publisher, names } = await setUp('pub-bytes-one', {}, { windowBytes: 16 });
+      await publisher.publish([Buffer.alloc(64, 'a'), Buffer.alloc(64, 'b')]);
+      expect((await broker.takeAll(names.queue)).map((body) => body[0])).toEqual(['a', 'b']);
+    });
+
     it('reads an async iterable the same way', async () => {
       const { broker, publisher, names } = await setUp('pub-async', {}, { window: 8 });
       let maxUnconfirmed = 0;
