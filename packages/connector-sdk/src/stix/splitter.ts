@@ -200,10 +200,33 @@ function dedupeBy(list: readonly unknown[], keyOf: (entry: Item) => string | und
   return kept;
 }
 
+/**
+ * What the walk knows about one id of the bundle (an object's id or one of its internal ids): pycti keeps
+ * these in separate dicts and lists; one map entry answers each reference with a single lookup.
+ */
+interface Slot {
+  /** The object the id names (the last listed with it, as pycti's index keeps it). */
+  readonly item: Item;
+  /** pycti's `is_id_supported` for the id, worked out once. */
+  readonly supported: boolean;
+  /** `cache_index`: the object whose walk under this id finished, if any. */
+  cached: Item | undefined;
+  /** `cache_refs`: the ids this id was found to depend on (one, or a set of several); shared by re-entrant frames. */
+  deps: string | Set<string> | undefined;
+  /** How many times the id is on the current `parents` path. */
+  onPath: number;
+}
+
+function dependsOn(slot: Slot, id: string): boolean {
+  const { deps } = slot;
+  return deps === id || (deps instanceof Set && deps.has(id));
+}
+
 /** A suspended `enlist_element` call. */
 interface Frame {
   /** The id it was called with (an object's id or one of its internal ids). */
   readonly id: string;
+  readonly slot: Slot;
   readonly item: Item;
   /** The item's keys when the call started (pycti iterates a snapshot). */
   readonly keys: string[];
@@ -222,12 +245,8 @@ interface Frame {
 }
 
 class Splitter {
-  private readonly raw = new Map<string, Item>();
-  private readonly cacheIndex = new Map<string, Item>();
-  /** `cache_refs`: ids each id was found to depend on (shared by re-entrant frames); absent means none yet. */
-  private readonly cacheRefs = new Map<string, Set<string>>();
-  /** How many times each id is on the current `parents` path. */
-  private readonly path = new Map<string, number>();
+  /** Every id of the bundle (pycti's `raw_data` keys), with what the walk learnt about it. */
+  private readonly slots = new Map<string, Slot>();
   readonly elements: Item[] = [];
   readonly incompatible: Item[] = [];
 
@@ -236,23 +255,26 @@ class Splitter {
     private readonly cleanup: boolean,
   ) {
     for (const item of objects) {
-      this.raw.set(item.id as string, item);
-      for (const internalId of internalIds(item)) this.raw.set(internalId, item);
+      const id = item.id as string;
+      this.slots.set(id, newSlot(id, item));
+      for (const internalId of internalIds(item)) this.slots.set(internalId, newSlot(internalId, item));
     }
   }
 
   /** The value `enlist_element(id)` returns without walking, or undefined when it must walk. */
-  private shortcut(id: string): number | undefined {
-    if (!this.raw.has(id)) return 0;
-    const cached = this.cacheIndex.get(id);
+  private static shortcut(slot: Slot | undefined): number | undefined {
+    if (slot === undefined) return 0;
+    const { cached } = slot;
     return cached === undefined ? undefined : (cached.nb_deps as number);
   }
 
   private frame(id: string, inPath: boolean): Frame {
-    const item = this.raw.get(id) as Item;
-    if (inPath) this.path.set(id, (this.path.get(id) ?? 0) + 1);
+    const slot = this.slots.get(id) as Slot;
+    if (inPath) slot.onPath += 1;
+    const { item } = slot;
     return {
       id,
+      slot,
       item,
       keys: Object.keys(item),
       inPath,
@@ -266,26 +288,27 @@ class Splitter {
     };
   }
 
-  /** pycti's test for following a reference `ref` found on the item being walked as `frame.id`. */
-  private follows(frame: Frame, ref: string): boolean {
-    return (
-      isIdSupported(ref) &&
-      !(this.cleanup && !this.raw.has(ref)) &&
-      !this.path.has(ref) &&
-      ref !== frame.id &&
-      !(this.cacheRefs.get(ref)?.has(frame.id) ?? false)
-    );
+  /**
+   * pycti's test for following a reference `ref` (whose slot is `slot`, if in the bundle) found on the item
+   * being walked as `frame.id`: a supported type, in the bundle in cleanup mode, not on the parents path,
+   * not the item itself, not an id already found to depend on it.
+   */
+  private follows(frame: Frame, ref: string, slot: Slot | undefined): boolean {
+    if (slot === undefined) return !this.cleanup && ref !== frame.id && isIdSupported(ref);
+    return slot.supported && slot.onPath === 0 && ref !== frame.id && !dependsOn(slot, frame.id);
   }
 
-  private addDep(id: string, ref: string): void {
-    const deps = this.cacheRefs.get(id);
-    if (deps === undefined) this.cacheRefs.set(id, new Set([ref]));
-    else deps.add(ref);
+  private static addDep(slot: Slot, ref: string): void {
+    const { deps } = slot;
+    if (deps === undefined) slot.deps = ref;
+    else if (typeof deps === 'string') {
+      if (deps !== ref) slot.deps = new Set([deps, ref]);
+    } else deps.add(ref);
   }
 
   /** The top-level `enlist_element(id, parents=[])`. */
   enlist(id: string): void {
-    if (this.shortcut(id) !== undefined) return;
+    if (Splitter.shortcut(this.slots.get(id)) !== undefined) return;
     const stack: Frame[] = [this.frame(id, false)];
     let returned: number | undefined;
     while (stack.length > 0) {
@@ -301,11 +324,7 @@ class Splitter {
       }
       this.finish(frame);
       stack.pop();
-      if (frame.inPath) {
-        const count = (this.path.get(frame.id) ?? 1) - 1;
-        if (count === 0) this.path.delete(frame.id);
-        else this.path.set(frame.id, count);
-      }
+      if (frame.inPath) frame.slot.onPath -= 1;
       returned = frame.nb;
     }
   }
@@ -360,9 +379,10 @@ class Splitter {
         const refs = frame.refs;
         while (frame.refIndex < refs.length) {
           const ref = refs[frame.refIndex];
-          if (typeof ref === 'string' && this.follows(frame, ref)) {
-            this.addDep(frame.id, ref);
-            const nb = this.shortcut(ref);
+          const slot = typeof ref === 'string' ? this.slots.get(ref) : undefined;
+          if (typeof ref === 'string' && this.follows(frame, ref, slot)) {
+            Splitter.addDep(frame.slot, ref);
+            const nb = Splitter.shortcut(slot);
             if (nb === undefined) {
               frame.waiting = 'refs';
               return ref;
@@ -377,9 +397,10 @@ class Splitter {
         frame.refs = undefined;
       } else if (key.endsWith('_ref')) {
         if (value !== undefined) {
-          if (typeof value === 'string' && this.follows(frame, value)) {
-            this.addDep(frame.id, value);
-            const nb = this.shortcut(value);
+          const slot = typeof value === 'string' ? this.slots.get(value) : undefined;
+          if (typeof value === 'string' && this.follows(frame, value, slot)) {
+            Splitter.addDep(frame.slot, value);
+            const nb = Splitter.shortcut(slot);
             if (nb === undefined) {
               frame.waiting = 'ref';
               return value;
@@ -403,12 +424,20 @@ class Splitter {
   private finish(frame: Frame): void {
     const { item, id } = frame;
     item.nb_deps = frame.nb;
-    if (this.cacheIndex.has(id)) return;
+    if (frame.slot.cached !== undefined) return;
     if (isCompatible(id, item)) this.elements.push(item);
     else this.incompatible.push(item);
-    this.cacheIndex.set(id, item);
-    for (const internalId of internalIds(item)) this.cacheIndex.set(internalId, item);
+    frame.slot.cached = item;
+    // Every internal id has a slot (made with the bundle); the walk never changes an object's internal ids.
+    for (const internalId of internalIds(item)) {
+      const slot = this.slots.get(internalId);
+      if (slot !== undefined) slot.cached = item;
+    }
   }
+}
+
+function newSlot(id: string, item: Item): Slot {
+  return { item, supported: isIdSupported(id), cached: undefined, deps: undefined, onPath: 0 };
 }
 
 function isCompatible(id: string, item: Item): boolean {
