@@ -50,6 +50,25 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * axios's multipart support, left out: form-data and what it pulls in (mime-types with mime-db's table of
+ * every media type, 140 KB of the bundle built into objects at every start) serve bodies the SDK never
+ * sends (vendor requests are JSON or text). Asking axios to build a multipart body now throws.
+ */
+const withoutAxiosFormData: Plugin = {
+  name: 'without-axios-form-data',
+  setup(build) {
+    build.onResolve({ filter: /^form-data$/ }, (args) =>
+      /[\\/]axios[\\/]/.test(args.importer) ? { path: 'form-data', namespace: 'without-form-data' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'without-form-data' }, () => ({
+      contents:
+        'export default class FormData {\n  constructor() {\n    throw new Error("multipart bodies are not part of this build");\n  }\n}\n',
+      loader: 'js',
+    }));
+  },
+};
+
 export interface BundleResult {
   out: string;
   /** Bytes of every file written under `out`. */
@@ -131,7 +150,7 @@ export async function bundleConnector(slug: string, out: string): Promise<Bundle
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
-    plugins: [withoutAxiosFetchAdapter, zodEnglishOnly],
+    plugins: [withoutAxiosFetchAdapter, withoutAxiosFormData, zodEnglishOnly],
     // CommonJS dependencies call require() for Node's own modules, which an ES module does not define.
     banner: {
       js: "import{createRequire as __ctiRequire}from'node:module';const require=__ctiRequire(import.meta.url);",

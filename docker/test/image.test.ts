@@ -312,6 +312,13 @@ describe.each(slugs)('the %s image contents (the bundle folder)', (slug) => {
     }
   });
 
+  it("leaves out axios's multipart support (form-data, mime-db): a vendor request is JSON or text", () => {
+    for (const dependency of ['form-data', 'mime-types', 'mime-db', 'combined-stream']) {
+      expect(existsSync(join(out, 'licenses', dependency)), dependency).toBe(false);
+    }
+    expect(readFileSync(join(out, 'dist', 'main.js'), 'utf8')).toContain('multipart bodies are not part of this build');
+  });
+
   it('weighs under 10 MB, everything the image copies included', () => {
     const sizes = (dir: string): number =>
       readdirSync(dir, { withFileTypes: true }).reduce(
