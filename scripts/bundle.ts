@@ -13,6 +13,7 @@
  * Self-contained (node: modules and esbuild only) so the image's build stage runs it with plain node.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
@@ -32,6 +33,56 @@ const withoutAxiosFetchAdapter: Plugin = {
       contents: 'export const getFetch = () => false;\nexport default false;\n',
       loader: 'js',
     }));
+  },
+};
+
+/**
+ * axios's load-time look at `globalThis.FormData`, left out: reading that global makes Node load its fetch
+ * implementation (undici), about 7.5 MB of every daemon's idle memory, for a class the SDK never hands axios.
+ * axios still recognises a FormData without it (its `[object FormData]` check). An axios whose utils.js no
+ * longer holds the line fails the bundle here rather than bringing undici back unnoticed.
+ */
+const AXIOS_FORM_DATA_PROBE = "const FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : undefined;";
+const withoutAxiosFormDataProbe: Plugin = {
+  name: 'without-axios-form-data-probe',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]axios[\\/]lib[\\/]utils\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(AXIOS_FORM_DATA_PROBE)) {
+        throw new Error(
+          `${args.path} no longer reads globalThis.FormData as expected: update withoutAxiosFormDataProbe`,
+        );
+      }
+      return { contents: source.replace(AXIOS_FORM_DATA_PROBE, 'const FormDataCtor = undefined;'), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * `node:http` as a CommonJS require, for every ES module import of it (the SDK's, axios's, the proxy agents'):
+ * Node's ES module view of a built-in reads every export once, and node:http's WebSocket, CloseEvent and
+ * MessageEvent are getters that load undici (Node 24: `import 'node:http'` alone costs 7.5 MB of idle memory).
+ * The view here re-exports node:http's plain values only; importing one of those three by name fails the build.
+ */
+const NODE_HTTP_NAMESPACE = 'cti-node-http';
+const nodeHttpThroughRequire: Plugin = {
+  name: 'node-http-through-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?http$/ }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+        ? { path: 'node:http', namespace: NODE_HTTP_NAMESPACE }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: NODE_HTTP_NAMESPACE }, () => {
+      const http = createRequire(import.meta.url)('node:http') as object;
+      const plain = Object.entries(Object.getOwnPropertyDescriptors(http))
+        .filter(([name, descriptor]) => 'value' in descriptor && /^[A-Za-z_$][\w$]*$/.test(name))
+        .map(([name]) => name);
+      return {
+        contents: `const http = require('node:http');\nexport default http;\nexport const { ${plain.join(', ')} } = http;\n`,
+        loader: 'js',
+      };
+    });
   },
 };
 
@@ -142,7 +193,7 @@ export async function bundleConnector(slug: string, out: string): Promise<Bundle
     format: 'esm',
     platform: 'node',
     target: 'node22.12',
-    // ES modules first: their unused exports are dropped (graphql, zod), CommonJS ones are kept whole.
+    // ES modules first: their unused exports are dropped (zod), CommonJS ones are kept whole.
     mainFields: ['module', 'main'],
     minify: true,
     // Error classes and functions keep their names: logs and error reports print them.
@@ -150,7 +201,13 @@ export async function bundleConnector(slug: string, out: string): Promise<Bundle
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
-    plugins: [withoutAxiosFetchAdapter, withoutAxiosFormData, zodEnglishOnly],
+    plugins: [
+      nodeHttpThroughRequire,
+      withoutAxiosFetchAdapter,
+      withoutAxiosFormDataProbe,
+      withoutAxiosFormData,
+      zodEnglishOnly,
+    ],
     // CommonJS dependencies call require() for Node's own modules, which an ES module does not define.
     banner: {
       js: "import{createRequire as __ctiRequire}from'node:module';const require=__ctiRequire(import.meta.url);",
