@@ -95,6 +95,32 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
   return { code: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
 }
 
+/**
+ * A module a daemon preloads (`--import`) that writes, as it exits, the Node internals the process loaded
+ * (`process.moduleLoadList`). Touching any of fetch, Headers, Request, Response or FormData makes Node load
+ * its bundled fetch implementation, undici: about 7.5 MB of idle RSS no connector needs.
+ */
+function moduleListProbe(name: string): { args: string[]; env: Record<string, string>; loaded(): string[] } {
+  const probe = join(work, 'module-list-probe.mjs');
+  writeFileSync(
+    probe,
+    "import { writeFileSync } from 'node:fs';\n" +
+      "process.on('exit', () => writeFileSync(process.env.CTI_MODULE_LIST, JSON.stringify(process.moduleLoadList)));\n",
+  );
+  const list = join(work, `${name}-modules.json`);
+  return {
+    args: ['--import', probe],
+    env: { CTI_MODULE_LIST: list },
+    loaded: () => JSON.parse(readFileSync(list, 'utf8')) as string[],
+  };
+}
+
+/** The daemon loaded Node's own modules (the probe worked) and none of undici. */
+function expectNoUndici(loaded: string[]): void {
+  expect(loaded).toContain('NativeModule http');
+  expect(loaded.filter((m) => /undici/i.test(m))).toEqual([]);
+}
+
 describe('docker/Dockerfile', () => {
   it('builds in a first stage and runs on a current Node LTS, slim or alpine, in the last', () => {
     expect(dockerfile.stages).toHaveLength(2);
@@ -304,12 +330,14 @@ describe.each(slugs)('the %s image contents (the bundle folder)', (slug) => {
     >;
     expect(pkg).toMatchObject({ name: source.name, version: source.version, type: 'module' });
     // Every dependency the connector runs is inside the bundle, with its license beside it.
-    for (const dependency of ['zod', 'amqplib', 'axios', 'pino', 'graphql-request']) {
+    for (const dependency of ['zod', 'amqplib', 'axios', 'pino']) {
       expect(
         files.some((f) => f.startsWith(`licenses/${dependency}/`)),
         dependency,
       ).toBe(true);
     }
+    // The OpenCTI client writes its GraphQL requests itself: no GraphQL library in a connector.
+    expect(files.filter((f) => /^licenses\/graphql/.test(f))).toEqual([]);
   });
 
   it("leaves out axios's multipart support (form-data, mime-db): a vendor request is JSON or text", () => {
@@ -442,8 +470,9 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
       true,
     );
     // Node says what it does with the compile cache: the daemon's code comes from it.
-    const environment = { ...env(), NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
-    daemon = spawn(process.execPath, ['dist/main.js'], { cwd: out, env: environment });
+    const modules = moduleListProbe('crowdsec');
+    const environment = { ...env(), NODE_DEBUG_NATIVE: 'COMPILE_CACHE', ...modules.env };
+    daemon = spawn(process.execPath, [...modules.args, 'dist/main.js'], { cwd: out, env: environment });
     daemon.stdout?.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
     daemon.stderr?.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => daemon?.on('exit', (code) => resolve(code)));
@@ -474,6 +503,8 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
     expect(await exited).toBe(0);
     daemon = null;
     expect(logs.join('')).toMatch(/SIGTERM received/);
+    // Registration, pings, the entity read, the work calls and the push: none touched fetch or Headers.
+    expectNoUndici(modules.loaded());
 
     // Metrics on and nothing answering: unhealthy.
     expect(healthcheck(environment).code).toBe(1);
@@ -540,6 +571,57 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
     ).toEqual([]);
     expect(output.join('')).not.toMatch(/compile cache|EACCES|permission denied/i);
     expect(readdirSync(cache, { recursive: true }).sort()).toEqual(before);
+  });
+});
+
+describe('an importer image, one run with review before import (stand-in platform, real broker)', () => {
+  let platform: TestPlatform;
+  let vendor: FakeVendor;
+  let importer: ConnectorCase;
+
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+    const found = (await connectorCases()).find((c) => c.kind === 'import');
+    if (!found) throw new Error('no import connector has a conformance case');
+    importer = found;
+    const state = { issuedSecrets: [] as string[] };
+    const route = (req: FakeRequest) => importer.answer(req, vendor.url, state);
+    vendor = await startFakeVendor({ 'GET *': route, 'POST *': route });
+  });
+  afterAll(async () => {
+    await vendor?.close();
+    await platform?.close();
+  });
+
+  it('imports into the workbench (a multipart upload) and exits, without loading undici', async () => {
+    const out = join(work, importer.slug, 'app');
+    expect(existsSync(join(out, 'dist', 'main.js')), `the ${importer.slug} bundle folder is built above`).toBe(true);
+    const modules = moduleListProbe(importer.slug);
+    const connectorId = randomUUID();
+    const child = spawn(process.execPath, [...modules.args, 'dist/main.js'], {
+      cwd: out,
+      env: {
+        ...imageEnv(out),
+        OPENCTI_URL: platform.url,
+        OPENCTI_TOKEN: platform.token,
+        CONNECTOR_ID: connectorId,
+        CONNECTOR_DURATION_PERIOD: 'PT1H',
+        CONNECTOR_RUN_AND_TERMINATE: 'true',
+        CONNECTOR_VALIDATE_BEFORE_IMPORT: 'true',
+        ...importer.env(vendor.url),
+        ...modules.env,
+      },
+    });
+    const output: string[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (exit) => resolve(exit)));
+    expect(code, output.join('')).toBe(0);
+    const works = platform.worksOf(connectorId);
+    expect(works.length, output.join('')).toBeGreaterThan(0);
+    const files = platform.workbenchFiles().filter((f) => works.some((w) => f.name.startsWith(w.id)));
+    expect(files.length, output.join('')).toBeGreaterThan(0);
+    expectNoUndici(modules.loaded());
   });
 });
 

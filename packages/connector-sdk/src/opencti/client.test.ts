@@ -241,6 +241,30 @@ describe('requests', () => {
     expect(req?.headers['opencti-draft-id']).toBeUndefined();
   });
 
+  it('lets a custom header replace a base header of the same name, whatever its case, rather than add to it', async () => {
+    const platform = await startFakePlatform(platformAnswers());
+    const client = makeClient(platform.url, {
+      customHeaders: { ACCEPT: 'application/graphql-response+json', 'user-agent': 'proxy-approved/1' },
+    });
+    await client.health();
+    const [req] = platform.received;
+    expect(req?.headers.accept).toBe('application/graphql-response+json');
+    expect(req?.headers['user-agent']).toBe('proxy-approved/1');
+    expect(req?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it('fails a call whose applicant id no header can carry at once, naming the header, never as unreachable', async () => {
+    const platform = await startFakePlatform(platformAnswers());
+    const logger = capturingLogger();
+    const client = makeClient(platform.url, { logger });
+    const err = await rejection(client.readEntity('e1', { applicantId: 'user-1\r\nx-injected: 1' }));
+    expect(err.message).toMatch(/^OpenCTI ReadStixCoreObject failed: .*opencti-applicant-id/);
+    expect(err.message).not.toContain('x-injected');
+    expect(err.retryable).toBe(false);
+    expect(platform.received).toHaveLength(0);
+    expect(logger.lines).toEqual([]);
+  });
+
   it('sends the applicant and draft headers only on the call that asks for them, never on work calls', async () => {
     const platform = await startFakePlatform(platformAnswers());
     const client = makeClient(platform.url);
@@ -575,6 +599,48 @@ describe('error mapping', () => {
     expect(err).toMatchObject({ retryable: false, status: 400, operation: 'RegisterConnector' });
   });
 
+  it('reads a single GraphQL error object as a list of one, as some servers send it', async () => {
+    const platform = await startFakePlatform(() => ({
+      json: { errors: { message: 'Entity not found', extensions: { code: 'NOT_FOUND' } }, data: null },
+    }));
+    const err = await rejection(makeClient(platform.url).workPing('w'));
+    expect(err.message).toBe('OpenCTI pingWork failed: Entity not found (NOT_FOUND)');
+    expect(err.retryable).toBe(false);
+  });
+
+  it('keeps the GraphQL error of a 4xx or 5xx answer, and only its status when the body is not GraphQL', async () => {
+    const bad = await startFakePlatform(() => graphqlError('Variable "$id" got invalid value', 'BAD_USER_INPUT', 400));
+    const refused = await rejection(makeClient(bad.url).workPing('w'));
+    expect(refused.message).toBe('OpenCTI pingWork failed: Variable "$id" got invalid value (BAD_USER_INPUT)');
+    expect(refused).toMatchObject({ status: 400, retryable: false });
+    expect(String(refused.cause)).toBe('Error: BAD_USER_INPUT: Variable "$id" got invalid value');
+
+    const once = { retry: { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 } };
+    const crashed = await startFakePlatform(() => graphqlError('Elasticsearch is down', 'DATABASE_ERROR', 500));
+    const down = await rejection(makeClient(crashed.url, once).workPing('w'));
+    expect(down.message).toBe(`OpenCTI pingWork failed: HTTP 500 from ${crashed.url}/graphql: Elasticsearch is down`);
+    expect(down).toMatchObject({ status: 500, retryable: true });
+
+    const html = await startFakePlatform(() => ({
+      status: 502,
+      text: '<html>Bad Gateway</html>',
+      contentType: 'text/html',
+    }));
+    const gateway = await rejection(makeClient(html.url, once).workPing('w'));
+    expect(gateway.message).toBe(`OpenCTI pingWork failed: HTTP 502 from ${html.url}/graphql`);
+    expect(gateway).toMatchObject({ status: 502, retryable: true });
+  });
+
+  it('says the URL is wrong for a 2xx answer that is JSON but no GraphQL result, or empty', async () => {
+    for (const reply of [{ json: { data: null } }, { json: ['not', 'a', 'result'] }, { text: '' }] satisfies Reply[]) {
+      const platform = await startFakePlatform(() => reply);
+      const err = await rejection(makeClient(platform.url).health());
+      expect(err.message).toMatch(/did not answer with GraphQL JSON \(check OPENCTI_URL points at the platform\)$/);
+      expect(err.retryable).toBe(false);
+      expect(platform.received).toHaveLength(1);
+    }
+  });
+
   it('says when the URL does not point at the platform', async () => {
     const html = await startFakePlatform(() => ({ text: '<html>login</html>', contentType: 'text/html' }));
     const err = await rejection(makeClient(html.url).health());
@@ -855,6 +921,20 @@ describe('configuration', () => {
           }),
       ),
     ).toBe('OPENCTI_CUSTOM_HEADERS');
+    const invalid: Array<Record<string, string>> = [
+      { '': 'v' },
+      { 'X-Key': 'line\nbreak' },
+      { 'X-Key': 'not latin1 \u2713' },
+    ];
+    for (const customHeaders of invalid) {
+      expect(
+        variableOf(() => new OpenCtiClient({ url: 'http://opencti', token: TOKEN, userAgent: 'x', customHeaders })),
+        JSON.stringify(customHeaders),
+      ).toBe('OPENCTI_CUSTOM_HEADERS');
+    }
+    expect(variableOf(() => new OpenCtiClient({ url: 'http://opencti', token: 'tok\nen', userAgent: 'x' }))).toBe(
+      'OPENCTI_TOKEN',
+    );
     expect(
       variableOf(
         () => new OpenCtiClient({ url: 'https://opencti', token: TOKEN, userAgent: 'x', sslVerify: '/no/such/ca.pem' }),

@@ -8,11 +8,12 @@
  * fragile: a per-request timeout (pycti: 300 s), bounded retries chosen per call (retry.ts), typed
  * errors (failure.ts), a startup wait that tells a bad token from a platform still starting.
  */
-import { ClientError, GraphQLClient } from 'graphql-request';
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { z } from 'zod';
 import { ConfigError, PlatformError } from '../errors/index.js';
 import { redactString, redactUrl, registerSecret } from '../log/redact.js';
 import { sleep } from '../time/index.js';
+import { readGraphQLData } from './answer.js';
 import type { ConnectorInfo } from './connector-info.js';
 import { connectorMetadata } from './connector-metadata.js';
 import {
@@ -37,6 +38,7 @@ import {
 } from './documents.js';
 import { type EnrichmentEntity, toEnrichmentEntity } from './entity.js';
 import { type ClassifiedFailure, classifyFailure } from './failure.js';
+import { encodeMultipartForm } from './multipart.js';
 import {
   backoffDelay,
   DEFAULT_RETRY_POLICY,
@@ -235,8 +237,8 @@ export class OpenCtiClient {
   readonly endpoint: string;
   /** The platform base URL, credentials masked: for messages. */
   readonly displayUrl: string;
-  private readonly gql: GraphQLClient;
-  /** Every request's headers (token, user agent, custom headers): multipart requests are sent without graphql-request. */
+  private readonly endpointUrl: URL;
+  /** Every request's headers, names lower-cased: token, user agent, JSON content type, custom headers. */
   private readonly headers: Record<string, string>;
   private readonly transport: NodeTransport;
   private readonly logger: OpenCtiLogger;
@@ -249,6 +251,7 @@ export class OpenCtiClient {
   constructor(options: OpenCtiClientOptions) {
     const base = normalizeBaseUrl(options.url);
     this.endpoint = `${base}/graphql`;
+    this.endpointUrl = new URL(this.endpoint);
     this.displayUrl = redactUrl(base);
     if (typeof options.token !== 'string' || options.token.trim() === '') {
       throw new ConfigError([
@@ -256,7 +259,7 @@ export class OpenCtiClient {
       ]);
     }
     registerSecret(options.token);
-    if (!isHeaderValue(options.token)) {
+    if (!isHeaderValue('authorization', `Bearer ${options.token}`)) {
       // Node refuses such a header at every request: a start-up error says which setting, not a 5-minute wait.
       throw new ConfigError([
         {
@@ -282,13 +285,6 @@ export class OpenCtiClient {
     }
     this.transport = createNodeTransport(tlsSettings);
     this.headers = baseHeaders(options.token, options.userAgent, options.customHeaders);
-    this.gql = new GraphQLClient(this.endpoint, {
-      fetch: this.transport.fetch,
-      headers: this.headers,
-      // The body is {query, variables}, as pycti sends it. Without this, graphql-request parses every
-      // document with graphql's parser on every call only to add operationName to the body.
-      excludeOperationName: true,
-    });
   }
 
   /** `about { version }`, with the client's retries. Remembers the version for registration. */
@@ -317,7 +313,7 @@ export class OpenCtiClient {
       let failure: ClassifiedFailure;
       try {
         // One bare attempt: this loop is the retry, and classifies the raw failure itself.
-        const answer = await this.attempt<{ about: unknown }>(HEALTH_CHECK, {}, call);
+        const answer = await this.attempt(encodeRequest(HEALTH_CHECK, {}, call), call);
         return this.rememberVersion(answer.about);
       } catch (err) {
         failure = classifyFailure(err, { operation: 'healthCheck', endpoint: this.endpoint });
@@ -673,9 +669,13 @@ export class OpenCtiClient {
 
   private async call<T>(document: string, variables: Record<string, unknown>, call: Call): Promise<T> {
     const attempts = call.mode === 'none' ? 1 : this.retryPolicy.attempts;
+    // Encoded once for every attempt (a bundle is serialised once); a variable JSON cannot hold fails as a call.
+    let outgoing: OutgoingBody | undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.attempt<T>(document, variables, call);
+        outgoing ??= encodeRequest(document, variables, call);
+        // The caller's type for `data`: the platform's answer is checked by parseAnswer where it is used.
+        return (await this.attempt(outgoing, call)) as T;
       } catch (err) {
         const failure = classifyFailure(err, { operation: call.operation, endpoint: this.endpoint });
         if (call.signal?.aborted) throw cancelled(call.operation, call.signal);
@@ -696,7 +696,8 @@ export class OpenCtiClient {
     }
   }
 
-  private async attempt<T>(document: string, variables: Record<string, unknown>, call: Call): Promise<T> {
+  /** One request and its `data`; throws what failed, unclassified (transport, answer, timeout). */
+  private async attempt(outgoing: OutgoingBody, call: Call): Promise<Record<string, unknown>> {
     const timeoutMs = call.timeoutMs ?? this.timeoutMs;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new RequestTimeout(timeoutMs)), timeoutMs);
@@ -705,74 +706,50 @@ export class OpenCtiClient {
     if (outer?.aborted) forwardAbort();
     else outer?.addEventListener('abort', forwardAbort, { once: true });
     try {
-      const response = call.upload
-        ? await this.multipartRequest<T>(document, variables, call, call.upload, controller.signal)
-        : await this.gql.rawRequest<T>({
-            query: document,
-            variables,
-            requestHeaders: callHeaders(call),
-            signal: controller.signal,
-          });
-      if (response.data === undefined || response.data === null) {
-        throw new Error('Invalid execution result: the answer has no data');
-      }
-      return response.data;
+      const answer = await this.transport.send(this.endpointUrl, {
+        method: 'POST',
+        headers: { ...this.headers, ...callHeaders(call), 'content-type': outgoing.contentType },
+        body: outgoing.body,
+        signal: controller.signal,
+      });
+      return readGraphQLData(answer);
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', forwardAbort);
     }
   }
+}
 
-  /**
-   * One GraphQL multipart request (the spec graphql-upload implements, which the platform uses): the
-   * operation, the map of the file to its variable, then the file. The body is encoded by the runtime's own
-   * FormData; failures are thrown as graphql-request's ClientError so they are classified like any call's.
-   */
-  private async multipartRequest<T>(
-    document: string,
-    variables: Record<string, unknown>,
-    call: Call,
-    upload: { variable: string; file: UploadFile },
-    signal: AbortSignal,
-  ): Promise<{ data: T | undefined; status: number }> {
-    const form = new FormData();
-    form.append(
-      'operations',
-      JSON.stringify({ query: document, variables: { ...variables, [upload.variable]: null } }),
-    );
-    form.append('map', JSON.stringify({ 0: [`variables.${upload.variable}`] }));
-    const bytes =
-      typeof upload.file.content === 'string' ? Buffer.from(upload.file.content, 'utf8') : upload.file.content;
-    form.append('0', new Blob([new Uint8Array(bytes)], { type: upload.file.mimeType }), upload.file.name);
-    const encoded = new Request(this.endpoint, { method: 'POST', body: form });
-    const body = new Uint8Array(await encoded.arrayBuffer());
-    const headers: Record<string, string> = { ...this.headers, ...callHeaders(call) };
-    headers['Content-Type'] = encoded.headers.get('content-type') ?? 'multipart/form-data';
-    const response = await this.transport.fetch(this.endpoint, { method: 'POST', headers, body, signal });
-    const text = await response.text();
-    let parsed: { data?: T | null; errors?: unknown } | null = null;
-    try {
-      parsed = JSON.parse(text) as { data?: T | null; errors?: unknown };
-    } catch {
-      parsed = null;
-    }
-    const errors = Array.isArray(parsed?.errors)
-      ? (parsed.errors as ConstructorParameters<typeof ClientError>[0]['errors'])
-      : undefined;
-    if (!response.ok || errors !== undefined || parsed === null) {
-      if (parsed === null && response.ok) throw new Error('Invalid execution result: the answer is not JSON');
-      throw new ClientError(
-        {
-          status: response.status,
-          headers: response.headers,
-          body: text.slice(0, 2000),
-          ...(errors ? { errors } : {}),
-        },
-        { query: document, variables: { ...variables, [upload.variable]: `<${upload.file.name}>` } },
-      );
-    }
-    return { data: parsed.data ?? undefined, status: response.status };
+/** A request body and its Content-Type. */
+interface OutgoingBody {
+  contentType: string;
+  body: string | Uint8Array;
+}
+
+/**
+ * The body of a call: `{query, variables}` JSON, as pycti sends it (no operationName); or, for a call with
+ * a file, a GraphQL multipart request (the spec graphql-upload implements, which the platform uses): the
+ * operation with the file's variable null, the map of part "0" to that variable, then the file.
+ */
+function encodeRequest(document: string, variables: Record<string, unknown>, call: Call): OutgoingBody {
+  const upload = call.upload;
+  if (upload === undefined) {
+    return { contentType: 'application/json', body: JSON.stringify({ query: document, variables }) };
   }
+  const { file } = upload;
+  return encodeMultipartForm([
+    {
+      name: 'operations',
+      value: JSON.stringify({ query: document, variables: { ...variables, [upload.variable]: null } }),
+    },
+    { name: 'map', value: JSON.stringify({ 0: [`variables.${upload.variable}`] }) },
+    {
+      name: '0',
+      filename: file.name,
+      contentType: file.mimeType,
+      content: typeof file.content === 'string' ? Buffer.from(file.content, 'utf8') : file.content,
+    },
+  ]);
 }
 
 /**
@@ -842,21 +819,19 @@ function baseHeaders(
   userAgent: string,
   custom: Record<string, string> | undefined,
 ): Record<string, string> {
+  // Lower-cased names: a custom header replaces a base one of the same name, as in pycti's session headers.
   const headers: Record<string, string> = {
-    Authorization: `Bearer ${token}`,
-    'User-Agent': userAgent,
-    Accept: 'application/json',
-    'Content-Type': 'application/json',
+    authorization: `Bearer ${token}`,
+    'user-agent': userAgent,
+    accept: 'application/json',
   };
   for (const [name, value] of Object.entries(custom ?? {})) {
-    try {
-      new Headers([[name, value]]);
-    } catch {
+    if (!isHeaderName(name) || !isHeaderValue(name, value)) {
       throw new ConfigError([
         { variable: 'OPENCTI_CUSTOM_HEADERS', message: `"${name}" is not a valid HTTP header name or value` },
       ]);
     }
-    headers[name] = value;
+    headers[name.toLowerCase()] = value;
   }
   return headers;
 }
@@ -953,11 +928,22 @@ const queueSchema = z.object({
   connector_queue_details: z.object({ messages_number: z.number(), messages_size: z.number() }),
 });
 
-/** What Node accepts in a header value: tab, visible ASCII and space, and latin1 bytes; no line break. */
-function isHeaderValue(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (!(code === 0x09 || (code >= 0x20 && code <= 0x7e) || (code >= 0x80 && code <= 0xff))) return false;
+/** Whether node:http sends this header name (an HTTP token); it would refuse it at every request otherwise. */
+function isHeaderName(name: string): boolean {
+  try {
+    validateHeaderName(name);
+    return true;
+  } catch {
+    return false;
   }
-  return true;
+}
+
+/** Whether node:http sends this value: tab, visible ASCII and space, latin1 bytes; no line break. */
+function isHeaderValue(name: string, value: string): boolean {
+  try {
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
 }

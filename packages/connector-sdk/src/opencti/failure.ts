@@ -4,10 +4,10 @@
  * platform's own words; they never carry a header or the token (every message is also passed
  * through the registered-secret redaction).
  */
-import { ClientError } from 'graphql-request';
 import { PlatformError } from '../errors/index.js';
 import { certificateProblem, isTlsProtocolFailure } from '../http/tls-errors.js';
 import { redactString, redactUrl } from '../log/redact.js';
+import { GraphQLResponseError } from './answer.js';
 import { formatSeconds, RequestTimeout, TransportError } from './transport.js';
 
 /**
@@ -63,23 +63,23 @@ export function classifyFailure(err: unknown, ctx: FailureContext): ClassifiedFa
       reason: `timeout after ${formatSeconds(err.timeoutMs)}`,
     });
   }
-  if (err instanceof ClientError) return classifyClientError(err, ctx.operation, endpoint);
-  // graphql-request throws a plain Error when a 2xx body is not a GraphQL result (an HTML page, a
-  // proxy's login form): the URL most likely does not point at the platform.
-  const detail = err instanceof Error ? err.message : String(err);
-  if (/invalid execution result|JSON/i.test(detail)) {
+  if (err instanceof GraphQLResponseError) {
+    if (err.problem !== 'not-graphql') return classifyAnswer(err, ctx.operation, endpoint);
+    // A 2xx body that is not a GraphQL result (an HTML page, a proxy's login form): the URL most likely
+    // does not point at the platform.
     return {
       error: new PlatformError(
         safe(
           `OpenCTI ${ctx.operation} failed: ${endpoint} did not answer with GraphQL JSON (check OPENCTI_URL points at the platform)`,
         ),
         { operation: ctx.operation, retryable: false },
-        { cause: new Error(safe(detail.slice(0, 300))) },
+        { cause: new Error(safe(err.message.slice(0, 300))) },
       ),
       delivery: 'maybe',
       reason: 'invalid response',
     };
   }
+  const detail = err instanceof Error ? err.message : String(err);
   return {
     error: new PlatformError(
       safe(`OpenCTI ${ctx.operation} failed: ${detail}`),
@@ -145,11 +145,11 @@ function transportFailure(
   };
 }
 
-function classifyClientError(err: ClientError, operation: string, endpoint: string): ClassifiedFailure {
-  const status = err.response.status;
-  const first = firstGraphQLError(err.response.errors);
-  // The cause keeps the platform's first error, not graphql-request's error: that one embeds the whole
-  // request (variables, i.e. bundles) in its message.
+/** An HTTP error status or GraphQL errors: what the platform (or a proxy before it) said. */
+function classifyAnswer(err: GraphQLResponseError, operation: string, endpoint: string): ClassifiedFailure {
+  const status = err.status;
+  const first = firstGraphQLError(err.errors);
+  // The cause is the platform's first error alone, redacted: the answer's body may quote the request.
   const cause = first ? new Error(safe(`${first.code ?? 'GraphQL error'}: ${first.message}`)) : undefined;
   const httpStatus = status >= 200 && status < 300 ? undefined : status;
 

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, PlatformError } from '../errors/index.js';
 import { OpenCtiClient } from './client.js';
-import { resolveTlsSettings } from './transport.js';
+import { createNodeTransport, resolveTlsSettings } from './transport.js';
 
 // A self-signed certificate for 127.0.0.1, made for these tests only (valid until 2126). The key
 // protects nothing: it exists so the TLS settings can be tested against a real handshake.
@@ -155,5 +156,52 @@ describe('OPENCTI_SSL_VERIFY', () => {
     const notPem = join(dir, 'ca.txt');
     writeFileSync(notPem, 'hello');
     expect(() => resolveTlsSettings(notPem)).toThrow(ConfigError);
+  });
+});
+
+describe('the transport', () => {
+  it('answers a plain object: status, status text, lower-cased headers (repeated ones joined), the body as text', async () => {
+    const plain = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        res.writeHead(418, "I'm a teapot", [
+          ['Content-Type', 'application/json'],
+          ['Set-Cookie', 'a=1'],
+          ['Set-Cookie', 'b=2'],
+          ['X-Echo-Method', req.method ?? ''],
+          ['X-Echo-Body', Buffer.concat(chunks).toString('utf8')],
+        ]);
+        // A byte order mark, which WHATWG text() drops too, then non-ASCII text.
+        res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"données":"✓"}', 'utf8')]));
+      });
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const transport = createNodeTransport({ rejectUnauthorized: true });
+    try {
+      const port = (plain.address() as AddressInfo).port;
+      const answer = await transport.send(new URL(`http://127.0.0.1:${port}/graphql`), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{"query":"{ x }"}',
+      });
+      expect(Object.getPrototypeOf(answer)).toBe(Object.prototype);
+      expect(Object.getPrototypeOf(answer.headers)).toBe(Object.prototype);
+      expect(answer).toMatchObject({
+        status: 418,
+        statusText: "I'm a teapot",
+        headers: {
+          'content-type': 'application/json',
+          'set-cookie': 'a=1, b=2',
+          'x-echo-method': 'POST',
+          'x-echo-body': '{"query":"{ x }"}',
+        },
+        body: '{"données":"✓"}',
+      });
+    } finally {
+      transport.close();
+      plain.closeAllConnections();
+      await new Promise<void>((resolve) => plain.close(() => resolve()));
+    }
   });
 });

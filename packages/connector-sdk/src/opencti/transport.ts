@@ -1,10 +1,11 @@
 /**
- * The `fetch` graphql-request uses to reach OpenCTI, built on node:http/https.
+ * The HTTP client of the OpenCTI client, on node:http/https, answering plain objects.
  *
- * Why not the global fetch: TLS settings (OPENCTI_SSL_VERIFY=false, a CA bundle) need an undici
- * dispatcher, and the `undici` package is not a dependency of the SDK; node:https takes them directly.
- * This one place also knows whether a failed request ever reached the server, which the retry policy
- * needs for calls that must not run twice (see failure.ts).
+ * Why not the global fetch, nor WHATWG Headers/Response: touching any of them makes Node load its bundled
+ * fetch implementation (undici), about 7.5 MB of idle RSS in every daemon (measured on Node 24); and TLS
+ * settings (OPENCTI_SSL_VERIFY=false, a CA bundle) would need an undici dispatcher, while node:https takes
+ * them directly. This one place also knows whether a failed request ever reached the server, which the
+ * retry policy needs for calls that must not run twice (see failure.ts).
  *
  * Proxies: the agents are built with `proxyEnv: process.env`, so HTTP_PROXY / HTTPS_PROXY / NO_PROXY
  * apply as they do for pycti's `requests` (Node >= 22.21 / 24.5; older Node ignores the option).
@@ -16,7 +17,24 @@ import { rootCertificates } from 'node:tls';
 import { ConfigError } from '../errors/index.js';
 import { closeStaleSockets, trackIdleSockets } from '../http/keep-alive.js';
 
-export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+/** One request: header names as given (node:http matches them case-insensitively). */
+export interface HttpRequest {
+  method: string;
+  headers: Readonly<Record<string, string>>;
+  body: string | Uint8Array;
+  /** Aborts the request; its reason (a RequestTimeout for the client's timer) is kept as the cause. */
+  signal?: AbortSignal | undefined;
+}
+
+/** One answer, whatever its status. */
+export interface HttpAnswer {
+  status: number;
+  statusText: string;
+  /** Lower-cased names; a header sent several times is joined with ", ". */
+  headers: Record<string, string>;
+  /** The body decoded as UTF-8 (a byte order mark dropped, as WHATWG `text()` does). */
+  body: string;
+}
 
 /**
  * A transport failure. `connected` tells whether a connection to the server (or to the proxy) was
@@ -90,12 +108,13 @@ function parseBooleanText(text: string): boolean | undefined {
 }
 
 export interface NodeTransport {
-  fetch: FetchLike;
+  /** Sends one request; rejects with a TransportError when no complete answer came back. */
+  send(url: URL, request: HttpRequest): Promise<HttpAnswer>;
   /** Closes idle keep-alive connections. */
   close(): void;
 }
 
-/** A fetch over keep-alive node:http/https agents. Timeouts come from the caller's AbortSignal. */
+/** Requests over keep-alive node:http/https agents. Timeouts come from the caller's AbortSignal. */
 export function createNodeTransport(tlsSettings: TlsSettings): NodeTransport {
   // `proxyEnv` is recent in @types/node; typed here so older typings still compile.
   const common: http.AgentOptions & { proxyEnv?: NodeJS.ProcessEnv } = { keepAlive: true, proxyEnv: process.env };
@@ -104,19 +123,16 @@ export function createNodeTransport(tlsSettings: TlsSettings): NodeTransport {
   if (tlsSettings.ca) httpsOptions.ca = tlsSettings.ca;
   const httpsAgent = trackIdleSockets(new https.Agent(httpsOptions));
 
-  const fetchImpl: FetchLike = (input, init) => {
-    const url = input instanceof URL ? input : new URL(typeof input === 'string' ? input : input.url);
-    const isHttps = url.protocol === 'https:';
-    if (!isHttps && url.protocol !== 'http:') {
-      return Promise.reject(
-        new TransportError(`unsupported protocol ${url.protocol}`, { code: 'EPROTO', connected: false }),
-      );
-    }
-    return send(url, init ?? {}, isHttps ? https.request : http.request, isHttps ? httpsAgent : httpAgent, isHttps);
-  };
-
   return {
-    fetch: fetchImpl,
+    send: (url, request) => {
+      const isHttps = url.protocol === 'https:';
+      if (!isHttps && url.protocol !== 'http:') {
+        return Promise.reject(
+          new TransportError(`unsupported protocol ${url.protocol}`, { code: 'EPROTO', connected: false }),
+        );
+      }
+      return send(url, request, isHttps ? https.request : http.request, isHttps ? httpsAgent : httpAgent, isHttps);
+    },
     close: () => {
       httpAgent.destroy();
       httpsAgent.destroy();
@@ -130,11 +146,18 @@ type RequestFn = (
   callback: (res: http.IncomingMessage) => void,
 ) => http.ClientRequest;
 
-function send(url: URL, init: RequestInit, request: RequestFn, agent: http.Agent, isHttps: boolean): Promise<Response> {
-  return new Promise<Response>((resolve, reject) => {
-    const signal = init.signal ?? undefined;
+function send(
+  url: URL,
+  request: HttpRequest,
+  requestFn: RequestFn,
+  agent: http.Agent,
+  isHttps: boolean,
+): Promise<HttpAnswer> {
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    const signal = request.signal;
     let connected = false;
     let settled = false;
+    let req: http.ClientRequest | undefined;
 
     const fail = (err: unknown): void => {
       if (settled) return;
@@ -142,26 +165,32 @@ function send(url: URL, init: RequestInit, request: RequestFn, agent: http.Agent
       signal?.removeEventListener('abort', onAbort);
       reject(toTransportError(err, connected, signal));
     };
+    const onAbort = (): void => {
+      const reason: unknown = signal?.reason;
+      req?.destroy(reason instanceof Error ? reason : new Error('aborted'));
+    };
 
     // A pooled socket the platform closed while this process was busy must not carry the request.
     closeStaleSockets(agent);
-    const req = request(url, { method: init.method ?? 'GET', headers: toHeaderRecord(init.headers), agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', fail);
-      res.on('end', () => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        try {
-          resolve(toResponse(res, Buffer.concat(chunks)));
-        } catch (err) {
-          reject(
-            new TransportError(`unusable HTTP answer: ${errorCode(err)}`, { code: 'EBADRESPONSE', connected: true }),
-          );
-        }
+    try {
+      req = requestFn(url, { method: request.method, headers: { ...request.headers }, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', fail);
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          resolve(toAnswer(res, Buffer.concat(chunks)));
+        });
       });
-    });
+    } catch (err) {
+      // node:http refuses a header it cannot send (a line break in an applicant id) before anything
+      // leaves: not a transport failure, which would be retried as the platform being unreachable.
+      settled = true;
+      reject(err);
+      return;
+    }
 
     req.on('socket', (socket) => {
       // A pooled keep-alive socket is already connected; a new one reports when the handshake is done.
@@ -170,20 +199,12 @@ function send(url: URL, init: RequestInit, request: RequestFn, agent: http.Agent
     });
     req.on('error', fail);
 
-    const onAbort = (): void => {
-      const reason: unknown = signal?.reason;
-      req.destroy(reason instanceof Error ? reason : new Error('aborted'));
-    };
     if (signal?.aborted) {
       onAbort();
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-
-    const body = init.body;
-    if (typeof body === 'string' || body instanceof Uint8Array) req.end(body);
-    else if (body === undefined || body === null) req.end();
-    else fail(new TypeError('the OpenCTI transport sends string bodies only'));
+    req.end(request.body);
   });
 }
 
@@ -199,23 +220,19 @@ function toTransportError(err: unknown, connected: boolean, signal: AbortSignal 
   return new TransportError(code, { code, connected }, { cause: err });
 }
 
-function toResponse(res: http.IncomingMessage, body: Buffer): Response {
-  const headers = new Headers();
+function toAnswer(res: http.IncomingMessage, body: Buffer): HttpAnswer {
+  const headers: Record<string, string> = {};
+  // node:http already lower-cases the names; only set-cookie arrives as an array.
   for (const [name, value] of Object.entries(res.headers)) {
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else if (value !== undefined) headers.set(name, value);
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  const status = res.statusCode ?? 0;
-  const nullBody = status === 204 || status === 205 || status === 304 || body.length === 0;
-  return new Response(nullBody ? null : body, { status, statusText: res.statusMessage ?? '', headers });
-}
-
-function toHeaderRecord(headers: RequestInit['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
-  new Headers(headers).forEach((value, name) => {
-    out[name] = value;
-  });
-  return out;
+  const text = body.toString('utf8');
+  return {
+    status: res.statusCode ?? 0,
+    statusText: res.statusMessage ?? '',
+    headers,
+    body: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
+  };
 }
 
 /** A Node system error code ("ECONNREFUSED"), or the error's message. */
