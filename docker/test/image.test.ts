@@ -470,9 +470,8 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
       true,
     );
     // Node says what it does with the compile cache: the daemon's code comes from it.
-    const modules = moduleListProbe('crowdsec');
-    const environment = { ...env(), NODE_DEBUG_NATIVE: 'COMPILE_CACHE', ...modules.env };
-    daemon = spawn(process.execPath, [...modules.args, 'dist/main.js'], { cwd: out, env: environment });
+    const environment = { ...env(), NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+    daemon = spawn(process.execPath, ['dist/main.js'], { cwd: out, env: environment });
     daemon.stdout?.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
     daemon.stderr?.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => daemon?.on('exit', (code) => resolve(code)));
@@ -503,8 +502,6 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
     expect(await exited).toBe(0);
     daemon = null;
     expect(logs.join('')).toMatch(/SIGTERM received/);
-    // Registration, pings, the entity read, the work calls and the push: none touched fetch or Headers.
-    expectNoUndici(modules.loaded());
 
     // Metrics on and nothing answering: unhealthy.
     expect(healthcheck(environment).code).toBe(1);
@@ -574,18 +571,19 @@ describe('the crowdsec image as a daemon (stand-in platform, real broker)', () =
   });
 });
 
-describe('an importer image, one run with review before import (stand-in platform, real broker)', () => {
+describe.each(slugs)('the %s image at work never loads undici (stand-in platform, real broker)', (slug) => {
   let platform: TestPlatform;
   let vendor: FakeVendor;
-  let importer: ConnectorCase;
+  let connector: ConnectorCase;
+  const out = join(work, slug, 'app');
 
   beforeAll(async () => {
     platform = await startTestPlatform();
-    const found = (await connectorCases()).find((c) => c.kind === 'import');
-    if (!found) throw new Error('no import connector has a conformance case');
-    importer = found;
+    const found = (await connectorCases()).find((c) => c.slug === slug);
+    if (!found) throw new Error(`connectors/${slug} has no conformance case`);
+    connector = found;
     const state = { issuedSecrets: [] as string[] };
-    const route = (req: FakeRequest) => importer.answer(req, vendor.url, state);
+    const route = (req: FakeRequest) => connector.answer(req, vendor.url, state);
     vendor = await startFakeVendor({ 'GET *': route, 'POST *': route });
   });
   afterAll(async () => {
@@ -593,11 +591,13 @@ describe('an importer image, one run with review before import (stand-in platfor
     await platform?.close();
   });
 
-  it('imports into the workbench (a multipart upload) and exits, without loading undici', async () => {
-    const out = join(work, importer.slug, 'app');
-    expect(existsSync(join(out, 'dist', 'main.js')), `the ${importer.slug} bundle folder is built above`).toBe(true);
-    const modules = moduleListProbe(importer.slug);
+  // Registration, pings, works, the entity read and the push, or an import run reviewed in the workbench (the
+  // multipart upload): the OpenCTI client, the vendor client and the broker, as the image runs them.
+  it('enriches once, or imports once into the workbench, then exits 0', async () => {
+    expect(existsSync(join(out, 'dist', 'main.js')), `the ${slug} bundle folder is built above`).toBe(true);
+    const modules = moduleListProbe(slug);
     const connectorId = randomUUID();
+    const importer = connector.kind === 'import';
     const child = spawn(process.execPath, [...modules.args, 'dist/main.js'], {
       cwd: out,
       env: {
@@ -605,22 +605,46 @@ describe('an importer image, one run with review before import (stand-in platfor
         OPENCTI_URL: platform.url,
         OPENCTI_TOKEN: platform.token,
         CONNECTOR_ID: connectorId,
-        CONNECTOR_DURATION_PERIOD: 'PT1H',
-        CONNECTOR_RUN_AND_TERMINATE: 'true',
-        CONNECTOR_VALIDATE_BEFORE_IMPORT: 'true',
-        ...importer.env(vendor.url),
+        ...(importer
+          ? {
+              CONNECTOR_DURATION_PERIOD: 'PT1H',
+              CONNECTOR_RUN_AND_TERMINATE: 'true',
+              CONNECTOR_VALIDATE_BEFORE_IMPORT: 'true',
+            }
+          : {}),
+        ...connector.env(vendor.url),
         ...modules.env,
       },
     });
     const output: string[] = [];
     child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', (exit) => resolve(exit)));
-    expect(code, output.join('')).toBe(0);
-    const works = platform.worksOf(connectorId);
-    expect(works.length, output.join('')).toBeGreaterThan(0);
-    const files = platform.workbenchFiles().filter((f) => works.some((w) => f.name.startsWith(w.id)));
-    expect(files.length, output.join('')).toBeGreaterThan(0);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (exit) => resolve(exit)));
+    try {
+      if (importer) {
+        expect(await exited, output.join('')).toBe(0);
+        const works = platform.worksOf(connectorId);
+        expect(works.length, output.join('')).toBeGreaterThan(0);
+        const files = platform.workbenchFiles().filter((f) => works.some((w) => f.name.startsWith(w.id)));
+        expect(files.length, output.join('')).toBeGreaterThan(0);
+      } else {
+        await waitUntil(() => output.join('').includes('listening for enrichment requests'), {
+          timeoutMs: 60_000,
+          message: `the daemon to consume (logs: ${output.join('')})`,
+        });
+        const observable = connector.observable as { entity_type: string; value: string } | undefined;
+        if (!observable) throw new Error(`the ${slug} conformance case has no observable`);
+        const entity = platform.addEntity({ entity_type: observable.entity_type, value: observable.value });
+        const done = await platform.waitForWork(await platform.askEnrichment(connectorId, entity.standard_id), {
+          timeoutMs: 30_000,
+        });
+        expect(done.errors, output.join('')).toEqual([]);
+        child.kill('SIGTERM');
+        expect(await exited, output.join('')).toBe(0);
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
     expectNoUndici(modules.loaded());
   });
 });
