@@ -238,7 +238,7 @@ export class OpenCtiClient {
   /** The platform base URL, credentials masked: for messages. */
   readonly displayUrl: string;
   private readonly endpointUrl: URL;
-  /** Every request's headers, names lower-cased: token, user agent, JSON content type, custom headers. */
+  /** Every request's headers, names lower-cased: token, user agent, accept, custom headers (content type per body). */
   private readonly headers: Record<string, string>;
   private readonly transport: NodeTransport;
   private readonly logger: OpenCtiLogger;
