@@ -414,7 +414,7 @@ export class BundlePublisher {
   private hasQueued(): boolean {
     for (let next = this.queue[this.head]; next?.batch.failed; next = this.queue[this.head]) {
       this.release(next);
-      this.head += 1;
+      this.advanceHead();
     }
     return this.head < this.queue.length;
   }
@@ -422,12 +422,24 @@ export class BundlePublisher {
   private dequeue(): Outgoing | undefined {
     if (!this.hasQueued()) return undefined;
     const next = this.queue[this.head];
+    this.advanceHead();
+    return next;
+  }
+
+  /**
+   * Moves past the queue's first message, forgetting it: the slots before `head` kept every body sent (up to
+   * 1024 of them, each up to 16 MiB) alive in an idle daemon until the array was next compacted.
+   */
+  private advanceHead(): void {
+    (this.queue as Array<Outgoing | undefined>)[this.head] = undefined;
     this.head += 1;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    return next;
   }
 
   /** Puts messages back in front of the queue, keeping it sorted by their original order. */

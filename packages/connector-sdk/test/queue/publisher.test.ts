@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BundleError, PlatformError } from '../../src/errors/index.js';
 import { type AmqpSession, BundlePublisher, type BundlePublisherOptions } from '../../src/queue/index.js';
@@ -335,6 +337,26 @@ describe('BundlePublisher against the real broker', () => {
       const { broker, publisher, names } = await setUp('pub-bytes-one', {}, { windowBytes: 16 });
       await publisher.publish([Buffer.alloc(64, 'a'), Buffer.alloc(64, 'b')]);
       expect((await broker.takeAll(names.queue)).map((body) => body[0])).toEqual(['a', 'b']);
+    });
+
+    it('keeps no body once it is confirmed: an idle publisher holds none of what it sent', async () => {
+      setFlagsFromString('--expose-gc');
+      const collectGarbage = runInNewContext('gc') as () => void;
+      const { broker, publisher, names } = await setUp('pub-forget', {});
+      // Bodies the caller drops once published; 30 pushes of 3 messages each, as 30 small enrichments make.
+      const sent: Array<WeakRef<Buffer>> = [];
+      const publishFresh = (push: number): Promise<void> => {
+        const bodies = [0, 1, 2].map((i) => Buffer.alloc(64 * 1024, push * 3 + i));
+        for (const body of bodies) sent.push(new WeakRef(body));
+        return publisher.publish(bodies);
+      };
+      for (let push = 0; push < 30; push++) await publishFresh(push);
+      expect(await broker.takeAll(names.queue)).toHaveLength(90);
+      await new Promise((resolve) => setImmediate(resolve));
+      collectGarbage();
+      await new Promise((resolve) => setImmediate(resolve));
+      collectGarbage();
+      expect(sent.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
     });
 
     it('reads an async iterable the same way', async () => {
