@@ -21,12 +21,16 @@
  * entity read, expectations, work processed), so their quotient is the cost of one platform round trip.
  * The latency loop's timeline, taken at the stand-in platform, splits each enrichment into its legs.
  * The daemon and the fair loop run side by side and are measured in turns (a warm-up each, then ROUNDS
- * bursts each, alternating, then latency samples alternating), so that both see the same machine.
+ * bursts each, alternating, then latency samples alternating), so that both see the same machine. Each
+ * process's CPU time over the rounds (/proc, Linux) gives its CPU per enrichment: on a shared machine the
+ * throughput of a burst moves with the neighbours' load, what a process spends per message much less.
  * Usage: tsx bench/enrichment.ts <messages> <prefetch>  — prints one JSON line.
- * Node flags for the daemon come from BENCH_NODE_ARGS (e.g. "--cpu-prof").
+ * Node flags for the daemon come from BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), for
+ * the fair loop from BENCH_FAIR_NODE_ARGS (to profile both alike).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   assembleBundle,
@@ -53,6 +57,20 @@ const fairLoop = fileURLToPath(new URL('./fixtures/fair-enrichment-loop.ts', imp
 const root = fileURLToPath(new URL('../', import.meta.url));
 /** Platform waits per enrichment: work received with the entity read, expectations, work processed. */
 const PLATFORM_WAITS = 3;
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ). */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * CPU seconds (user + system) a child process has used so far, from /proc/<pid>/stat. Unlike throughput,
+ * which the other processes sharing the machine move from one burst to the next, it is what the process
+ * itself spends, so the SDK's own cost per enrichment shows against the fair loop's.
+ */
+function cpuSeconds(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: the fields after it start past its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
 
 /** The daemon runs the SDK's compiled JS, as deployed: build it (incremental) so it matches the source. */
 function buildSdk(): void {
@@ -209,7 +227,8 @@ async function startFairLoop(platform: TestPlatform, recorded: ReturnType<typeof
     pushes: recorded.pushes,
     processed,
   };
-  const loop = spawn(process.execPath, [fairLoop], {
+  const nodeArgs = (process.env.BENCH_FAIR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const loop = spawn(process.execPath, [...nodeArgs, fairLoop], {
     env: {
       PATH: process.env.PATH,
       AMQP_URL,
@@ -229,6 +248,8 @@ interface Side {
   net: number;
   asked: number;
   rates: number[];
+  /** CPU seconds the side's process used during the measured bursts (both sides' bursts: see pairedRun). */
+  cpu: number;
   latencies: number[];
   samples: Array<{ workId: string; t0: number }>;
 }
@@ -258,21 +279,35 @@ async function latencySample(platform: TestPlatform, side: Side): Promise<void> 
  * rounds of a burst each (the order alternating), then latency samples taken in alternation.
  */
 async function pairedRun(platform: TestPlatform) {
-  const sdk: Side = { connectorId: randomUUID(), net: 77, asked: 0, rates: [], latencies: [], samples: [] };
+  const sdk: Side = { connectorId: randomUUID(), net: 77, asked: 0, rates: [], cpu: 0, latencies: [], samples: [] };
   await register(platform, sdk.connectorId);
   const metricsPort = 20000 + Math.floor(Math.random() * 20000);
   const daemon = spawnDaemon(platform, sdk.connectorId, metricsPort);
   const warm = await burst(platform, sdk, WARMUP);
   const recorded = recordedCalls(platform, warm[0] as string);
   const started = await startFairLoop(platform, recorded);
-  const fair: Side = { connectorId: started.connectorId, net: 78, asked: 0, rates: [], latencies: [], samples: [] };
+  const fair: Side = {
+    connectorId: started.connectorId,
+    net: 78,
+    asked: 0,
+    rates: [],
+    cpu: 0,
+    latencies: [],
+    samples: [],
+  };
   await burst(platform, fair, WARMUP);
   const perRound = Math.ceil(messages / ROUNDS);
+  // Each process's CPU over all the rounds: what it spends while the other side's burst runs (timers,
+  // heartbeats) is counted too, and is small next to an enrichment's.
+  const cpuBefore = { sdk: cpuSeconds(daemon), fair: cpuSeconds(started.loop) };
   for (let r = 0; r < ROUNDS; r++) {
     for (const side of r % 2 === 0 ? [sdk, fair] : [fair, sdk]) {
       side.rates.push(perRound / burstSeconds(platform, await burst(platform, side, perRound)));
     }
   }
+  sdk.cpu = cpuSeconds(daemon) - cpuBefore.sdk;
+  fair.cpu = cpuSeconds(started.loop) - cpuBefore.fair;
+  const cpuMsPerEnrichment = (side: Side) => (side.cpu / (perRound * ROUNDS)) * 1000;
   for (let i = 0; i < LATENCY_SAMPLES; i++) {
     for (const side of i % 2 === 0 ? [sdk, fair] : [fair, sdk]) await latencySample(platform, side);
   }
@@ -287,6 +322,7 @@ async function pairedRun(platform: TestPlatform) {
   const summary = (side: Side) => ({
     perSecond: percentile(side.rates, 50),
     rounds: side.rates.map((x) => round(x)),
+    cpuMsPerEnrichment: cpuMsPerEnrichment(side),
     p50Ms: percentile(side.latencies, 50),
     p99Ms: percentile(side.latencies, 99),
   });
@@ -381,6 +417,7 @@ process.stdout.write(
     sdk: {
       perSecond: round(sdk.perSecond),
       rounds: sdk.rounds,
+      cpuMsPerEnrichment: round(sdk.cpuMsPerEnrichment, 2),
       p50Ms: sdk.p50Ms,
       p99Ms: sdk.p99Ms,
       platformShare: round(sdk.platformShare, 3),
@@ -393,12 +430,15 @@ process.stdout.write(
     fair: {
       perSecond: round(fair.perSecond),
       rounds: fair.rounds,
+      cpuMsPerEnrichment: round(fair.cpuMsPerEnrichment, 2),
       p50Ms: fair.p50Ms,
       p99Ms: fair.p99Ms,
       calls: fair.calls,
       publishes: fair.publishes,
     },
     fairThroughputRatio: round(ratio, 3),
+    /** The daemon's CPU per enrichment over the fair loop's, over the same rounds. */
+    fairCpuRatio: round(sdk.cpuMsPerEnrichment / fair.cpuMsPerEnrichment, 3),
     fairAddedP99Ms: sdk.p99Ms - fair.p99Ms,
     raw: { perSecond: round(raw.perSecond), p50Ms: raw.p50Ms, p99Ms: raw.p99Ms },
     throughputRatio: round(sdk.perSecond / raw.perSecond, 3),

@@ -247,6 +247,8 @@ function renderPerformanceDoc(): void {
       prefetch: number;
       sdk: {
         perSecond: number;
+        /** CPU of the daemon per enrichment over the rounds (absent in older results). */
+        cpuMsPerEnrichment?: number;
         p50Ms: number;
         p99Ms: number;
         platformShare: number;
@@ -260,8 +262,16 @@ function renderPerformanceDoc(): void {
       throughputRatio: number;
       addedP99Ms: number;
       /** The fair baseline (absent in older results). */
-      fair?: { perSecond: number; p50Ms: number; p99Ms: number; calls: string[]; publishes: number };
+      fair?: {
+        perSecond: number;
+        p50Ms: number;
+        p99Ms: number;
+        calls: string[];
+        publishes: number;
+        cpuMsPerEnrichment?: number;
+      };
       fairThroughputRatio?: number;
+      fairCpuRatio?: number;
       fairAddedP99Ms?: number;
     }>;
     lines.push(
@@ -292,6 +302,22 @@ function renderPerformanceDoc(): void {
       lines.push(
         `| ${r.prefetch} | ${r.sdk.perSecond} | ${fair?.perSecond ?? '–'} | ${r.fairThroughputRatio ?? '–'} | ${r.sdk.p50Ms} / ${r.sdk.p99Ms} | ${fair ? `${fair.p50Ms} / ${fair.p99Ms}` : '–'} | ${r.fairAddedP99Ms === undefined ? '–' : `${r.fairAddedP99Ms} ms`} | ${r.raw.perSecond} | ${r.throughputRatio} | ${r.raw.p50Ms} / ${r.raw.p99Ms} |`,
       );
+    }
+    const withCpu = rows.filter((r) => r.sdk.cpuMsPerEnrichment !== undefined && r.fairCpuRatio !== undefined);
+    if (withCpu.length > 0) {
+      lines.push(
+        '',
+        "CPU per enrichment, from each process's CPU time (/proc) over the five rounds: what the process spends",
+        'itself, which the load of its neighbours on the machine moves much less than the throughput of a burst.',
+        '',
+        '| prefetch | SDK CPU ms | fair CPU ms | SDK / fair |',
+        '| ---: | ---: | ---: | ---: |',
+      );
+      for (const r of withCpu) {
+        lines.push(
+          `| ${r.prefetch} | ${r.sdk.cpuMsPerEnrichment} | ${r.fair?.cpuMsPerEnrichment ?? '–'} | ${r.fairCpuRatio} |`,
+        );
+      }
     }
     lines.push('', '| prefetch | time waiting on the platform | on broker confirms |', '| ---: | ---: | ---: |');
     for (const r of rows) {
