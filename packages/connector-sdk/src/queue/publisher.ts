@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConfirmChannel, Message } from 'amqplib';
 import { BundleError, PlatformError } from '../errors/index.js';
 import { redactString } from '../log/redact.js';
+import { type LongTimeout, setLongTimeout } from '../time/index.js';
 import { type BackoffPolicy, backoffDelayMs, type Deferred, deferred, resolvePolicy, sleep } from './backoff.js';
 import type { AmqpSession } from './connection.js';
 import { amqpReplyCode, errorMessage, type QueueLogger, silentQueueLogger } from './types.js';
@@ -752,17 +753,20 @@ export class BundlePublisher {
    * broker confirms nothing for `maxRetryMs` (a connection blocked by a resource alarm), gives up on them.
    */
   private async waitForEvent(): Promise<void> {
-    const event = new Promise<void>((resolve) => {
-      this.wakeUp = resolve;
-    });
     if (this.inflight.size === 0) {
-      await event;
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+      });
       return;
     }
-    const remaining = this.lastProgressAt + this.maxRetryMs - Date.now();
-    const stallOver = new AbortController();
-    const timedOut = await Promise.race([event.then(() => false), sleep(remaining, stallOver.signal)]);
-    stallOver.abort();
+    // A plain timer, cleared on the event: this wait comes once or more per publish, and an abortable sleep
+    // costs an AbortController and, once aborted, a DOMException each time.
+    let stallTimer: LongTimeout | undefined;
+    const timedOut = await new Promise<boolean>((resolve) => {
+      this.wakeUp = () => resolve(false);
+      stallTimer = setLongTimeout(() => resolve(true), this.lastProgressAt + this.maxRetryMs - Date.now());
+    });
+    stallTimer?.clear();
     if (timedOut) this.giveUpIfStalled();
   }
 
