@@ -32,6 +32,13 @@ describe('toStixTimestamp', () => {
       '+010000-01-01T00:00:00Z',
       '2024-04-18T08:15:00.Z',
       ' 2024-04-18T08:15:00Z',
+      // Already in the SDK's form, yet no real instant.
+      '2024-02-30T00:00:00.000Z',
+      '2023-02-29T00:00:00.000Z',
+      '2024-04-18T24:00:00.000Z',
+      '2024-04-18T23:59:60.000Z',
+      '2024-13-01T00:00:00.000Z',
+      '2024-01-00T00:00:00.000Z',
     ]) {
       expect(toStixTimestamp(bad), bad).toBeNull();
     }
@@ -73,6 +80,30 @@ describe('toStixTimestamp', () => {
           expect(toStixTimestamp(once as string)).toBe(once);
         },
       ),
+    );
+  });
+
+  it('reads a text already in its form as it reads the same instant written any other way', () => {
+    // Texts in the form take a shorter path: the answer must be the one the full parse gives.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.integer({ min: 0, max: 61 }),
+        fc.integer({ min: 0, max: 61 }),
+        fc.integer({ min: 0, max: 999 }),
+        (year, month, day, hour, minute, second, millis) => {
+          const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+          const wall = `${pad(year, 4)}-${pad(month)}-${pad(day)}T${pad(hour)}:${pad(minute)}:${pad(second)}`;
+          const inForm = `${wall}.${pad(millis, 3)}Z`;
+          // The same instant in an offset and fraction the full parse reads: +00:00, 6 digits.
+          const otherwise = `${wall}.${pad(millis, 3)}000+00:00`;
+          expect(toStixTimestamp(inForm)).toBe(toStixTimestamp(otherwise) === null ? null : inForm);
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 

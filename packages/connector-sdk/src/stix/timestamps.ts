@@ -25,6 +25,12 @@ export function toStixTimestamp(value: string | Date): string | null {
     return STIX_TIMESTAMP_FORM.test(text) ? text : null;
   }
   if (typeof value !== 'string') return null;
+  if (STIX_TIMESTAMP_FORM.test(value)) {
+    // Already in the SDK's form (what the builders and `now` give, several times per object): a real
+    // instant when Date reads it back unchanged (02-30 and 24:00 read back as the next day, :60 not at all).
+    const time = Date.parse(value);
+    return !Number.isNaN(time) && new Date(time).toISOString() === value ? value : null;
+  }
   const m = RFC3339.exec(value);
   if (m === null) return null;
   const [, y, mo, d, h, mi, s, fraction = '', zulu, sign, oh = '0', om = '0'] = m;
