@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BundleError } from '../errors/index.js';
 import { canonicalize } from './canonical.js';
@@ -13,6 +15,7 @@ import {
   locationId,
   markingDefinitionId,
   noteId,
+  OASIS_NAMESPACE,
   observableId,
   relationshipId,
   reportId,
@@ -123,6 +126,37 @@ describe('uuidV5', () => {
 
   it('rejects a namespace that is not a UUID', () => {
     expect(() => uuidV5('not-a-uuid', 'x')).toThrow(TypeError);
+    // Also once a valid namespace has been used (the namespaces' bytes are kept).
+    uuidV5(OASIS_NAMESPACE, 'x');
+    expect(() => uuidV5(`${OASIS_NAMESPACE}0`, 'x')).toThrow(TypeError);
+  });
+
+  it('is the RFC 4122 digest for any name and namespace, in either case', () => {
+    // The RFC's construction written out with a streaming Hash: the SDK hashes one buffer at once.
+    const reference = (namespace: string, name: string): string => {
+      const bytes = createHash('sha1')
+        .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
+        .update(name, 'utf8')
+        .digest()
+        .subarray(0, 16);
+      bytes.writeUInt8((bytes.readUInt8(6) & 0x0f) | 0x50, 6);
+      bytes.writeUInt8((bytes.readUInt8(8) & 0x3f) | 0x80, 8);
+      const hex = bytes.toString('hex');
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    };
+    fc.assert(
+      fc.property(
+        fc.uuid(),
+        fc.boolean(),
+        fc.string({ unit: 'grapheme', maxLength: 200 }),
+        (namespace, upper, name) => {
+          const ns = upper ? namespace.toUpperCase() : namespace;
+          expect(uuidV5(ns, name)).toBe(reference(ns, name));
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(uuidV5(OASIS_NAMESPACE, '\ud800 lone')).toBe(reference(OASIS_NAMESPACE, '\ud800 lone'));
   });
 });
 

@@ -6,7 +6,7 @@
  * There is deliberately no random fallback: an input that yields no id throws a BundleError.
  */
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { BundleError } from '../errors/index.js';
 import { canonicalize } from './canonical.js';
 import { pythonIsoformat, pythonLower, pythonStrip } from './python-text.js';
@@ -21,16 +21,32 @@ export const OPENCTI_SCO_EXTENSION = 'extension-definition--f93e2c80-4231-4f9a-a
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Namespaces' 16 bytes, by their text: a connector hashes every id under one or two of them. */
+const namespaceBytes = new Map<string, Buffer>();
+
+function bytesOfNamespace(namespace: string): Buffer {
+  let bytes = namespaceBytes.get(namespace);
+  if (bytes === undefined) {
+    if (!UUID_PATTERN.test(namespace)) throw new TypeError(`uuidV5: '${namespace}' is not a UUID`);
+    bytes = Buffer.from(namespace.replaceAll('-', ''), 'hex');
+    // Bounded: a caller passing ever new namespaces must not grow it without end.
+    if (namespaceBytes.size >= 64) namespaceBytes.clear();
+    namespaceBytes.set(namespace, bytes);
+  }
+  return bytes;
+}
+
 /** RFC 4122 version 5 UUID: SHA-1 over the namespace's 16 bytes followed by the UTF-8 name. */
 export function uuidV5(namespace: string, name: string): string {
-  if (!UUID_PATTERN.test(namespace)) throw new TypeError(`uuidV5: '${namespace}' is not a UUID`);
-  const digest = createHash('sha1')
-    .update(Buffer.from(namespace.replaceAll('-', ''), 'hex'))
-    .update(name, 'utf8');
-  const bytes = digest.digest().subarray(0, 16);
-  bytes.writeUInt8((bytes.readUInt8(6) & 0x0f) | 0x50, 6);
-  bytes.writeUInt8((bytes.readUInt8(8) & 0x3f) | 0x80, 8);
-  const hex = bytes.toString('hex');
+  const ns = bytesOfNamespace(namespace);
+  // One buffer and a one-shot hash: a Hash object per id cost a third of the time of every id.
+  const input = Buffer.allocUnsafe(16 + Buffer.byteLength(name, 'utf8'));
+  ns.copy(input, 0);
+  input.write(name, 16, 'utf8');
+  const bytes = hash('sha1', input, 'buffer');
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x50;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex', 0, 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
