@@ -23,6 +23,32 @@ describe('redact', () => {
     expect(out).toContain(`?key=${REDACTED}`);
   });
 
+  it('masks a secret registered after the text was first found clean, every time the text comes back', () => {
+    // Texts found clean are remembered (work messages repeat): a new secret must make them be searched again.
+    const text = 'Connector ready to process the operation with s3cr3t-later';
+    registerSecret('an-unrelated-secret');
+    expect(redactString(text)).toBe(text);
+    expect(redactString(text)).toBe(text);
+    registerSecret('s3cr3t-later');
+    expect(redactString(text)).toBe(`Connector ready to process the operation with ${REDACTED}`);
+    expect(redactString(text)).toBe(`Connector ready to process the operation with ${REDACTED}`);
+    // Also in an encoding, and after the secrets were cleared and registered again.
+    const encoded = `header value ${Buffer.from('user:s3cr3t-later').toString('base64')} done`;
+    clearRegisteredSecrets();
+    expect(redactString(encoded)).toBe(encoded);
+    registerSecret('s3cr3t-later');
+    expect(redactString(encoded)).not.toContain(Buffer.from('user:s3cr3t-later').toString('base64'));
+  });
+
+  it('keeps masking a text holding a secret however often it comes back, among many clean texts', () => {
+    registerSecret('hunter2-the-password');
+    const secretText = 'login with hunter2-the-password failed';
+    for (let i = 0; i < 1000; i++) {
+      expect(redactString(`clean text number ${i % 300}`)).toBe(`clean text number ${i % 300}`);
+      if (i % 50 === 0) expect(redactString(secretText)).toBe(`login with ${REDACTED} failed`);
+    }
+  });
+
   it('leaves ordinary prose about tokens alone', () => {
     const text =
       'The OAuth token could not be renewed: POST https://api.example/oauth/token failed, Bearer tokens expire';

@@ -31,6 +31,17 @@ const SECRET_PARAM_PATTERN =
 const secretValues: Map<string, Buffer> = new Map();
 
 /**
+ * Texts redactString found nothing to mask in, the most recently used last. The same texts come back on
+ * every message (a work's "Connector ready to process the operation"), and each costs a search of every
+ * encoding of every secret. Only texts that hold nothing are kept (never one holding a secret), and the set
+ * is emptied whenever the registered secrets change: a text clean before a secret was registered may hold it.
+ */
+const cleanTexts = new Set<string>();
+const CLEAN_TEXTS_MAX = 256;
+/** Longer texts (answers, stack traces) rarely repeat and would make the set hold too much. */
+const CLEAN_TEXT_MAX_LENGTH = 1024;
+
+/**
  * Registers values that must never be printed (API keys, tokens, passwords), in any encoding: raw,
  * URL-encoded, JSON-escaped, base64 (alone or inside a larger value, as in a Basic header's
  * `user:secret`). Values shorter than 4 characters are ignored: masking them would shred ordinary
@@ -39,12 +50,14 @@ const secretValues: Map<string, Buffer> = new Map();
 export function registerSecret(value: string | undefined | null): void {
   if (typeof value === 'string' && value.length >= 4 && !secretValues.has(value)) {
     secretValues.set(value, Buffer.from(value, 'utf8'));
+    cleanTexts.clear();
   }
 }
 
 /** Forgets every registered secret (tests). */
 export function clearRegisteredSecrets(): void {
   secretValues.clear();
+  cleanTexts.clear();
 }
 
 /** Replaces each registered secret, in whatever encoding it appears, with the marker. */
@@ -97,13 +110,24 @@ export function isSecretHeaderName(name: string): boolean {
  * credential-named form and query parameters inside a string.
  */
 export function redactString(text: string): string {
+  if (cleanTexts.has(text)) {
+    // Most recently used last, so that the texts that keep coming back are the ones kept.
+    cleanTexts.delete(text);
+    cleanTexts.add(text);
+    return text;
+  }
   let out = maskSecretValues(text);
   // Authorization-style credentials. "token" alone is common prose ("the OAuth token expired"): only a
   // long token-looking word after it is masked.
   out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`);
   out = out.replace(/\b(Token)\s+[A-Za-z0-9._~+/=-]{16,}/gi, `$1 ${REDACTED}`);
   out = redactFormPairs(out);
-  return redactUrlsInText(out);
+  out = redactUrlsInText(out);
+  if (out === text && text.length <= CLEAN_TEXT_MAX_LENGTH) {
+    if (cleanTexts.size >= CLEAN_TEXTS_MAX) cleanTexts.delete(cleanTexts.values().next().value as string);
+    cleanTexts.add(text);
+  }
+  return out;
 }
 
 /**
