@@ -82,14 +82,14 @@ export class Metrics {
       series = { help: name, values: new Map() };
       this.counters.set(name, series);
     }
-    const key = JSON.stringify(labels);
+    const key = seriesKey(labels);
     const current = series.values.get(key);
     if (current) current.value += by;
     else series.values.set(key, { labels, value: by });
   }
 
   value(name: string, labels: Labels = {}): number {
-    return this.counters.get(name)?.values.get(JSON.stringify(labels))?.value ?? 0;
+    return this.counters.get(name)?.values.get(seriesKey(labels))?.value ?? 0;
   }
 
   setState(state: ConnectorRunState): void {
@@ -129,6 +129,12 @@ export class Metrics {
     lines.push('# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${mem.rss}`);
     return `${lines.join('\n')}\n`;
   }
+}
+
+/** The key of a counter's series: most increments carry no label, and skip serialising an empty object. */
+function seriesKey(labels: Labels): string {
+  for (const _ in labels) return JSON.stringify(labels);
+  return '{}';
 }
 
 function renderLabels(labels: Labels): string {
