@@ -34,10 +34,22 @@ function needsEscape(s: string): boolean {
   return false;
 }
 
-function canonicalString(s: string, path: string): string {
+/**
+ * Where the walk is, as the keys and indexes from the root: made into a path (`$.a[2]`) only for an error
+ * message, because a path string per value walked cost more than the canonical text itself.
+ */
+type Trail = Array<string | number>;
+
+function pathOf(trail: Trail): string {
+  let path = '$';
+  for (const step of trail) path += typeof step === 'number' ? `[${step}]` : `.${step}`;
+  return path;
+}
+
+function canonicalString(s: string, trail: Trail): string {
   if (findLoneSurrogate(s) !== -1) {
     // Python cannot UTF-8-encode a lone surrogate either, so no id exists for such a text.
-    throw new TypeError(`canonicalize: unpaired UTF-16 surrogate in the string at ${path}`);
+    throw new TypeError(`canonicalize: unpaired UTF-16 surrogate in the string at ${pathOf(trail)}`);
   }
   if (!needsEscape(s)) return `"${s}"`;
   let out = '"';
@@ -51,8 +63,8 @@ function canonicalString(s: string, path: string): string {
   return `${out}"`;
 }
 
-function canonicalNumber(n: number, path: string): string {
-  if (!Number.isFinite(n)) throw new TypeError(`canonicalize: ${n} at ${path} is not a valid JSON number`);
+function canonicalNumber(n: number, trail: Trail): string {
+  if (!Number.isFinite(n)) throw new TypeError(`canonicalize: ${n} at ${pathOf(trail)} is not a valid JSON number`);
   // ECMAScript Number#toString is the JCS number format (and prints -0 as "0", as JCS requires).
   return String(n);
 }
@@ -62,21 +74,22 @@ function isPlainObject(value: object): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function canonicalValue(value: unknown, path: string, depth: number): string {
+function canonicalValue(value: unknown, trail: Trail, depth: number): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
-      return canonicalString(value, path);
+      return canonicalString(value, trail);
     case 'number':
-      return canonicalNumber(value, path);
+      return canonicalNumber(value, trail);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object':
       break;
     default:
-      throw new TypeError(`canonicalize: a ${typeof value} at ${path} has no JSON form`);
+      throw new TypeError(`canonicalize: a ${typeof value} at ${pathOf(trail)} has no JSON form`);
   }
   if (depth >= MAX_NESTING_DEPTH) {
+    const path = pathOf(trail);
     throw new TypeError(
       `canonicalize: ${path.slice(0, 60)}${path.length > 60 ? '…' : ''} is nested more than ${MAX_NESTING_DEPTH} levels deep (or refers to itself)`,
     );
@@ -85,13 +98,17 @@ function canonicalValue(value: unknown, path: string, depth: number): string {
     const parts: string[] = [];
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      if (item === undefined) throw new TypeError(`canonicalize: undefined at ${path}[${i}]`);
-      parts.push(canonicalValue(item, `${path}[${i}]`, depth + 1));
+      trail.push(i);
+      if (item === undefined) throw new TypeError(`canonicalize: undefined at ${pathOf(trail)}`);
+      parts.push(canonicalValue(item, trail, depth + 1));
+      trail.pop();
     }
     return `[${parts.join(',')}]`;
   }
   if (!isPlainObject(value)) {
-    throw new TypeError(`canonicalize: ${Object.prototype.toString.call(value)} at ${path} is not a plain object`);
+    throw new TypeError(
+      `canonicalize: ${Object.prototype.toString.call(value)} at ${pathOf(trail)} is not a plain object`,
+    );
   }
   // Default string sort compares UTF-16 code units, which is exactly JCS's member order.
   const keys = Object.keys(value)
@@ -99,7 +116,10 @@ function canonicalValue(value: unknown, path: string, depth: number): string {
     .sort();
   const parts: string[] = [];
   for (const key of keys) {
-    parts.push(`${canonicalString(key, path)}:${canonicalValue(value[key], `${path}.${key}`, depth + 1)}`);
+    const name = canonicalString(key, trail);
+    trail.push(key);
+    parts.push(`${name}:${canonicalValue(value[key], trail, depth + 1)}`);
+    trail.pop();
   }
   return `{${parts.join(',')}}`;
 }
@@ -115,5 +135,5 @@ function canonicalValue(value: unknown, path: string, depth: number): string {
  */
 export function canonicalize(value: unknown): string {
   if (value === undefined) throw new TypeError('canonicalize: undefined has no JSON form');
-  return canonicalValue(value, '$', 0);
+  return canonicalValue(value, [], 0);
 }

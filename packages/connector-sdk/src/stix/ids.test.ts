@@ -219,6 +219,18 @@ describe('canonicalize (JCS as stix2 implements it)', () => {
     expect(() => canonicalize(10n)).toThrow(TypeError);
   });
 
+  it('names where a value without a JSON form is, from the root', () => {
+    expect(() => canonicalize({ a: [1, { b: Number.NaN }] })).toThrow('canonicalize: NaN at $.a[1].b is not');
+    expect(() => canonicalize({ x: { '\ud800': 1 } })).toThrow('surrogate in the string at $.x');
+    expect(() => canonicalize({ x: ['ok', 'ok', '\udfff'] })).toThrow('surrogate in the string at $.x[2]');
+    expect(() => canonicalize({ l: [[0, undefined]] })).toThrow('canonicalize: undefined at $.l[0][1]');
+    expect(() => canonicalize({ m: [new Map()] })).toThrow('canonicalize: [object Map] at $.m[0] is not a plain');
+    expect(() => canonicalize({ f: { g: () => 1 } })).toThrow('canonicalize: a function at $.f.g has no JSON form');
+    // The walk's position is not left behind by a value it refused: the next one starts from the root.
+    expect(() => canonicalize({ a: { b: [Number.NaN] } })).toThrow('at $.a.b[0] is');
+    expect(() => canonicalize({ c: Number.NaN })).toThrow('NaN at $.c is not');
+  });
+
   it('leaves out undefined members', () => {
     expect(canonicalize({ b: undefined, a: [true, null] })).toBe('{"a":[true,null]}');
   });
