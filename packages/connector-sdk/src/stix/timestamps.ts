@@ -14,6 +14,13 @@ export const STIX_TIMESTAMP_FORM = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
 
 /**
+ * Texts found to be real instants already in the SDK's form: a bundle repeats a few (ctx.now on every
+ * object, the author's fixed date). Emptied when full, so that it stays a handful.
+ */
+const knownInForm = new Set<string>();
+const KNOWN_IN_FORM_MAX = 16;
+
+/**
  * `value` in the SDK's form, or null when it is not an RFC 3339 date-time of a real instant between the
  * years 0000 and 9999 (a fraction beyond milliseconds is truncated, as OpenCTI stores it).
  */
@@ -25,11 +32,15 @@ export function toStixTimestamp(value: string | Date): string | null {
     return STIX_TIMESTAMP_FORM.test(text) ? text : null;
   }
   if (typeof value !== 'string') return null;
+  if (knownInForm.has(value)) return value;
   if (STIX_TIMESTAMP_FORM.test(value)) {
-    // Already in the SDK's form (what the builders and `now` give, several times per object): a real
-    // instant when Date reads it back unchanged (02-30 and 24:00 read back as the next day, :60 not at all).
+    // Already in the SDK's form (what the builders and `now` give): a real instant when Date reads it back
+    // unchanged (02-30 and 24:00 read back as the next day, :60 not at all).
     const time = Date.parse(value);
-    return !Number.isNaN(time) && new Date(time).toISOString() === value ? value : null;
+    if (Number.isNaN(time) || new Date(time).toISOString() !== value) return null;
+    if (knownInForm.size >= KNOWN_IN_FORM_MAX) knownInForm.clear();
+    knownInForm.add(value);
+    return value;
   }
   const m = RFC3339.exec(value);
   if (m === null) return null;
