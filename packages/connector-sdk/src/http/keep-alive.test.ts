@@ -65,6 +65,24 @@ describe('keep-alive sockets idle past the server timeout while the event loop w
     }
   });
 
+  it('a socket reused within the timeout, then left idle past it, is not reused', async () => {
+    // The pools are walked only once a pooled socket may have expired: its reuse must not hide a later expiry.
+    const platform = await server({ keepAliveTimeoutMs: 2_000, body: EXPECTATIONS_ANSWER });
+    const client = platformClient(platform.url);
+    try {
+      await client.workAddExpectations('work-1', 1);
+      await client.workAddExpectations('work-1', 1);
+      expect(platform.connections).toBe(1);
+      blockEventLoop(3_000);
+      await client.workAddExpectations('work-1', 1);
+      await client.workAddExpectations('work-1', 1);
+      expect(platform.received).toBe(4);
+      expect(platform.connections).toBe(2);
+    } finally {
+      client.close();
+    }
+  });
+
   it('a socket reused within the timeout stays pooled: one connection for several calls', async () => {
     const platform = await server({ keepAliveTimeoutMs: 5_000, body: EXPECTATIONS_ANSWER });
     const client = platformClient(platform.url);

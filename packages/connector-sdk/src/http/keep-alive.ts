@@ -47,6 +47,11 @@ export function idleLimitMs(
 
 /** When each pooled socket stops being reusable (ms since the epoch). */
 const reusableUntil = new WeakMap<Duplex, number>();
+/**
+ * For each agent, a time no later than the first of its pooled sockets stops being reusable: before it
+ * there is nothing to close, and the pools are not walked on every request (several per enrichment).
+ */
+const nothingStaleBefore = new WeakMap<http.Agent, number>();
 
 /** The `Keep-Alive` header of the answer the socket just carried (Node's agent reads it the same way). */
 function keepAliveHeaderOf(socket: Duplex): string | undefined {
@@ -66,7 +71,9 @@ export function trackIdleSockets<A extends http.Agent>(agent: A, policy: KeepAli
     if (!keepSocketAlive(socket)) return false;
     const limit = idleLimitMs(keepAliveHeaderOf(socket), policy);
     if (limit === null) return false;
-    reusableUntil.set(socket, Date.now() + limit);
+    const until = Date.now() + limit;
+    reusableUntil.set(socket, until);
+    nothingStaleBefore.set(agent, Math.min(nothingStaleBefore.get(agent) ?? Number.POSITIVE_INFINITY, until));
     return true;
   };
   return agent;
@@ -77,16 +84,23 @@ export function trackIdleSockets<A extends http.Agent>(agent: A, policy: KeepAli
  * a fresh connection instead of writing on a dead one. Synchronous: call it just before the request.
  */
 export function closeStaleSockets(agent: http.Agent, now: number = Date.now()): void {
+  if (now < (nothingStaleBefore.get(agent) ?? Number.POSITIVE_INFINITY)) return;
+  let next = Number.POSITIVE_INFINITY;
   const pools = agent.freeSockets as NodeJS.Dict<Duplex[]>;
   for (const [name, sockets] of Object.entries(pools)) {
     if (sockets === undefined) continue;
     for (let i = sockets.length - 1; i >= 0; i--) {
       const socket = sockets[i] as Duplex;
-      if (now < (reusableUntil.get(socket) ?? Number.POSITIVE_INFINITY)) continue;
+      const until = reusableUntil.get(socket) ?? Number.POSITIVE_INFINITY;
+      if (now < until) {
+        next = Math.min(next, until);
+        continue;
+      }
       // Out of the pool at once: the agent would otherwise hand the destroyed socket to the request.
       sockets.splice(i, 1);
       socket.destroy();
     }
     if (sockets.length === 0) delete pools[name];
   }
+  nothingStaleBefore.set(agent, next);
 }
