@@ -5,6 +5,8 @@
  *              confirms, at most `window` unconfirmed messages, so at most that many built at once)
  *   raw        a plain amqplib confirm channel publishing the same serialised messages pipelined (the limit)
  *   sequential the same messages, waiting for each confirm in turn, as pycti does (the anchor)
+ *   publisher  the SDK's BundlePublisher given the raw baselines' ready-made messages: what the publisher
+ *              itself costs, apart from building the messages (split, serialise, base64, envelope)
  *
  * Every mode publishes on an open connection, as a running daemon does: the SDK's session is connected
  * and its publishing channel opened (by a one-object warm-up bundle) before the timer starts, as the raw
@@ -94,6 +96,22 @@ async function main(): Promise<void> {
           actionSequence: i + 1,
         }),
       );
+      if (mode === 'publisher') {
+        const session = new AmqpSession({ ...amqpOptionsFromUrl(AMQP_URL), connectionName: 'bench publisher push' });
+        await session.connect();
+        const publisher = new BundlePublisher(session, { exchange, routingKey: 'push' });
+        await publisher.publish([Buffer.from('warm-up')]);
+        const started = performance.now();
+        await publisher.publish(bodies);
+        const seconds = (performance.now() - started) / 1000;
+        await publisher.close();
+        await session.close();
+        messages = bodies.length;
+        process.stdout.write(
+          `${JSON.stringify({ mode, objects, messages, seconds, perSecond: messages / seconds, peakRssMb: peakRssMb(), bundleRssMb })}\n`,
+        );
+        return;
+      }
       const conn = await amqp.connect(AMQP_URL, { noDelay: true });
       const ch = await conn.createConfirmChannel();
       const t0 = performance.now();

@@ -69,6 +69,8 @@ const benches: Record<string, () => Promise<void>> = {
           2,
         ),
         sequential: await runCase('./push.ts', [String(objects), 'sequential'], { NODE_OPTIONS: nodeOptions }),
+        // Where SDK / raw loses: the publisher alone, on the raw baseline's ready-made messages (one run).
+        publisher: await runCase('./push.ts', [String(objects), 'publisher'], { NODE_OPTIONS: nodeOptions }),
       });
     }
     writeResult('push', { nodeOptions, repeats: PUSH_REPEATS, rows });
@@ -163,7 +165,14 @@ function renderPerformanceDoc(): void {
     at: string;
     nodeOptions?: string;
     repeats?: number;
-    rows: Array<{ objects: number; sdk: PushCase; raw: PushCase; sequential: PushCase; ratio?: number }>;
+    rows: Array<{
+      objects: number;
+      sdk: PushCase;
+      raw: PushCase;
+      sequential: PushCase;
+      publisher?: PushCase;
+      ratio?: number;
+    }>;
   } | null;
   if (push) {
     lines.push(
@@ -175,6 +184,8 @@ function renderPerformanceDoc(): void {
       'the same serialised messages on a plain amqplib confirm channel, pipelined (the limit); `sequential` waits',
       'for each confirm in turn, as pycti does (measured on at most 5,000 messages). The SDK figure includes',
       'splitting and serialising; the baselines are given every message ready-made, so they hold all of them.',
+      "`publisher / raw` gives the SDK's publisher alone those ready-made messages (one run): the rest of the gap",
+      'between SDK and raw is building the messages (split, JSON, base64, envelope), not publishing them.',
       'Peak RSS is the whole process, input bundle included: "input alone" is the peak once that bundle is built,',
       `before anything is split (the same for every mode). Every mode runs with the image's \`NODE_OPTIONS\`${push.nodeOptions ? ` (\`${push.nodeOptions}\`)` : ''}.`,
       ...(push.repeats
@@ -183,13 +194,13 @@ function renderPerformanceDoc(): void {
           ]
         : []),
       '',
-      '| objects | SDK objects/s | raw objects/s | SDK / raw | sequential objects/s | SDK / sequential | SDK seconds | SDK peak RSS | raw peak RSS | input alone |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| objects | SDK objects/s | raw objects/s | SDK / raw | publisher / raw | sequential objects/s | SDK / sequential | SDK seconds | SDK peak RSS | raw peak RSS | input alone |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const r of push.rows) {
       const input = r.sdk.bundleRssMb === undefined ? '–' : `${r.sdk.bundleRssMb} MB`;
       lines.push(
-        `| ${r.objects.toLocaleString('en')} | ${round(r.sdk.perSecond, 0)} | ${round(r.raw.perSecond, 0)} | ${r.ratio ?? round(r.sdk.perSecond / r.raw.perSecond, 2)} | ${round(r.sequential.perSecond, 0)} | ${round(r.sdk.perSecond / r.sequential.perSecond, 1)}× | ${round(r.sdk.seconds, 2)} | ${r.sdk.peakRssMb} MB | ${r.raw.peakRssMb} MB | ${input} |`,
+        `| ${r.objects.toLocaleString('en')} | ${round(r.sdk.perSecond, 0)} | ${round(r.raw.perSecond, 0)} | ${r.ratio ?? round(r.sdk.perSecond / r.raw.perSecond, 2)} | ${r.publisher ? round(r.publisher.perSecond / r.raw.perSecond, 2) : '–'} | ${round(r.sequential.perSecond, 0)} | ${round(r.sdk.perSecond / r.sequential.perSecond, 1)}× | ${round(r.sdk.seconds, 2)} | ${r.sdk.peakRssMb} MB | ${r.raw.peakRssMb} MB | ${input} |`,
       );
     }
     const [small, , large] = push.rows;
@@ -557,29 +568,35 @@ function targetLines(): string[] {
     'Where the missed ones stand, from the profiles, heap snapshots and memory maps taken while working on them',
     '(CrowdSec bundle, idle after 50 enrichments, `/proc/<pid>/smaps` against bare node, 2026-12-07):',
     '',
-    '- **Idle RSS**: CrowdSec about 36 MB over bare node (44 MB while undici was loaded, 61 MB before the bundle and',
-    "  the smaller semi-spaces; the worst, URLScan, about 49 MB, 52 MB with undici). Of CrowdSec's, by an earlier memory map,",
-    "  about 17 MB are pages of the node binary itself that bare node never touches (Node's own http, https, tls,",
-    '  zlib and stream modules and OpenSSL, which any connector talking HTTPS and AMQP loads), about 20 MB the V8',
-    '  heap, the rest allocator memory. A heap snapshot of the idle daemon holds 21 MB live, no data of the 50',
-    "  enrichments among it: source texts (6 MB of strings, among them Node's own undici, 0.76 MB of source),",
-    "  bytecode and compiled code, object shapes. Undici, Node's fetch, was there for no request it made: the",
-    '  first touch of `Headers`, `Request`, `Response`, `fetch` or `FormData` makes Node load it, which alone takes',
-    '  a bare node holding https and zlib from 51.9 to 59.5 MB (+7.5 MB, Node 24). graphql-request built `Headers`',
-    "  for every request and the SDK's transport answered it with a `Response`; axios reads `globalThis.FormData`",
-    "  as it loads; and an ES module `import` of node:http loads it too (Node's module view of node:http reads",
-    '  its lazy `WebSocket` getter). graphql-request is gone (the OpenCTI client writes its `{query, variables}`',
-    "  JSON and the workbench upload's multipart body itself, its transport answers plain objects), and the",
-    "  bundle takes node:http through `require` and leaves axios's probe out (scripts/bundle.ts);",
-    '  docker/test/image.test.ts checks that neither an enrichment nor an import run through a bundled daemon',
-    '  loads undici. V8 flags (Idle RSS and V8 flags above): the ones Node',
-    '  accepts in `NODE_OPTIONS` move the idle RSS by',
-    '  2 MB or less (`--max-semi-space-size=1`, `--v8-pool-size=1`), as do `--optimize-for-size`,',
-    '  `--single-threaded-gc` and `--single-threaded` on the command line; `--lite-mode` (no optimising compiler,',
-    '  lazily allocated feedback) saves about 15 MB and kept 50 enrichments as fast, but it turns WebAssembly',
-    "  off, and with it Node's fetch (its HTTP parser is WebAssembly: `fetch failed, WebAssembly is not defined`),",
-    "  which the image's HEALTHCHECK uses; it gives up the optimising compiler on every CPU-bound path (an import",
-    '  run, a large bundle), and leaves the daemon at bare node + 29 MB, still over the target: not taken.',
+    '- **Idle RSS**: CrowdSec 34 to 40 MB over bare node (runs differ), URLScan, the worst, about 48 MB (61 and 65 MB before',
+    '  the bundle, the smaller semi-spaces, undici and the fixes below). What is left, by memory maps and heap',
+    '  snapshots of the idle daemons (2026-12-07):',
+    "  - Node's own modules for HTTPS and compression: a bare node that has only loaded https and zlib already",
+    "    idles 9 MB over bare node (50.4 against 41.5 MB, Node 24): pages of the node binary (OpenSSL, Node's",
+    '    http, tls, zlib and stream code) that any connector talking HTTPS to its vendor and to OpenCTI loads.',
+    '  - The V8 heap: 15 to 17 MB live after a full GC (the heap snapshot holds no data of the 50 enrichments):',
+    "    compiled code and bytecode (7 to 8 MB), source texts (5 MB, Node's own modules among them), object",
+    "    shapes and the libraries' module-level objects (zod, axios, amqplib, pino, the SDK). A forced GC at idle",
+    '    gives pages back to V8, not to the system: the RSS does not move.',
+    "  - The rest is allocator memory and Node's code pages for what the daemon runs.",
+    '  - Node 24 itself: the same CrowdSec bundle idled at 72.7 MB on Node 20 here against 87 MB on Node 24',
+    '    (bare node 39.4 against 41.5 MB). The image stays on Node 24, the LTS the suite targets.',
+    '  - Taken out on the way: undici, which the first touch of `Headers`, `Request`, `Response`, `fetch` or',
+    '    `FormData` makes Node load (+7.5 MB): graphql-request built `Headers` for every request and the',
+    '    transport answered a `Response`, axios reads `globalThis.FormData` as it loads, and an ES module',
+    "    `import` of node:http loads it too (Node's module view reads its lazy `WebSocket` getter).",
+    '    graphql-request is gone (the OpenCTI client writes its `{query, variables}` JSON and the workbench',
+    "    upload's multipart body itself), the bundle takes node:http through `require` and leaves axios's probe",
+    "    and its multipart support out (form-data and mime-db's table: about 3 MB), and",
+    '    docker/test/image.test.ts checks that no bundled daemon loads undici. The push publisher kept every',
+    '    body it had sent (up to 1024 of them) until its queue was next compacted: URLScan held 1.8 MB of',
+    '    screenshots at idle; it now forgets each one as it is sent (test/queue/publisher.test.ts). V8 flags',
+    '    (Idle RSS and V8 flags above): the ones Node accepts in `NODE_OPTIONS` move the idle RSS by 2 MB or less',
+    '    (`--max-semi-space-size=1`, `--v8-pool-size=1`), as do `--optimize-for-size`, `--single-threaded-gc` and',
+    '    `--single-threaded` on the command line; `--lite-mode` saves about 15 MB but gives up every compiler and',
+    '    WebAssembly: every CPU-bound path (an import run, a large bundle, the enrichment throughput target) pays',
+    '    for it, and it still leaves the daemon well over the target: not taken. Bare node + 15 MB is not',
+    '    reachable on Node 24 with HTTPS loaded (+9 MB) and a live heap of 15 MB for the code the daemon runs.',
     '- **Start-up**: met with the compile cache the image now carries (docker/Dockerfile, docs/operations.md): V8',
     '  no longer compiles the bundle at each start. Without it (the `image-no-cache` rows, same run) the bundle',
     '  took 25 to 90 ms more in 8 of the 10 connector runs of two bench runs, and up to 30 ms less in the other',
@@ -587,17 +604,19 @@ function targetLines(): string[] {
     "  RabbitMQ connection and channel) takes about 80 ms against the stand-in; an enricher's first ping now runs",
     "  beside its broker connection, as pycti's ping thread does; the connection cannot start before the",
     "  registration, whose answer carries the broker's address and credentials and declares the queues.",
-    '- **Enrichment at prefetch 10** and **push**: the baselines get everything ready-made (the push baseline is given',
-    "  every message already split and serialised; the SDK's figure includes splitting, serialising and building",
-    '  each message). A profile of the SDK push of 20,000 objects: most of the send is waiting on the socket and',
-    '  the confirms; building the messages (split, `JSON.stringify` of each chunk, base64, envelope) is about',
-    '  60 ms per 10,000 messages of a send of about 900 ms, the envelope alone 20 ms. Confirms are pipelined (a',
-    '  window of 1,000; 5,000 measured no different). At 100,000 objects the input bundle alone is about 190 MB',
-    "  of the bench process's peak (the bench process with the SDK loaded and 1,000 objects already holds about",
-    "  100 MB, under tsx or plain node alike), so the 200 MB peak is out of reach for the bench's input, whatever",
-    "  the send path; the SDK's path adds 30 to 50 MB to it (the second figure of the push row). Throughput",
-    '  figures on this shared machine move by a factor of two from one run to the next: the ratios are medians',
-    '  of back-to-back pairs for that reason.',
+    "- **Push**: the raw baseline is given every message already split and serialised; the SDK's figure",
+    '  includes checking the bundle, splitting it as pycti does and building each message (JSON, base64,',
+    '  envelope). The publisher alone, given the same ready-made messages (`publisher / raw` above), is within',
+    '  about 10 % of raw; the rest of the gap is building the messages, about 10 µs per object on this 2-core',
+    '  machine, where the daemon and RabbitMQ share the CPU. Done: a window of 5,000 unconfirmed messages (was',
+    '  1,000, which capped a large push at one window per confirm round trip: 0.44× at 100,000 objects), bounded',
+    '  by 32 MiB of bodies; the split without five map lookups per reference (30 % faster); the whole-bundle',
+    '  check without a path string per value (half the time). Peak RSS at 100,000 objects: the input bundle',
+    '  alone takes the bench process to about 200 to 220 MB before anything is split (the process holds about',
+    '  100 MB with the SDK loaded, the objects 60 MB live, the rest is what building them left for the GC), so',
+    "  the 200 MB peak is out of reach for this input whatever the send path; the SDK's path adds 40 to 60 MB",
+    '  (the second figure of the push row). Throughput figures on this shared machine move by a factor of two',
+    '  from one run to the next: the ratios are medians of back-to-back pairs for that reason.',
     '',
   );
   return out;
