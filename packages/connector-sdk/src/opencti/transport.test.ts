@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, PlatformError } from '../errors/index.js';
 import { OpenCtiClient } from './client.js';
-import { createNodeTransport, resolveTlsSettings } from './transport.js';
+import { createNodeTransport, resolveTlsSettings, TransportError } from './transport.js';
 
 // A self-signed certificate for 127.0.0.1, made for these tests only (valid until 2126). The key
 // protects nothing: it exists so the TLS settings can be tested against a real handshake.
@@ -204,4 +205,50 @@ describe('the transport', () => {
       await new Promise<void>((resolve) => plain.close(() => resolve()));
     }
   });
+
+  it('refuses an answer longer than a string can hold with a TransportError, not a crash of the process', async () => {
+    // A misbehaving server (or proxy) streaming without end: past the longest string Node can make, the
+    // body can never be decoded, so reading stops there.
+    const size = bufferConstants.MAX_STRING_LENGTH + 1;
+    const chunk = Buffer.alloc(16 * 1024 * 1024, 0x20);
+    const endless = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(size) });
+        let sent = 0;
+        const write = (): void => {
+          while (sent < size && !res.destroyed) {
+            const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
+            sent += part.length;
+            if (!res.write(part)) {
+              res.once('drain', write);
+              return;
+            }
+          }
+          res.end();
+        };
+        write();
+      });
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    const transport = createNodeTransport({ rejectUnauthorized: true });
+    try {
+      const port = (endless.address() as AddressInfo).port;
+      const sent = transport.send(new URL(`http://127.0.0.1:${port}/graphql`), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"{ x }"}',
+      });
+      const error = await sent.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error).toBeInstanceOf(TransportError);
+      expect(error).toMatchObject({ code: 'EBADRESPONSE', connected: true });
+    } finally {
+      transport.close();
+      endless.closeAllConnections();
+      await new Promise<void>((resolve) => endless.close(() => resolve()));
+    }
+  }, 60_000);
 });

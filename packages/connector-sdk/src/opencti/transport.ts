@@ -10,6 +10,7 @@
  * Proxies: the agents are built with `proxyEnv: process.env`, so HTTP_PROXY / HTTPS_PROXY / NO_PROXY
  * apply as they do for pycti's `requests` (Node >= 22.21 / 24.5; older Node ignores the option).
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -107,6 +108,9 @@ function parseBooleanText(text: string): boolean | undefined {
   return undefined;
 }
 
+/** The longest answer read: a UTF-8 body of more bytes may not fit in a string (never more characters than bytes). */
+const MAX_ANSWER_BYTES = bufferConstants.MAX_STRING_LENGTH;
+
 export interface NodeTransport {
   /** Sends one request; rejects with a TransportError when no complete answer came back. */
   send(url: URL, request: HttpRequest): Promise<HttpAnswer>;
@@ -175,7 +179,24 @@ function send(
     try {
       req = requestFn(url, { method: request.method, headers: { ...request.headers }, agent }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let received = 0;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > MAX_ANSWER_BYTES) {
+            // Past this the body can never be decoded (toString would throw out of the 'end' handler and
+            // take the process down); a server streaming without end would also exhaust memory.
+            fail(
+              new TransportError(`unusable HTTP answer: over ${MAX_ANSWER_BYTES} bytes`, {
+                code: 'EBADRESPONSE',
+                connected: true,
+              }),
+            );
+            chunks.length = 0;
+            req?.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on('error', fail);
         res.on('end', () => {
           if (settled) return;
