@@ -925,6 +925,10 @@ describe('configuration', () => {
       { '': 'v' },
       { 'X-Key': 'line\nbreak' },
       { 'X-Key': 'not latin1 \u2713' },
+      // Headers that frame the request or say what its body is: the client writes those itself.
+      { 'Content-Length': '5' },
+      { 'transfer-encoding': 'chunked' },
+      { 'Content-Type': 'text/plain' },
     ];
     for (const customHeaders of invalid) {
       expect(

@@ -831,10 +831,21 @@ function baseHeaders(
         { variable: 'OPENCTI_CUSTOM_HEADERS', message: `"${name}" is not a valid HTTP header name or value` },
       ]);
     }
+    if (CLIENT_OWNED_HEADERS.has(name.toLowerCase())) {
+      throw new ConfigError([
+        {
+          variable: 'OPENCTI_CUSTOM_HEADERS',
+          message: `"${name}" is set by the client for each request (it frames the body or names its type)`,
+        },
+      ]);
+    }
     headers[name.toLowerCase()] = value;
   }
   return headers;
 }
+
+/** A custom value for these would break the request: a wrong length or encoding, JSON sent as something else. */
+const CLIENT_OWNED_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'content-type']);
 
 function callHeaders(call: Call): Record<string, string> {
   const headers: Record<string, string> = {};
