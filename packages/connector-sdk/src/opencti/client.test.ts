@@ -8,7 +8,7 @@ import { redactString } from '../log/redact.js';
 import { OpenCtiClient, type OpenCtiClientOptions, type OpenCtiLogger } from './client.js';
 import { defaultConnectorInfo } from './connector-info.js';
 import * as documents from './documents.js';
-import { TOKEN_REJECTED_MESSAGE } from './failure.js';
+import { MAX_ERROR_MESSAGE_CHARS, TOKEN_REJECTED_MESSAGE } from './failure.js';
 
 // ---------------------------------------------------------------------------------------------------
 // A local stand-in answering POST /graphql as scripted by each test, recording what it received.
@@ -493,6 +493,19 @@ describe('error mapping', () => {
     );
     expect(err).toMatchObject({ operation: 'PingConnector', retryable: false, auth: false, status: undefined });
     expect(platform.received).toHaveLength(1);
+  });
+
+  it('cuts a huge GraphQL error message after masking it: no head of a secret at the cut', async () => {
+    // After the 30 characters of 'OpenCTI PingConnector failed: ', the token straddles the cut: cutting
+    // before masking would leave its first 10 characters in the message.
+    const huge = `${'x'.repeat(MAX_ERROR_MESSAGE_CHARS - 40)}${TOKEN}${'y'.repeat(1_000_000)}`;
+    const platform = await startFakePlatform(() => graphqlError(huge, 'FUNCTIONAL_ERROR'));
+    const client = makeClient(platform.url);
+    const err = await rejection(client.pingConnector('nope', null, defaultConnectorInfo()));
+    expect(err.message.length).toBeLessThan(MAX_ERROR_MESSAGE_CHARS + 100);
+    expect(err.message).toMatch(/… \(\d+ more characters\)$/);
+    expect(err.message).not.toContain(TOKEN.slice(0, 6));
+    expect(err.retryable).toBe(false);
   });
 
   it('reads the code from a top-level name, as older platforms send it', async () => {

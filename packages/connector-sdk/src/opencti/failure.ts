@@ -250,6 +250,12 @@ export function firstGraphQLError(errors: unknown): GraphQLErrorFacts | undefine
   return { message, code };
 }
 
+/** The longest error message kept: a platform (or proxy) error can quote megabytes of its input. */
+export const MAX_ERROR_MESSAGE_CHARS = 4_000;
+
+/** Redacted first, then cut: a cut first could leave the head of a secret that redaction no longer recognises. */
 function safe(text: string): string {
-  return redactString(text);
+  const redacted = redactString(text);
+  if (redacted.length <= MAX_ERROR_MESSAGE_CHARS) return redacted;
+  return `${redacted.slice(0, MAX_ERROR_MESSAGE_CHARS)}… (${redacted.length - MAX_ERROR_MESSAGE_CHARS} more characters)`;
 }
