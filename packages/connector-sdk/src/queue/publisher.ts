@@ -264,8 +264,8 @@ export class BundlePublisher {
   }
 
   /**
-   * Reads the first source's bodies into the queue until `window` bodies are held, the source ends (the
-   * next source is read then) or fails.
+   * Reads the first source's bodies into the queue until the windows are full (`window` bodies, or
+   * `windowBytes` of them), the source ends (the next source is read then) or fails.
    */
   private async refill(): Promise<void> {
     while (!this.closed && this.sources.length > 0 && this.roomToRead()) {
