@@ -8,7 +8,7 @@ import { PlatformError } from '../errors/index.js';
 import { certificateProblem, isTlsProtocolFailure } from '../http/tls-errors.js';
 import { redactString, redactUrl } from '../log/redact.js';
 import { GraphQLResponseError } from './answer.js';
-import { formatSeconds, RequestTimeout, TransportError } from './transport.js';
+import { ANSWER_TOO_LARGE, formatSeconds, MAX_ANSWER_BYTES, RequestTimeout, TransportError } from './transport.js';
 
 /**
  * Whether the platform may have acted on the request:
@@ -100,6 +100,15 @@ function classifyTransport(err: TransportError, operation: string, endpoint: str
       delivery,
       reason: `timeout after ${after}`,
     });
+  }
+  if (err.code === ANSWER_TOO_LARGE) {
+    // A proxy or server streaming without end: each retry would download as much again, to the same end.
+    const what = `the answer from ${endpoint} is over ${MAX_ANSWER_BYTES} bytes, more than can be read`;
+    return {
+      error: new PlatformError(`OpenCTI ${operation} failed: ${what}`, { operation, retryable: false }, { cause: err }),
+      delivery,
+      reason: 'answer too large',
+    };
   }
   if (err.code === 'ABORTED') {
     return {

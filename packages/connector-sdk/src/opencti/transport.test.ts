@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, PlatformError } from '../errors/index.js';
 import { OpenCtiClient } from './client.js';
-import { createNodeTransport, resolveTlsSettings, TransportError } from './transport.js';
+import { classifyFailure } from './failure.js';
+import { ANSWER_TOO_LARGE, createNodeTransport, resolveTlsSettings, TransportError } from './transport.js';
 
 // A self-signed certificate for 127.0.0.1, made for these tests only (valid until 2126). The key
 // protects nothing: it exists so the TLS settings can be tested against a real handshake.
@@ -244,7 +245,11 @@ describe('the transport', () => {
         (err: unknown) => err,
       );
       expect(error).toBeInstanceOf(TransportError);
-      expect(error).toMatchObject({ code: 'EBADRESPONSE', connected: true });
+      expect(error).toMatchObject({ code: ANSWER_TOO_LARGE, connected: true });
+      // Asking again would bring the same answer: the client does not retry it.
+      const failure = classifyFailure(error, { operation: 'ReadStixCoreObject', endpoint: 'http://opencti/graphql' });
+      expect(failure.error).toMatchObject({ retryable: false, operation: 'ReadStixCoreObject' });
+      expect(failure.error.message).toContain('more than can be read');
     } finally {
       transport.close();
       endless.closeAllConnections();

@@ -109,7 +109,9 @@ function parseBooleanText(text: string): boolean | undefined {
 }
 
 /** The longest answer read: a UTF-8 body of more bytes may not fit in a string (never more characters than bytes). */
-const MAX_ANSWER_BYTES = bufferConstants.MAX_STRING_LENGTH;
+export const MAX_ANSWER_BYTES = bufferConstants.MAX_STRING_LENGTH;
+/** The TransportError code of an answer over MAX_ANSWER_BYTES: asking again would bring the same answer. */
+export const ANSWER_TOO_LARGE = 'EANSWERTOOLARGE';
 
 export interface NodeTransport {
   /** Sends one request; rejects with a TransportError when no complete answer came back. */
@@ -187,7 +189,7 @@ function send(
             // take the process down); a server streaming without end would also exhaust memory.
             fail(
               new TransportError(`unusable HTTP answer: over ${MAX_ANSWER_BYTES} bytes`, {
-                code: 'EBADRESPONSE',
+                code: ANSWER_TOO_LARGE,
                 connected: true,
               }),
             );
