@@ -20,21 +20,27 @@ import { build, type Metafile, type Plugin } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/** A plugin that bundles `contents` in place of every file whose path matches `filter`. */
+function replacedModule(name: string, filter: RegExp, contents: string): Plugin {
+  return {
+    name,
+    setup(build) {
+      build.onLoad({ filter }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
 /**
  * axios's fetch adapter, left out: the SDK's vendor client sets `adapter: 'http'` (http/transport.ts), and
  * importing the fetch adapter probes `new Request(...)` at load, which makes Node load its whole fetch
  * implementation (undici): about 40 ms of every start-up for code never run. Asking axios for the fetch
  * adapter now fails with axios's own "adapter is not available in the build" error.
  */
-const withoutAxiosFetchAdapter: Plugin = {
-  name: 'without-axios-fetch-adapter',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]axios[\\/]lib[\\/]adapters[\\/]fetch\.js$/ }, () => ({
-      contents: 'export const getFetch = () => false;\nexport default false;\n',
-      loader: 'js',
-    }));
-  },
-};
+const withoutAxiosFetchAdapter = replacedModule(
+  'without-axios-fetch-adapter',
+  /[\\/]axios[\\/]lib[\\/]adapters[\\/]fetch\.js$/,
+  'export const getFetch = () => false;\nexport default false;\n',
+);
 
 /**
  * axios's load-time look at `globalThis.FormData`, left out: reading that global makes Node load its fetch
@@ -91,34 +97,23 @@ const nodeHttpThroughRequire: Plugin = {
  * (errors are English, as OpenCTI's are), yet `z.locales` made every one of them part of the bundle and of
  * every start-up (about 40 % of zod's code). `z.locales.en` stays; any other locale is undefined.
  */
-const zodEnglishOnly: Plugin = {
-  name: 'zod-english-only',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
-      contents: 'export { default as en } from "./en.js";\n',
-      loader: 'js',
-    }));
-  },
-};
+const zodEnglishOnly = replacedModule(
+  'zod-english-only',
+  /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/,
+  'export { default as en } from "./en.js";\n',
+);
 
 /**
  * axios's multipart support, left out: form-data and what it pulls in (mime-types with mime-db's table of
  * every media type, 140 KB of the bundle built into objects at every start) serve bodies the SDK never
  * sends (vendor requests are JSON or text). Asking axios to build a multipart body now throws.
  */
-const withoutAxiosFormData: Plugin = {
-  name: 'without-axios-form-data',
-  setup(build) {
-    build.onResolve({ filter: /^form-data$/ }, (args) =>
-      /[\\/]axios[\\/]/.test(args.importer) ? { path: 'form-data', namespace: 'without-form-data' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'without-form-data' }, () => ({
-      contents:
-        'export default class FormData {\n  constructor() {\n    throw new Error("multipart bodies are not part of this build");\n  }\n}\n',
-      loader: 'js',
-    }));
-  },
-};
+const withoutAxiosFormData = replacedModule(
+  'without-axios-form-data',
+  // axios's node platform class, its one import of form-data.
+  /[\\/]axios[\\/]lib[\\/]platform[\\/]node[\\/]classes[\\/]FormData\.js$/,
+  'export default class FormData {\n  constructor() {\n    throw new Error("multipart bodies are not part of this build");\n  }\n}\n',
+);
 
 export interface BundleResult {
   out: string;
